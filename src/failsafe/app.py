@@ -1,0 +1,82 @@
+"""The FastAPI application: `create_app(settings)` and the lifespan that owns engine and services."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from failsafe import __version__, health
+from failsafe.db import migrate
+from failsafe.db.engine import create_engine, create_sessionmaker, is_sqlite
+from failsafe.errors import FailsafeError
+from failsafe.kit.state import AppState
+from failsafe.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(FailsafeError)
+    async def _failsafe_error(_request: Request, exc: FailsafeError) -> JSONResponse:
+        if exc.status_code >= 500:
+            log.error("request failed: %s", exc.code, exc_info=exc)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Field-level messages, without echoing the submitted values (they may be personal data).
+        details = [
+            {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+            for err in exc.errors()
+        ]
+        body = {"error": {"code": "validation_error", "message": "invalid request", "details": details}}
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error", exc_info=exc)
+        return JSONResponse({"error": {"code": "internal", "message": "internal error"}}, status_code=500)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = settings.database.url
+        auto_migrate = settings.database.auto_migrate
+        if auto_migrate is None:
+            auto_migrate = is_sqlite(url)
+        if auto_migrate:
+            await asyncio.to_thread(migrate.upgrade, url)
+        engine = create_engine(settings.database)
+        state = AppState(settings=settings, engine=engine, sessionmaker=create_sessionmaker(engine))
+        app.state.failsafe = state
+        log.info("failsafe %s started (%s mode)", __version__,
+                 "embedded" if settings.embedded else "kafka")
+        try:
+            yield
+        finally:
+            for service in reversed(list(state.services.values())):
+                stop = getattr(service, "stop", None)
+                if stop is not None:
+                    await stop()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="failsafe",
+        version=__version__,
+        summary="Real-time watchlist tracking: travellers screened against a watchlist, alerts "
+        "pushed live to the bureaus entitled to them.",
+        lifespan=lifespan,
+    )
+    _install_error_handlers(app)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,49 @@
+"""The `failsafe` command: one CLI for every process kind (serve, db, and what later issues add)."""
+
+from __future__ import annotations
+
+import typer
+
+from failsafe.logging import configure_logging
+from failsafe.settings import get_settings
+
+app = typer.Typer(no_args_is_help=True, help="failsafe: real-time watchlist tracking.",
+                  pretty_exceptions_enable=False)
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+app.add_typer(db_app, name="db")
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, help="Bind address [default: settings, 127.0.0.1]."),
+    port: int | None = typer.Option(None, help="Port [default: settings, 8000]."),
+) -> None:
+    """Run the API, websocket hub and dashboard (embedded mode without Kafka/database settings)."""
+    import uvicorn
+
+    from failsafe.app import create_app
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.server.host,
+        port=port or settings.server.port,
+        access_log=False,  # the access log would record `?token=` query strings
+        log_config=None,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Apply the migrations to the configured database."""
+    from failsafe.db import migrate
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    migrate.upgrade(settings.database.url, revision)
+    typer.echo(f"database at {revision}")
+
+
+def main() -> None:
+    app()

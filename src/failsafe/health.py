@@ -1,0 +1,44 @@
+"""Liveness and readiness: /healthz answers while the process runs; /readyz when its parts answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from failsafe.kit.kafka import kafka_ready
+from failsafe.kit.state import StateDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="Liveness: the process is up")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: the database answers (and Kafka, when configured)",
+    responses={503: {"description": "a dependency does not answer"}},
+)
+async def readyz(state: StateDep) -> JSONResponse:
+    checks: dict[str, Any] = {}
+    try:
+        async with state.engine.connect() as conn:
+            await conn.execute(text("select 1"))
+        checks["database"] = "ok"
+    except Exception:  # noqa: BLE001  (any failure means "not ready"; the reason is not for callers)
+        checks["database"] = "unavailable"
+    if state.settings.kafka.bootstrap_servers:
+        ok = await kafka_ready(state.settings.kafka.bootstrap_servers)
+        checks["kafka"] = "ok" if ok else "unavailable"
+    for name, service in state.services.items():
+        is_ready = getattr(service, "ready", None)
+        if isinstance(is_ready, bool):
+            checks[name] = "ok" if is_ready else "not_ready"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
+                        status_code=200 if ready else 503)

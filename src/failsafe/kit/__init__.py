@@ -1,0 +1,1 @@
+"""Shared infrastructure for the domains: app state, dependencies, Kafka helpers."""

@@ -1,0 +1,72 @@
+"""The one settings class: environment variables with the FAILSAFE_ prefix, `__` for nesting."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DatabaseSettings(BaseModel):
+    # The embedded default: a SQLite file in the working directory. Production sets
+    # postgresql+asyncpg://user:password@host:5432/failsafe
+    url: str = "sqlite+aiosqlite:///./failsafe.db"
+    pool_size: int = Field(default=10, ge=1)
+    echo: bool = False
+    # Run migrations at start-up. None: yes on SQLite (the embedded mode), no on PostgreSQL, where
+    # `failsafe db upgrade` is a deliberate deployment step.
+    auto_migrate: bool | None = None
+
+
+class TopicSettings(BaseModel):
+    events: str = "failsafe.events.v1"
+    events_dlq: str = "failsafe.events.dlq.v1"
+    alerts: str = "failsafe.alerts.v1"
+
+
+class KafkaSettings(BaseModel):
+    # None means no Kafka: in-memory queues inside one process (the embedded mode).
+    bootstrap_servers: str | None = None
+    client_id: str = "failsafe"
+    consumer_group: str = "failsafe-ingest"
+    topics: TopicSettings = TopicSettings()
+    max_event_bytes: int = Field(default=256 * 1024, ge=1024)
+
+
+class AuthSettings(BaseModel):
+    # Failed authentications allowed per client address per minute before 429.
+    max_failures_per_minute: int = Field(default=20, ge=1)
+    # Optional bootstrap admin token for a first run; stored only as a hash at start-up.
+    bootstrap_admin_token: SecretStr | None = None
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FAILSAFE_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    database: DatabaseSettings = DatabaseSettings()
+    kafka: KafkaSettings = KafkaSettings()
+    auth: AuthSettings = AuthSettings()
+    server: ServerSettings = ServerSettings()
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @property
+    def embedded(self) -> bool:
+        """True when no Kafka is configured: everything runs in one process."""
+        return self.kafka.bootstrap_servers is None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
