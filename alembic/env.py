@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from logging.config import fileConfig
 
+from alembic import context
 from sqlalchemy.engine import Connection
 
-from alembic import context
+from failsafe.db import models  # noqa: F401  (registers every table on Base.metadata)
 from failsafe.db.base import Base
 from failsafe.db.engine import create_engine, is_sqlite
-from failsafe.db import models  # noqa: F401  (registers every table on Base.metadata)
 from failsafe.settings import DatabaseSettings, get_settings
 
 config = context.config
@@ -22,7 +22,9 @@ target_metadata = Base.metadata
 
 def _url() -> str:
     # An explicit URL (set by failsafe's CLI or tests) wins over the environment's settings.
-    explicit = config.attributes.get("database_url") or context.get_x_argument(as_dictionary=True).get("url")
+    explicit = config.attributes.get("database_url") or context.get_x_argument(
+        as_dictionary=True
+    ).get("url")
     return str(explicit or get_settings().database.url)
 
 

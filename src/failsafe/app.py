@@ -1,4 +1,4 @@
-"""The FastAPI application: `create_app(settings)` and the lifespan that owns engine and services."""
+"""The FastAPI application: `create_app(settings)` and a lifespan owning engine and services."""
 
 from __future__ import annotations
 
@@ -33,16 +33,24 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         # Field-level messages, without echoing the submitted values (they may be personal data).
         details = [
-            {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+            {
+                "loc": list(err.get("loc", ())),
+                "msg": err.get("msg", ""),
+                "type": err.get("type", ""),
+            }
             for err in exc.errors()
         ]
-        body = {"error": {"code": "validation_error", "message": "invalid request", "details": details}}
+        body = {
+            "error": {"code": "validation_error", "message": "invalid request", "details": details}
+        }
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error", exc_info=exc)
-        return JSONResponse({"error": {"code": "internal", "message": "internal error"}}, status_code=500)
+        return JSONResponse(
+            {"error": {"code": "internal", "message": "internal error"}}, status_code=500
+        )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -59,8 +67,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings.database)
         state = AppState(settings=settings, engine=engine, sessionmaker=create_sessionmaker(engine))
         app.state.failsafe = state
-        log.info("failsafe %s started (%s mode)", __version__,
-                 "embedded" if settings.embedded else "kafka")
+        log.info(
+            "failsafe %s started (%s mode)",
+            __version__,
+            "embedded" if settings.embedded else "kafka",
+        )
         try:
             yield
         finally:

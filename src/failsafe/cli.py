@@ -7,8 +7,11 @@ import typer
 from failsafe.logging import configure_logging
 from failsafe.settings import get_settings
 
-app = typer.Typer(no_args_is_help=True, help="failsafe: real-time watchlist tracking.",
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    no_args_is_help=True,
+    help="failsafe: real-time watchlist tracking.",
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.add_typer(db_app, name="db")
 

@@ -1,4 +1,4 @@
-"""Liveness and readiness: /healthz answers while the process runs; /readyz when its parts answer."""
+"""Liveness (/healthz: the process runs) and readiness (/readyz: its dependencies answer)."""
 
 from __future__ import annotations
 
@@ -40,5 +40,7 @@ async def readyz(state: StateDep) -> JSONResponse:
         if isinstance(is_ready, bool):
             checks[name] = "ok" if is_ready else "not_ready"
     ready = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ready" if ready else "not_ready", "checks": checks},
-                        status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "not_ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )

@@ -1,4 +1,4 @@
-"""Logging set-up: plain or JSON lines on stderr. Never log personal data (names, documents, MRZ)."""
+"""Logging set-up: plain or JSON lines on stderr. Never log personal data (names, documents)."""
 
 from __future__ import annotations
 

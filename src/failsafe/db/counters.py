@@ -22,7 +22,9 @@ COUNTERS = (WATCHLIST_REVISION, ALERT_ID)
 async def next_value(session: AsyncSession, name: str, n: int = 1) -> int:
     """Reserve n values and return the last one (the first is `result - n + 1`)."""
     result = await session.execute(
-        update(Counter).where(Counter.name == name).values(value=Counter.value + n)
+        update(Counter)
+        .where(Counter.name == name)
+        .values(value=Counter.value + n)
         .returning(Counter.value)
     )
     value = result.scalar_one_or_none()

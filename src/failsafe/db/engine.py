@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from failsafe.settings import DatabaseSettings
 
@@ -19,7 +24,9 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
     if is_sqlite(settings.url):
         kwargs["connect_args"] = {"timeout": 30}
     else:
-        kwargs.update(pool_size=settings.pool_size, max_overflow=settings.pool_size, pool_pre_ping=True)
+        kwargs.update(
+            pool_size=settings.pool_size, max_overflow=settings.pool_size, pool_pre_ping=True
+        )
     engine = create_async_engine(settings.url, **kwargs)
     if is_sqlite(settings.url):
 

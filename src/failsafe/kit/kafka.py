@@ -7,11 +7,13 @@ import asyncio
 from aiokafka import AIOKafkaClient
 
 
-async def kafka_ready(bootstrap_servers: str, timeout: float = 3.0) -> bool:
-    """True when the cluster answers a metadata request within `timeout` seconds."""
-    client = AIOKafkaClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=int(timeout * 1000))
+async def kafka_ready(bootstrap_servers: str, wait_s: float = 3.0) -> bool:
+    """True when the cluster answers a metadata request within `wait_s` seconds."""
+    client = AIOKafkaClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=int(wait_s * 1000)
+    )
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(wait_s):
             await client.bootstrap()
             await client.fetch_all_metadata()
         return True
