@@ -8,7 +8,7 @@ test:           ## install, start PostgreSQL and Kafka, lint, type-check, run ev
 	scripts/test.sh
 
 lint:
-	.venv/bin/ruff check src tests benchmarks alembic && .venv/bin/mypy
+	.venv/bin/ruff check && .venv/bin/mypy
 
 services:       ## start PostgreSQL and Kafka for development and leave them running
 	scripts/postgres.sh start failsafe && scripts/kafka.sh start

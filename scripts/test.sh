@@ -32,7 +32,7 @@ scripts/kafka.sh status >/dev/null 2>&1 || started+=(kafka)
 scripts/kafka.sh start
 
 step "ruff"
-ruff check src tests benchmarks alembic
+ruff check
 step "mypy"
 mypy
 
