@@ -1,0 +1,232 @@
+"""Name, date and document-number normalisation shared by the index and the scorer.
+
+Every name, whatever its script, becomes a tuple of comparison tokens: upper-case ASCII
+letters, ICAO Doc 9303 folds applied (so MÜLLER, MUELLER and MULLER compare equal),
+honorifics dropped. Tokens that came from a script written without vowels (Arabic, Hebrew,
+Thai, Khmer...) are kept in lower case: the scorer compares those on consonant skeletons.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from anyascii import anyascii
+
+# Letters that OCR, keyboards and leetspeak put into names.
+_DIGIT_FOLD = str.maketrans("0123456789", "OIZEASGTBG")
+_NON_LETTER = re.compile(r"[^A-Za-z]+")
+_APOSTROPHES = re.compile(r"['`\u2018\u2019\u02bb\u02bc\u02be\u02bf\u00b4]")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+# Scripts whose romanisation loses the vowels: compare those tokens on consonant skeletons.
+_ABJAD_RANGES = (
+    (0x0590, 0x05FF),  # Hebrew
+    (0x0600, 0x06FF),  # Arabic
+    (0x0700, 0x074F),  # Syriac
+    (0x0750, 0x077F),  # Arabic supplement
+    (0x0780, 0x07BF),  # Thaana
+    (0x08A0, 0x08FF),  # Arabic extended-A
+    (0x0E00, 0x0EFF),  # Thai, Lao
+    (0x1780, 0x17FF),  # Khmer
+    (0xFB1D, 0xFDFF),  # Hebrew and Arabic presentation forms
+    (0xFE70, 0xFEFF),  # Arabic presentation forms B
+)
+# Scripts where anyascii emits one capitalised syllable per character (no spaces).
+_SYLLABIC_RANGES = (
+    (0x1100, 0x11FF),  # Hangul jamo
+    (0x3040, 0x30FF),  # Hiragana, Katakana
+    (0x3400, 0x4DBF),  # CJK extension A
+    (0x4E00, 0x9FFF),  # CJK unified
+    (0xAC00, 0xD7AF),  # Hangul syllables
+)
+
+# Revised Romanisation of the commonest Korean surnames → the customary spellings.
+_HANGUL_SURNAMES = {
+    "Gim": "Kim", "I": "Lee", "Bag": "Park", "Bak": "Park", "Jeong": "Jung", "Choe": "Choi",
+    "Jo": "Cho", "Gang": "Kang", "Yun": "Yoon", "Im": "Lim", "O": "Oh", "Sin": "Shin",
+    "Gwon": "Kwon", "An": "Ahn", "Ryu": "Yoo", "Go": "Ko", "No": "Noh", "Gu": "Koo",
+}
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+HONORIFICS = _wordset(
+    """MR MRS MS MISS MX DR PROF SIR DAME LORD LADY REV FR MONSIEUR MADAME MME MLLE HERR FRAU
+    SENOR SENORA SRA SRTA SIG SIGNOR SIGNORA DON DONA SHEIKH SHAIKH SHEIK SHAYKH MULLAH MAULANA
+    MAULVI HAJJI PRESIDENT PRASIDENT PRESIDENTE GENERAL GEN COL CAPT MAJ LT SGT JR SNR JNR
+    ESQ PHD MD"""
+)
+# Particles carry little identity; the scorer gives them a small weight and no evidence.
+PARTICLES = _wordset(
+    """AL EL BIN BINT BEN IBN ABU UMM OULD DE DA DI DEL DELLA DER DEN DOS DAS DO DU LA LE
+    VAN VON Y E ST"""
+)
+_PARTICLE_FOLD = {"IBN": "BIN", "EL": "AL", "UL": "AL", "UD": "AL", "UR": "AL"}
+
+
+def clean_text(value: str) -> str:
+    """NFKC-normalise and drop control and format characters (they never belong in a name)."""
+    value = unicodedata.normalize("NFKC", value)
+    if value.isascii() and value.isprintable():
+        return value
+    return "".join(
+        ch if unicodedata.category(ch)[0] != "C" else (" " if ch in "\t\r\n" else "")
+        for ch in value
+    )
+
+
+def _in_ranges(ch: str, ranges: tuple[tuple[int, int], ...]) -> bool:
+    code = ord(ch)
+    return any(lo <= code <= hi for lo, hi in ranges)
+
+
+def _romanise(value: str) -> tuple[str, bool]:
+    """Latin rendering of `value`, and whether it came from a vowel-less script."""
+    if value.isascii():
+        return value, False
+    abjad = False
+    parts: list[str] = []
+    prev = " "
+    for ch in value:
+        word_start = not prev.isalpha()
+        prev = ch
+        if ch.isascii():
+            parts.append(ch)
+            continue
+        if _in_ranges(ch, _SYLLABIC_RANGES):
+            syllable = anyascii(ch)
+            if word_start and 0xAC00 <= ord(ch) <= 0xD7AF:
+                # A Hangul word starts with the surname: use its customary spelling
+                # (Kim, Lee, Park), which is what passports and lists carry, not RR's.
+                syllable = _HANGUL_SURNAMES.get(syllable, syllable)
+            # Revised Romanisation writes eo/eu where McCune-Reischauer (and most
+            # passports before 2000, and North Korea) write o/u.
+            syllable = (
+                syllable.replace("eo", "o").replace("eu", "u").replace("Eo", "O").replace("Eu", "U")
+            )
+            parts.append(syllable)
+            parts.append(" ")
+            continue
+        if not abjad and _in_ranges(ch, _ABJAD_RANGES):
+            abjad = True
+        parts.append(anyascii(ch))
+    return "".join(parts), abjad
+
+
+def fold_token(token: str) -> str:
+    """ICAO Doc 9303 folds on an upper-case token: Ä→AE and Ä→A must compare equal, so every
+    AE/OE/UE/AA becomes the single vowel on both sides of a comparison."""
+    if len(token) > 3 and ("E" in token or "AA" in token):
+        token = token.replace("AE", "A").replace("OE", "O").replace("UE", "U")
+        token = token.replace("AA", "A")
+    return _PARTICLE_FOLD.get(token, token)
+
+
+def skeleton(token: str) -> str:
+    """Consonant skeleton: what an abjad spelling of the token keeps."""
+    out: list[str] = []
+    # Arabic script has no P and no V: its spellings of them are B and F.
+    for ch in token.upper().replace("P", "B").replace("V", "F"):
+        if ch in "AEIOUYW":
+            continue
+        if out and out[-1] == ch:
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
+def _split_last_first(value: str) -> str:
+    # "PUTIN, Vladimir" → "Vladimir PUTIN": one comma separates surname from given names.
+    if value.count(",") == 1:
+        last, first = value.split(",")
+        if last.strip() and first.strip():
+            return f"{first} {last}"
+    return value
+
+
+@lru_cache(maxsize=262144)
+def name_tokens(value: str) -> tuple[str, ...]:
+    """Comparison tokens of a raw name (any script, any case, MRZ '<' fillers allowed)."""
+    if not value:
+        return ()
+    text = clean_text(value).replace("<", " ")
+    text = _split_last_first(text)
+    text, abjad = _romanise(text)
+    text = _APOSTROPHES.sub("", text)
+    text = _CAMEL.sub(" ", text)
+    text = text.translate(_DIGIT_FOLD)
+    raw = _NON_LETTER.sub(" ", text).upper().split()
+    tokens = [fold_token(t) for t in raw]
+    kept = [t for t in tokens if t not in HONORIFICS]
+    if kept:
+        tokens = kept
+    if abjad:
+        tokens = [t if t in PARTICLES else t.lower() for t in tokens]
+    return tuple(tokens)
+
+
+def display_name(surname: str | None, given_names: str | None, full_name: str | None) -> str:
+    """Human-readable name as given (used in explanations only)."""
+    if surname or given_names:
+        return " ".join(p.strip() for p in (given_names, surname) if p and p.strip())
+    return (full_name or "").strip()
+
+
+_DOC_DROP = re.compile(r"[\s\-./<_]+")
+_DOC_FOLD = str.maketrans("OIQ", "010")
+
+
+def normalize_document_number(number: str | None) -> str:
+    """Document number as compared: upper case, no separators, O→0 and I→1 (and Q→0)."""
+    if not number:
+        return ""
+    return _DOC_DROP.sub("", clean_text(str(number))).upper().translate(_DOC_FOLD)
+
+
+def normalize_country(code: str | None) -> str:
+    if not code:
+        return ""
+    return str(code).strip().upper().replace("<", "")
+
+
+def normalize_sex(value: str | None) -> str:
+    if not value:
+        return ""
+    v = str(value).strip().upper()[:1]
+    return v if v in ("M", "F") else ""
+
+
+_DATE = re.compile(r"^\s*(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?")
+
+DateParts = tuple[int, int | None, int | None]
+
+
+def parse_partial_date(value: object) -> DateParts | None:
+    """`1974`, `1974-08`, `1974-08-12` (a time part is ignored) → (year, month, day)."""
+    if not isinstance(value, str) or not value:
+        return None
+    m = _DATE.match(value)
+    if not m:
+        return None
+    year = int(m.group(1))
+    month = int(m.group(2)) if m.group(2) else None
+    day = int(m.group(3)) if m.group(3) and month else None
+    if month is not None and not 1 <= month <= 12:
+        month, day = None, None
+    if day is not None and not 1 <= day <= 31:
+        day = None
+    return (year, month, day)
+
+
+def format_partial_date(parts: DateParts | None) -> str | None:
+    if parts is None:
+        return None
+    year, month, day = parts
+    if month is None:
+        return f"{year:04d}"
+    if day is None:
+        return f"{year:04d}-{month:02d}"
+    return f"{year:04d}-{month:02d}-{day:02d}"

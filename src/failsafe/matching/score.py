@@ -1,0 +1,257 @@
+"""Scoring: name evidence from token pairing, then date of birth, sex and nationality.
+
+The name score pairs tokens one-to-one (greedy on similarity, order-insensitive), weighs each
+token by length and rarity, and divides the matched weight by the matched weight plus penalties
+for the tokens left over: a token on both sides that found no partner is a contradiction
+(a different middle name), a token on one side only is an omission (a dropped middle name) and
+costs less. A single short or common token is never enough evidence for an alert. Date of birth,
+sex and nationality then multiply the name score by factors <= 1: they can lower it, never raise
+it above the name evidence.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rapidfuzz.distance import JaroWinkler, Levenshtein
+
+from failsafe.matching.normalize import PARTICLES, DateParts, name_tokens, skeleton
+
+_jw = JaroWinkler.normalized_similarity
+_lev = Levenshtein.normalized_similarity
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """The knobs of the scorer. Defaults were tuned on cases.csv (see docs/matching.md)."""
+
+    token_cutoff: float = 0.80  # JW below this is no match at all
+    short_cutoff: float = 0.90  # ... for tokens of <= 3 letters
+    sharpen: float = 1.0  # s = 1 - (1 - JW) * sharpen: spreads the 0.8-1.0 band of JW
+    edit_mix: float = 0.3  # share of normalised Levenshtein similarity mixed into JW
+    initial_sim: float = 0.85  # "V" against "VLADIMIR"
+    conflict_penalty: float = 1.5  # weight of leftover tokens present on both sides
+    extra_penalty: float = 0.2  # weight of leftover tokens on one side only
+    particle_weight: float = 0.25  # AL, BIN, DE, VAN...
+    min_evidence: float = 1.5  # strong token matches needed for an alert-worthy name score
+    evidence_cap: float = 0.55  # name score ceiling when evidence is insufficient
+    dob_floor: float = 0.45  # factor for a clearly different date of birth
+    sex_mismatch: float = 0.85
+    nationality_mismatch: float = 0.93
+
+
+DEFAULT_PARAMS = Params()
+
+
+def token_similarity(a: str, b: str, params: Params = DEFAULT_PARAMS) -> float:
+    """Similarity of two comparison tokens in [0, 1], 0 below the cutoff."""
+    if a == b:
+        return 1.0
+    la, lb = len(a), len(b)
+    if la == 1 or lb == 1:
+        return params.initial_sim if a[0].upper() == b[0].upper() else 0.0
+    if a.islower() or b.islower():
+        # One side came from a vowel-less script: compare consonant skeletons.
+        sa, sb = skeleton(a), skeleton(b)
+        if not sa or not sb:
+            return 0.0
+        if sa == sb:
+            return 0.95
+        raw = _jw(sa, sb)
+        cut = params.short_cutoff if min(len(sa), len(sb)) <= 2 else params.token_cutoff
+    else:
+        raw = _jw(a, b)
+        if params.edit_mix:
+            # JW rewards a shared prefix a lot (ALBANO/ALBANESE 0.93); the edit distance
+            # tempers that without hurting one-letter typos much.
+            raw = (1.0 - params.edit_mix) * raw + params.edit_mix * _lev(a, b)
+        cut = params.short_cutoff if min(la, lb) <= 3 else params.token_cutoff
+    if raw < cut:
+        return 0.0
+    return max(0.0, 1.0 - (1.0 - raw) * params.sharpen)
+
+
+def length_weight(token: str) -> float:
+    n = len(token)
+    return math.sqrt(n if n < 10 else 10)
+
+
+@dataclass(frozen=True, slots=True)
+class NameScore:
+    score: float  # in [0, 1], after the evidence cap
+    raw: float  # before the evidence cap
+    evidence: float
+    pairs: tuple[tuple[int, int, float], ...]  # (query token, candidate token, similarity)
+
+
+def score_token_lists(
+    q: Sequence[str],
+    c: Sequence[str],
+    sim: Callable[[int, int], float],
+    wq: Sequence[float],
+    wc: Sequence[float],
+    common_q: Sequence[bool] | None = None,
+    params: Params = DEFAULT_PARAMS,
+) -> NameScore:
+    """Pair `q` and `c` one-to-one and score the pairing. `sim(i, j)` gives token similarity."""
+    nq, nc = len(q), len(c)
+    if nq == 0 or nc == 0:
+        return NameScore(0.0, 0.0, 0.0, ())
+    cands: list[tuple[float, int, int]] = []
+    for i in range(nq):
+        for j in range(nc):
+            s = sim(i, j)
+            if s > 0.0:
+                cands.append((s, i, j))
+    cands.sort(reverse=True)
+    used_q = [False] * nq
+    used_c = [False] * nc
+    pairs: list[tuple[int, int, float]] = []
+    for s, i, j in cands:
+        if not used_q[i] and not used_c[j]:
+            used_q[i] = used_c[j] = True
+            pairs.append((i, j, s))
+    matched_w = 0.0
+    matched_ws = 0.0
+    evidence = 0.0
+    for i, j, s in pairs:
+        w = (wq[i] + wc[j]) * 0.5
+        matched_w += w
+        matched_ws += w * s
+        tq, tc = q[i], c[j]
+        if tq in PARTICLES or tc in PARTICLES:
+            continue
+        if len(tq) == 1 or len(tc) == 1:
+            evidence += 0.5
+        elif len(tq) <= 2 or len(tc) <= 2:
+            evidence += 0.5 if s >= 0.95 else 0.0
+        elif s >= 0.7:
+            evidence += 0.75 if common_q is not None and common_q[i] else 1.0
+    left_q = sum(wq[i] for i in range(nq) if not used_q[i])
+    left_c = sum(wc[j] for j in range(nc) if not used_c[j])
+    units = len(pairs)
+    if left_q > 0.0 and left_c > 0.0:
+        # Leftovers on both sides may be one name written joined on one side
+        # ("MOHAMMADHASNI" / "MOHAMMAD HASNI"): try adjacent pairs before penalising.
+        extra = _merge_leftovers(q, c, used_q, used_c, wq, wc, params)
+        if extra is not None:
+            mw, mws, ev, merged = extra
+            units += merged
+            matched_w += mw
+            matched_ws += mws
+            evidence += ev
+            left_q = sum(wq[i] for i in range(nq) if not used_q[i])
+            left_c = sum(wc[j] for j in range(nc) if not used_c[j])
+    conflict = min(left_q, left_c)
+    extra_w = max(left_q, left_c) - conflict
+    denom = matched_w + params.conflict_penalty * conflict + params.extra_penalty * extra_w
+    raw = matched_ws / denom if denom > 0 else 0.0
+    score = raw
+    if evidence < params.min_evidence:
+        # One token is enough only between two one-token names of a long, uncommon token.
+        single_ok = (
+            units == 1
+            and left_q == 0.0
+            and left_c == 0.0
+            and evidence >= 1.0
+            and max(len(q[0]), len(c[0])) >= 5
+            and not (common_q is not None and common_q[0])
+        )
+        if not single_ok:
+            score = min(raw, params.evidence_cap)
+    return NameScore(score, raw, evidence, tuple(pairs))
+
+
+def _merge_leftovers(
+    q: Sequence[str],
+    c: Sequence[str],
+    used_q: list[bool],
+    used_c: list[bool],
+    wq: Sequence[float],
+    wc: Sequence[float],
+    params: Params,
+) -> tuple[float, float, float, int] | None:
+    mw = mws = ev = 0.0
+    merged = 0
+    for a, b, ua, ub, wa, wb in ((q, c, used_q, used_c, wq, wc), (c, q, used_c, used_q, wc, wq)):
+        for i in range(len(a)):
+            if ua[i]:
+                continue
+            for j in range(len(b) - 1):
+                if ub[j] or ub[j + 1]:
+                    continue
+                s = token_similarity(a[i], b[j] + b[j + 1], params)
+                if s >= 0.7:
+                    ua[i] = ub[j] = ub[j + 1] = True
+                    w = (wa[i] + wb[j] + wb[j + 1]) * 0.5
+                    mw += w
+                    mws += w * s
+                    ev += 2.0 if len(b[j]) > 2 and len(b[j + 1]) > 2 else 1.0
+                    merged += 1
+                    break
+    return (mw, mws, ev, merged) if mw > 0 else None
+
+
+def token_weights(tokens: Sequence[str], params: Params = DEFAULT_PARAMS) -> list[float]:
+    return [
+        length_weight(t) * (params.particle_weight if t in PARTICLES else 1.0) for t in tokens
+    ]
+
+
+def compare_names(a: str, b: str, params: Params = DEFAULT_PARAMS) -> float:
+    """Name score of two raw names, with no index statistics (no rarity)."""
+    return compare_tokens(name_tokens(a), name_tokens(b), params).score
+
+
+def compare_tokens(
+    q: Sequence[str], c: Sequence[str], params: Params = DEFAULT_PARAMS
+) -> NameScore:
+    return score_token_lists(
+        q,
+        c,
+        lambda i, j: token_similarity(q[i], c[j], params),
+        token_weights(q, params),
+        token_weights(c, params),
+        None,
+        params,
+    )
+
+
+def compare_dob(q: DateParts | None, c: DateParts | None) -> float | None:
+    """Date-of-birth agreement in [0, 1]; None when either side is unknown.
+
+    A partial date matches the full date it is a prefix of; day and month swapped is a near
+    match, as is the same day and month one year apart (a typed digit)."""
+    if q is None or c is None:
+        return None
+    qy, qm, qd = q
+    cy, cm, cd = c
+    if qy != cy:
+        if abs(qy - cy) == 1 and qm is not None and qm == cm and qd == cd:
+            return 0.7
+        return 0.0
+    if qm is None or cm is None:
+        return 0.9
+    if qm != cm:
+        if qd is not None and cd is not None and qm == cd and qd == cm:
+            return 0.8
+        return 0.1
+    if qd is None or cd is None:
+        return 0.95
+    if qd == cd:
+        return 1.0
+    if qd % 10 == cd % 10 or qd // 10 == cd // 10:
+        return 0.5  # one digit off
+    return 0.1
+
+
+def dob_factor(dob_score: float | None, params: Params = DEFAULT_PARAMS) -> float:
+    if dob_score is None:
+        return 1.0
+    return params.dob_floor + (1.0 - params.dob_floor) * dob_score
+
+
+DEFAULT_THRESHOLD = 0.80
+"""Scores at or above this become matches (and alerts). See docs/matching.md for how it was set."""
