@@ -1,0 +1,1 @@
+"""Alerts: routing to bureaus, severity, persistence, the lifecycle, the alert API."""

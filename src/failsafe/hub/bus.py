@@ -1,0 +1,126 @@
+"""The alert bus: where alerts go after commit, and where every `serve` replica reads them.
+
+Two implementations behind one small interface, the same code path in both modes:
+- `MemoryAlertBus`: the embedded mode, one process; subscribers get every alert published.
+- `KafkaAlertBus`: topic `failsafe.alerts.v1`, JSON values keyed by alert id. Publication is
+  at-least-once (a replayed batch publishes again); readers de-duplicate by alert id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, Protocol
+
+import orjson
+
+log = logging.getLogger(__name__)
+
+Alert = dict[str, Any]
+
+
+class AlertBus(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def publish(self, alerts: Sequence[Alert]) -> None:
+        """Returns once every alert is durably handed over (Kafka: acknowledged by the broker)."""
+
+    def subscribe(self) -> AsyncIterator[Alert]:
+        """Alerts published from now on (Kafka: from the end of the topic, all partitions)."""
+
+
+class MemoryAlertBus:
+    def __init__(self, queue_size: int = 10_000) -> None:
+        self._subscribers: set[asyncio.Queue[Alert]] = set()
+        self._queue_size = queue_size
+        self.published = 0
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        self._subscribers.clear()
+
+    async def publish(self, alerts: Sequence[Alert]) -> None:
+        for alert in alerts:
+            self.published += 1
+            for queue in list(self._subscribers):
+                # A subscriber that stopped reading loses the overflow; the hub resumes from the
+                # database by id, as it does after any gap.
+                with contextlib.suppress(asyncio.QueueFull):
+                    queue.put_nowait(alert)
+
+    async def subscribe(self) -> AsyncIterator[Alert]:
+        queue: asyncio.Queue[Alert] = asyncio.Queue(self._queue_size)
+        self._subscribers.add(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._subscribers.discard(queue)
+
+
+class KafkaAlertBus:
+    def __init__(self, bootstrap_servers: str, topic: str, client_id: str = "failsafe") -> None:
+        self._bootstrap = bootstrap_servers
+        self._topic = topic
+        self._client_id = client_id
+        self._producer: Any = None
+
+    async def start(self) -> None:
+        from aiokafka import AIOKafkaProducer
+
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
+            client_id=f"{self._client_id}-alerts",
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=2,
+        )
+        await producer.start()
+        self._producer = producer
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def publish(self, alerts: Sequence[Alert]) -> None:
+        if not alerts:
+            return
+        if self._producer is None:
+            raise RuntimeError("KafkaAlertBus.publish before start()")
+        futures = [
+            await self._producer.send(
+                self._topic, orjson.dumps(alert), key=str(alert["id"]).encode()
+            )
+            for alert in alerts
+        ]
+        await asyncio.gather(*futures)
+
+    async def subscribe(self) -> AsyncIterator[Alert]:
+        from aiokafka import AIOKafkaConsumer
+
+        # No group: every replica reads every partition, from the end (replay comes from the DB).
+        consumer = AIOKafkaConsumer(
+            self._topic,
+            bootstrap_servers=self._bootstrap,
+            client_id=f"{self._client_id}-hub",
+            group_id=None,
+            auto_offset_reset="latest",
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=500)
+                for records in batches.values():
+                    for record in records:
+                        try:
+                            yield orjson.loads(record.value)
+                        except orjson.JSONDecodeError:
+                            log.warning("unreadable alert at offset %s", record.offset)
+        finally:
+            await consumer.stop()

@@ -1,0 +1,123 @@
+"""The screening pipeline shared by every event source (Kafka worker, POST /v1/events).
+
+validate -> (invalid: dead-letter) -> MRZ -> screen -> record sighting + alerts -> publish.
+`process` returns only when all of that is durable, so a source may commit its position after it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from failsafe.alerts.recorder import Hit, record_hits
+from failsafe.errors import InvalidEvent
+from failsafe.hub.bus import AlertBus
+from failsafe.ingest import metrics
+from failsafe.ingest.events import parse_event
+from failsafe.ingest.follower import WatchlistFollower
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One message as received: raw bytes and, from Kafka, where it came from."""
+
+    value: bytes | None
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+    key: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Rejection:
+    index: int
+    reason: str
+    record: RawRecord
+
+
+@dataclass
+class BatchOutcome:
+    accepted: list[str] = field(default_factory=list)  # event ids, input order
+    rejected: list[Rejection] = field(default_factory=list)
+    hits: int = 0
+    created: int = 0  # alerts newly created (the rest of `alerts` existed: a replay)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+
+
+class DeadLetterSink(Protocol):
+    async def send(self, rejections: Sequence[Rejection]) -> None: ...
+
+
+class Pipeline:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        follower: WatchlistFollower,
+        bus: AlertBus,
+        dead_letters: DeadLetterSink | None = None,
+        threshold: float | None = None,
+        max_event_bytes: int = 256 * 1024,
+    ) -> None:
+        from failsafe.matching import DEFAULT_THRESHOLD
+
+        self.sessions = sessions
+        self.follower = follower
+        self.bus = bus
+        self.dead_letters = dead_letters
+        self.threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+        self.max_event_bytes = max_event_bytes
+
+    def screen(self, event: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[Any]]:
+        """MRZ applied, then the matches at or above the threshold, best first."""
+        from failsafe.matching import apply_mrz
+
+        event, flags = apply_mrz(event)
+        matches = [m for m in self.follower.screener.screen(event) if m.score >= self.threshold]
+        return event, flags, matches
+
+    async def process(self, records: Sequence[RawRecord]) -> BatchOutcome:
+        started = time.perf_counter()
+        outcome = BatchOutcome()
+        hits: list[Hit] = []
+        for i, record in enumerate(records):
+            try:
+                if record.value is None:
+                    raise InvalidEvent("empty message (tombstone)")
+                event = parse_event(record.value, self.max_event_bytes).to_json_dict()
+            except InvalidEvent as exc:
+                outcome.rejected.append(Rejection(i, exc.message, record))
+                metrics.EVENTS_INVALID.labels(exc.message.split(":", 1)[0]).inc()
+                continue
+            outcome.accepted.append(event["event_id"])
+            event, flags, matches = self.screen(event)
+            for match in matches:
+                entry = self.follower.entries.get(match.entry_id)
+                if entry is None:  # removed between screening and now
+                    continue
+                hits.append(
+                    Hit(
+                        event=event,
+                        entry=entry,
+                        score=float(match.score),
+                        method=match.method,
+                        explanation=list(match.explanation),
+                        quality_flags=flags,
+                    )
+                )
+        metrics.EVENTS_CONSUMED.inc(len(records))
+        metrics.HITS.inc(len(hits))
+        if outcome.rejected and self.dead_letters is not None:
+            await self.dead_letters.send(outcome.rejected)
+        outcome.hits = len(hits)
+        if hits:
+            outcome.alerts, created = await record_hits(self.sessions, hits)
+            outcome.created = created
+            metrics.ALERTS_CREATED.inc(created)
+            await self.bus.publish(outcome.alerts)
+            metrics.ALERTS_PUBLISHED.inc(len(outcome.alerts))
+        metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+        return outcome

@@ -1,0 +1,64 @@
+"""The screening service inside `failsafe serve`: the live matcher, and the pipeline behind
+POST /v1/events in the embedded mode (in Kafka mode, events go to the topic instead).
+
+One instance per serve process, in `AppState.services["screening"]`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from failsafe.hub.bus import AlertBus
+from failsafe.ingest.follower import WatchlistFollower
+from failsafe.ingest.pipeline import Pipeline
+from failsafe.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def new_screener() -> Any:
+    """A fresh, empty matching index."""
+    from failsafe.matching import WatchlistIndex
+
+    return WatchlistIndex()
+
+
+class ScreeningService:
+    def __init__(
+        self, settings: Settings, sessions: async_sessionmaker[AsyncSession], bus: AlertBus
+    ) -> None:
+        self.settings = settings
+        self.follower = WatchlistFollower(sessions, new_screener())
+        self.pipeline = Pipeline(
+            sessions, self.follower, bus, max_event_bytes=settings.kafka.max_event_bytes
+        )
+        self.producer: Any = None
+
+    @property
+    def ready(self) -> bool:
+        return self.follower.ready
+
+    async def start(self) -> None:
+        await self.follower.load()
+        log.info("matcher loaded: %d active entries at revision %d",
+                 len(self.follower.entries), self.follower.revision)
+        self.follower.start()
+        if self.settings.kafka.bootstrap_servers:
+            from aiokafka import AIOKafkaProducer
+
+            self.producer = AIOKafkaProducer(
+                bootstrap_servers=self.settings.kafka.bootstrap_servers,
+                client_id=f"{self.settings.kafka.client_id}-events",
+                acks="all",
+                enable_idempotence=True,
+            )
+            await self.producer.start()
+
+    async def stop(self) -> None:
+        await self.follower.stop()
+        if self.producer is not None:
+            await self.producer.stop()
+            self.producer = None

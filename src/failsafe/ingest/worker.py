@@ -1,0 +1,285 @@
+"""`failsafe ingest`: the Kafka stream worker (consumer group on failsafe.events.v1).
+
+Loop: getmany -> Pipeline.process (validate, dead-letter, screen, persist, publish) -> commit the
+offsets of exactly that batch. Nothing is committed before its alerts are in the database and on
+the alerts topic, so a crash anywhere replays the batch, and replays create no duplicates.
+
+- Failures of PostgreSQL or Kafka pause the batch, log, mark the worker not ready, and retry the
+  same records with backoff; nothing is skipped and no restart is needed.
+- A rebalance waits for the batch in flight to be committed before partitions go.
+- SIGTERM finishes the batch, commits and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka.errors import CommitFailedError, KafkaError
+from sqlalchemy.exc import SQLAlchemyError
+
+from failsafe.db.engine import create_engine, create_sessionmaker
+from failsafe.hub.bus import KafkaAlertBus
+from failsafe.ingest import metrics
+from failsafe.ingest.follower import Screener, WatchlistFollower
+from failsafe.ingest.pipeline import BatchOutcome, Pipeline, RawRecord, Rejection
+from failsafe.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RETRYABLE = (SQLAlchemyError, OSError, KafkaError, TimeoutError, ConnectionError)
+
+
+class KafkaDeadLetters:
+    """Invalid events to failsafe.events.dlq.v1: original bytes as value, the reason in headers."""
+
+    def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
+        self.producer = producer
+        self.topic = topic
+
+    async def send(self, rejections: Sequence[Rejection]) -> None:
+        futures = []
+        for r in rejections:
+            rec = r.record
+            headers = [
+                ("failsafe.error", r.reason.encode()[:1000]),
+                ("failsafe.source.topic", (rec.topic or "").encode()),
+                ("failsafe.source.partition", str(rec.partition).encode()),
+                ("failsafe.source.offset", str(rec.offset).encode()),
+            ]
+            futures.append(
+                await self.producer.send(self.topic, rec.value or b"", key=rec.key, headers=headers)
+            )
+        await asyncio.gather(*futures)
+
+
+async def ensure_topics(bootstrap: str, topics: Sequence[str], partitions: int = 4) -> None:
+    """Create missing topics (development convenience; production creates them deliberately)."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in topics if t not in existing]
+        if missing:
+            with contextlib.suppress(KafkaError):
+                await admin.create_topics(
+                    [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
+                )
+    finally:
+        await admin.close()
+
+
+class _FinishBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, lock: asyncio.Lock) -> None:
+        self.lock = lock
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        # The loop holds the lock from processing through commit: waiting for it means the batch
+        # in flight is committed before its partitions move to another worker.
+        async with self.lock:
+            pass
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        return None
+
+
+class IngestWorker:
+    def __init__(
+        self,
+        settings: Settings,
+        screener: Screener,
+        batch_size: int = 500,
+        threshold: float | None = None,
+    ) -> None:
+        self.settings = settings
+        self.screener = screener
+        self.batch_size = batch_size
+        self.threshold = threshold
+        self.ready = False
+        self.processed = 0
+        self._stop = asyncio.Event()
+        self._lock = asyncio.Lock()
+
+    def request_stop(self) -> None:
+        log.info("stop requested: finishing the batch in flight")
+        self._stop.set()
+
+    async def _retrying(self, what: str, make: Any) -> Any:
+        delay = 0.5
+        while True:
+            try:
+                return await make()
+            except RETRYABLE as exc:
+                if self._stop.is_set():
+                    raise
+                self.ready = False
+                metrics.RETRIES.labels(type(exc).__name__).inc()
+                log.warning("%s failed (%s); retrying in %.1fs", what, type(exc).__name__, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), delay)
+                delay = min(delay * 2, 10.0)
+
+    async def run(self) -> None:
+        kafka = self.settings.kafka
+        if not kafka.bootstrap_servers:
+            raise ValueError("failsafe ingest needs FAILSAFE_KAFKA__BOOTSTRAP_SERVERS")
+        bootstrap = kafka.bootstrap_servers
+        engine = create_engine(self.settings.database)
+        sessions = create_sessionmaker(engine)
+        follower = WatchlistFollower(sessions, self.screener)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap,
+            client_id=f"{kafka.client_id}-dlq",
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=5,
+        )
+        bus = KafkaAlertBus(bootstrap, kafka.topics.alerts, kafka.client_id)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            client_id=f"{kafka.client_id}-ingest",
+            group_id=kafka.consumer_group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.batch_size,
+            fetch_max_bytes=16 * 1024 * 1024,
+        )
+        try:
+            await self._retrying(
+                "kafka topics",
+                lambda: ensure_topics(
+                    bootstrap, [kafka.topics.events, kafka.topics.events_dlq, kafka.topics.alerts]
+                ),
+            )
+            await self._retrying("kafka producer", producer.start)
+            await self._retrying("alert bus", bus.start)
+            await self._retrying("watchlist load", follower.load)
+            log.info(
+                "watchlist loaded: %d entries at revision %d",
+                len(follower.entries),
+                follower.revision,
+            )
+            follower.start()
+            pipeline = Pipeline(
+                sessions,
+                follower,
+                bus,
+                KafkaDeadLetters(producer, kafka.topics.events_dlq),
+                threshold=self.threshold,
+                max_event_bytes=kafka.max_event_bytes,
+            )
+            consumer.subscribe([kafka.topics.events], listener=_FinishBeforeRevoke(self._lock))
+            await self._retrying("kafka consumer", consumer.start)
+            await self._loop(consumer, pipeline, follower)
+        finally:
+            await follower.stop()
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+            await bus.stop()
+            await producer.stop()
+            await engine.dispose()
+            log.info("ingest stopped after %d events", self.processed)
+
+    async def _loop(
+        self, consumer: AIOKafkaConsumer, pipeline: Pipeline, follower: WatchlistFollower
+    ) -> None:
+        self.ready = True
+        while not self._stop.is_set():
+            batches = await consumer.getmany(timeout_ms=200, max_records=self.batch_size)
+            metrics.WATCHLIST_REVISION.set(follower.revision)
+            if not batches:
+                self.ready = follower.ready
+                continue
+            async with self._lock:
+                records = [
+                    RawRecord(
+                        value=m.value,
+                        topic=m.topic,
+                        partition=m.partition,
+                        offset=m.offset,
+                        key=m.key,
+                    )
+                    for msgs in batches.values()
+                    for m in msgs
+                ]
+                try:
+                    await self._retrying("batch", lambda rs=records: pipeline.process(rs))
+                except RETRYABLE:
+                    return  # stopping while a dependency is away: nothing committed, replays later
+                offsets = {tp: msgs[-1].offset + 1 for tp, msgs in batches.items() if msgs}
+                try:
+                    await consumer.commit(offsets)
+                except CommitFailedError:
+                    # The group moved on (partitions reassigned): the new owner replays the batch,
+                    # which is harmless (idempotent records, at-least-once publication).
+                    log.warning("offset commit refused after a rebalance; batch will be replayed")
+                self.processed += len(records)
+                self.ready = True
+                for tp, next_offset in offsets.items():
+                    high = consumer.highwater(tp)
+                    if high is not None:
+                        metrics.CONSUMER_LAG.labels(tp.topic, tp.partition).set(
+                            max(0, high - next_offset)
+                        )
+
+
+async def serve_metrics(worker: IngestWorker, host: str, port: int) -> asyncio.Server:
+    """A tiny HTTP endpoint for /metrics, /healthz and /readyz of the ingest process."""
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            line = (await reader.readline()).decode(errors="replace")
+            path = line.split(" ")[1] if line.count(" ") >= 2 else "/"
+            while (await reader.readline()) not in (b"\r\n", b"\n", b""):
+                pass
+            if path == "/metrics":
+                status, ctype, body = "200 OK", CONTENT_TYPE_LATEST, generate_latest()
+            elif path == "/healthz":
+                status, ctype, body = "200 OK", "application/json", b'{"status":"ok"}'
+            elif path == "/readyz":
+                ok = worker.ready
+                status = "200 OK" if ok else "503 Service Unavailable"
+                ctype = "application/json"
+                body = b'{"status":"ready"}' if ok else b'{"status":"not_ready"}'
+            else:
+                status, ctype, body = "404 Not Found", "text/plain", b"not found"
+            writer.write(
+                f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: "
+                f"{len(body)}\r\nConnection: close\r\n\r\n".encode()
+                + body
+            )
+            await writer.drain()
+        finally:
+            writer.close()
+
+    return await asyncio.start_server(handle, host, port)
+
+
+async def run_worker(worker: IngestWorker, metrics_host: str, metrics_port: int | None) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, worker.request_stop)
+    server = await serve_metrics(worker, metrics_host, metrics_port) if metrics_port else None
+    try:
+        await worker.run()
+    finally:
+        if server is not None:
+            server.close()
+
+
+def outcome_summary(outcome: BatchOutcome) -> dict[str, int]:
+    return {
+        "accepted": len(outcome.accepted),
+        "rejected": len(outcome.rejected),
+        "hits": outcome.hits,
+        "alerts": len(outcome.alerts),
+        "created": outcome.created,
+    }
