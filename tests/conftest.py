@@ -102,3 +102,13 @@ def kafka_bootstrap() -> str:
 def unique_topic() -> Callable[[str], str]:
     """Topic names unique to the calling test, so tests never see each other's messages."""
     return lambda base: f"{base}.{uuid.uuid4().hex[:10]}"
+
+
+@pytest_asyncio.fixture
+async def fresh_pg_url(pg_server: str) -> AsyncIterator[str]:
+    """A migrated PostgreSQL database of this test's own (for tests that load the whole list)."""
+    name = unique_name("failsafe_t")
+    url = await create_database(pg_server, name)
+    await asyncio.to_thread(migrate.upgrade, url)
+    yield url
+    await drop_database(pg_server, name)

@@ -37,6 +37,30 @@ def serve(
     )
 
 
+@app.command()
+def ingest(
+    batch_size: int = typer.Option(500, min=1, max=10_000, help="Events per batch (getmany)."),
+    metrics_port: int | None = typer.Option(
+        9108, help="Port for /metrics, /healthz, /readyz (0 or empty: none)."
+    ),
+    metrics_host: str = typer.Option("127.0.0.1", help="Bind address of the metrics endpoint."),
+) -> None:
+    """Run the stream worker: consume events from Kafka, screen, persist and publish alerts."""
+    import asyncio
+
+    from failsafe.ingest.service import new_screener
+    from failsafe.ingest.worker import IngestWorker, run_worker
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    if not settings.kafka.bootstrap_servers:
+        raise typer.BadParameter(
+            "set FAILSAFE_KAFKA__BOOTSTRAP_SERVERS (the embedded mode screens inside `serve`)"
+        )
+    worker = IngestWorker(settings, new_screener(), batch_size=batch_size)
+    asyncio.run(run_worker(worker, metrics_host, metrics_port or None))
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Apply the migrations to the configured database."""
@@ -50,3 +74,7 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) 
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

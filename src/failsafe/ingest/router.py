@@ -1,0 +1,207 @@
+"""POST /v1/events (for senders without Kafka) and POST /v1/screen (ad-hoc screening)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
+from failsafe.auth.deps import require_roles
+from failsafe.auth.service import Actor
+from failsafe.errors import BadRequest, Unavailable
+from failsafe.ingest.events import parse_event
+from failsafe.ingest.pipeline import RawRecord
+from failsafe.ingest.service import ScreeningService
+from failsafe.kit.state import StateDep
+
+router = APIRouter(prefix="/v1", tags=["events"])
+
+MAX_EVENTS_PER_REQUEST = 1000
+MAX_SCREEN_PER_REQUEST = 100
+MAX_BODY_BYTES = 8 * 1024 * 1024
+
+SenderDep = Annotated[Actor, Depends(require_roles("border", "admin"))]
+ScreenerDep = Annotated[Actor, Depends(require_roles("border", "bureau", "analyst", "admin"))]
+
+EXAMPLE_EVENT: dict[str, Any] = {
+    "schema": "failsafe.event/v1",
+    "event_id": "b3c1e7a0-0001",
+    "kind": "border_crossing",
+    "occurred_at": "2026-11-27T10:22:05+01:00",
+    "source": "DEU-BPOL",
+    "country": "DEU",
+    "crossing": {"point": "DEU-FRA-T1", "mode": "air", "direction": "entry"},
+    "traveller": {
+        "surname": "ERIKSSON",
+        "given_names": "ANNA MARIA",
+        "date_of_birth": "1974-08-12",
+        "sex": "F",
+        "nationality": "UTO",
+    },
+    "document": {"type": "P", "number": "L898902C3", "issuing_state": "UTO"},
+}
+
+
+class Accepted(BaseModel):
+    index: int
+    event_id: str
+
+
+class Rejected(BaseModel):
+    index: int
+    reason: str
+
+
+class EventsResult(BaseModel):
+    """What was accepted and what was rejected, and why. It never says whether anything matched:
+    a sender (a border system) must not learn that a traveller is on the watchlist."""
+
+    accepted: list[Accepted]
+    rejected: list[Rejected]
+
+
+class ScreenMatch(BaseModel):
+    entry_id: str
+    score: float
+    method: str
+    explanation: list[dict[str, Any]]
+
+
+class ScreenResult(BaseModel):
+    event_id: str | None = None
+    matches: list[ScreenMatch] = Field(default_factory=list)
+    error: str | None = None
+
+
+async def _json_items(request: Request, limit: int) -> list[Any]:
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise BadRequest(f"request body over {MAX_BODY_BYTES} bytes")
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"body is not JSON: {exc.msg} at {exc.pos}") from None
+    items = data if isinstance(data, list) else [data]
+    if not items:
+        raise BadRequest("no events in the body")
+    if len(items) > limit:
+        raise BadRequest(f"at most {limit} events per request")
+    return items
+
+
+def _screening(state: Any) -> ScreeningService:
+    service = state.services.get("screening")
+    if not isinstance(service, ScreeningService) or not service.ready:
+        raise Unavailable("the matcher is not loaded yet")
+    return service
+
+
+_EVENTS_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]
+                },
+                "examples": {"one": {"value": EXAMPLE_EVENT}, "batch": {"value": [EXAMPLE_EVENT]}},
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/events",
+    response_model=EventsResult,
+    status_code=202,
+    summary="Send one event or a batch (up to 1000) into the screening stream",
+    description="Role border. With Kafka configured the valid events are produced to "
+    "`failsafe.events.v1` (acknowledged by the broker before this answers); in the embedded mode "
+    "they are screened in process before this answers. Invalid events are rejected with the "
+    "reason, by index; the others are accepted.",
+    openapi_extra=_EVENTS_BODY,
+    responses={400: {"description": "unreadable body"}, 401: {}, 403: {}, 503: {}},
+)
+async def post_events(request: Request, state: StateDep, actor: SenderDep) -> EventsResult:
+    items = await _json_items(request, MAX_EVENTS_PER_REQUEST)
+    service = _screening(state)
+    max_bytes = state.settings.kafka.max_event_bytes
+    accepted: list[Accepted] = []
+    rejected: list[Rejected] = []
+    raws: list[tuple[str, bytes]] = []
+    for i, item in enumerate(items):
+        raw = orjson.dumps(item)
+        try:
+            event = parse_event(raw, max_bytes)
+        except Exception as exc:  # noqa: BLE001  (InvalidEvent; the reason is reported)
+            rejected.append(Rejected(index=i, reason=getattr(exc, "message", str(exc))))
+            continue
+        accepted.append(Accepted(index=i, event_id=event.event_id))
+        raws.append((event.event_id, raw))
+    if raws:
+        if service.producer is not None:
+            topic = state.settings.kafka.topics.events
+            futures = [
+                await service.producer.send(topic, raw, key=eid.encode()) for eid, raw in raws
+            ]
+            for future in futures:
+                await future
+        else:
+            await service.pipeline.process([RawRecord(value=raw) for _, raw in raws])
+    return EventsResult(accepted=accepted, rejected=rejected)
+
+
+def _visible_to(entry: dict[str, Any], actor: Actor) -> bool:
+    if actor.role == "admin":
+        return True
+    bureau = actor.bureau_code
+    if entry.get("owner_bureau") == bureau:
+        return True
+    dist = entry.get("distribution") or {}
+    if bureau in (dist.get("deny") or []):
+        return False
+    return dist.get("mode") != "restricted" or bureau in (dist.get("allow") or [])
+
+
+@router.post(
+    "/screen",
+    response_model=list[ScreenResult],
+    summary="Screen one event or up to 100 against the live watchlist now",
+    description="Roles border, bureau, analyst. Answers, per event in input order, the matches "
+    "at or above the default threshold, best first, with their explanation; entries whose "
+    "distribution excludes the caller's bureau are never shown. Nothing is stored and no alert "
+    "is raised.",
+    openapi_extra=_EVENTS_BODY,
+    responses={400: {}, 401: {}, 403: {}, 503: {}},
+)
+async def post_screen(request: Request, state: StateDep, actor: ScreenerDep) -> list[ScreenResult]:
+    items = await _json_items(request, MAX_SCREEN_PER_REQUEST)
+    service = _screening(state)
+    out: list[ScreenResult] = []
+    for item in items:
+        try:
+            event = parse_event(orjson.dumps(item), state.settings.kafka.max_event_bytes)
+        except Exception as exc:  # noqa: BLE001  (InvalidEvent; the reason is reported)
+            out.append(ScreenResult(error=getattr(exc, "message", str(exc))))
+            continue
+        _, _, matches = service.pipeline.screen(event.to_json_dict())
+        entries = service.follower.entries
+        out.append(
+            ScreenResult(
+                event_id=event.event_id,
+                matches=[
+                    ScreenMatch(
+                        entry_id=m.entry_id,
+                        score=round(float(m.score), 4),
+                        method=m.method,
+                        explanation=list(m.explanation),
+                    )
+                    for m in matches
+                    if m.entry_id in entries and _visible_to(entries[m.entry_id], actor)
+                ],
+            )
+        )
+    return out
