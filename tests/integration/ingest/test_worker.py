@@ -52,8 +52,12 @@ class Env:
         return alerts
 
     async def read_topic(self, topic: str, n: int, timeout: float = 30) -> list[Any]:
-        consumer = AIOKafkaConsumer(topic, bootstrap_servers=self.settings.kafka.bootstrap_servers,
-                                    auto_offset_reset="earliest", group_id=None)
+        consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=self.settings.kafka.bootstrap_servers,
+            auto_offset_reset="earliest",
+            group_id=None,
+        )
         await consumer.start()
         out: list[Any] = []
         try:
@@ -67,15 +71,19 @@ class Env:
 
 
 @pytest_asyncio.fixture
-async def env(fresh_pg_url: str, kafka_bootstrap: str,
-              unique_topic: Callable[[str], str]) -> AsyncIterator[Env]:
+async def env(
+    fresh_pg_url: str, kafka_bootstrap: str, unique_topic: Callable[[str], str]
+) -> AsyncIterator[Env]:
     settings = Settings(
         database=DatabaseSettings(url=fresh_pg_url),
         kafka=KafkaSettings(
             bootstrap_servers=kafka_bootstrap,
             consumer_group=unique_topic("group"),
-            topics=TopicSettings(events=unique_topic("events"), events_dlq=unique_topic("dlq"),
-                                 alerts=unique_topic("alerts")),
+            topics=TopicSettings(
+                events=unique_topic("events"),
+                events_dlq=unique_topic("dlq"),
+                alerts=unique_topic("alerts"),
+            ),
             max_event_bytes=4096,
         ),
     )
@@ -105,7 +113,9 @@ async def worker(env: Env) -> AsyncIterator[IngestWorker]:
         await asyncio.wait_for(task, 30)
 
 
-async def test_hits_become_routed_persisted_published_alerts(env: Env, worker: IngestWorker) -> None:
+async def test_hits_become_routed_persisted_published_alerts(
+    env: Env, worker: IngestWorker
+) -> None:
     petrov = await put_entry(env.sessions, entry_doc("PETROV", "IVAN", dob="1970-03", owner="FRA"))
     await asyncio.sleep(0.5)  # the follower polls every 200 ms
     hit = event("PETROV", "IVAN", dob="1970-03-14", country="DEU")
@@ -187,17 +197,38 @@ async def test_watchlist_changes_apply_without_restart(env: Env, worker: IngestW
 
 
 async def test_routing_follows_the_route_and_distribution(env: Env, worker: IngestWorker) -> None:
-    open_entry = await put_entry(env.sessions, entry_doc(
-        "NAKAMURA", "HIROSHI", dob="1972", owner="FRA",
-        distribution={"mode": "all", "allow": [], "deny": ["GBR"]}))
-    restricted = await put_entry(env.sessions, entry_doc(
-        "DUBOIS", "CLAIRE", dob="1985-09-09", owner="FRA",
-        distribution={"mode": "restricted", "allow": ["USA"], "deny": []}))
+    open_entry = await put_entry(
+        env.sessions,
+        entry_doc(
+            "NAKAMURA",
+            "HIROSHI",
+            dob="1972",
+            owner="FRA",
+            distribution={"mode": "all", "allow": [], "deny": ["GBR"]},
+        ),
+    )
+    restricted = await put_entry(
+        env.sessions,
+        entry_doc(
+            "DUBOIS",
+            "CLAIRE",
+            dob="1985-09-09",
+            owner="FRA",
+            distribution={"mode": "restricted", "allow": ["USA"], "deny": []},
+        ),
+    )
     await asyncio.sleep(0.5)
-    flight = {"carrier": "LH", "number": "400", "origin": "FRA", "destination": "JFK",
-              "transit": ["LHR"]}
-    await env.send(event("NAKAMURA", "HIROSHI", dob="1972-01-02", country="DEU", flight=flight),
-                   event("DUBOIS", "CLAIRE", dob="1985-09-09", country="DEU", flight=flight))
+    flight = {
+        "carrier": "LH",
+        "number": "400",
+        "origin": "FRA",
+        "destination": "JFK",
+        "transit": ["LHR"],
+    }
+    await env.send(
+        event("NAKAMURA", "HIROSHI", dob="1972-01-02", country="DEU", flight=flight),
+        event("DUBOIS", "CLAIRE", dob="1985-09-09", country="DEU", flight=flight),
+    )
     alerts = {a.entry_id: a for a in await env.wait_alerts(2)}
     # Owner, event country, transit and destination; GBR denied by the entry.
     assert alerts[open_entry["id"]].recipients == ["DEU", "FRA", "USA"]
@@ -223,14 +254,25 @@ async def test_sigkill_mid_stream_loses_and_duplicates_nothing(env: Env) -> None
     await env.producer.flush()
 
     k = env.settings.kafka
-    child_env = {**os.environ, "FAILSAFE_DATABASE__URL": env.settings.database.url,
-                 "FAILSAFE_KAFKA__BOOTSTRAP_SERVERS": str(k.bootstrap_servers),
-                 "FAILSAFE_KAFKA__CONSUMER_GROUP": k.consumer_group,
-                 "FAILSAFE_KAFKA__TOPICS__EVENTS": k.topics.events,
-                 "FAILSAFE_KAFKA__TOPICS__EVENTS_DLQ": k.topics.events_dlq,
-                 "FAILSAFE_KAFKA__TOPICS__ALERTS": k.topics.alerts}
-    cmd = [sys.executable, "-m", "failsafe.cli", "ingest", "--batch-size", "50",
-           "--metrics-port", "0"]
+    child_env = {
+        **os.environ,
+        "FAILSAFE_DATABASE__URL": env.settings.database.url,
+        "FAILSAFE_KAFKA__BOOTSTRAP_SERVERS": str(k.bootstrap_servers),
+        "FAILSAFE_KAFKA__CONSUMER_GROUP": k.consumer_group,
+        "FAILSAFE_KAFKA__TOPICS__EVENTS": k.topics.events,
+        "FAILSAFE_KAFKA__TOPICS__EVENTS_DLQ": k.topics.events_dlq,
+        "FAILSAFE_KAFKA__TOPICS__ALERTS": k.topics.alerts,
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "failsafe.cli",
+        "ingest",
+        "--batch-size",
+        "50",
+        "--metrics-port",
+        "0",
+    ]
     first = subprocess.Popen(cmd, env=child_env, stderr=subprocess.DEVNULL)
     try:
         async with asyncio.timeout(60):
