@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from failsafe import screening
 from failsafe.logging import configure_logging
 from failsafe.settings import get_settings
 
@@ -14,6 +15,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.add_typer(db_app, name="db")
+screening.register(app)
 
 
 @app.command()

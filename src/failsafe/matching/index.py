@@ -1,0 +1,537 @@
+"""In-memory watchlist index: candidate retrieval by document and by name, then scoring.
+
+Layout. Distinct normalised names (the sorted token tuple) are "name records"; an entry's
+primary name, aliases and original-script name point at them, and many entries can share one.
+Every distinct token gets a vocabulary id; each token has postings (the name records holding it)
+and sits in a few blocking buckets (first three letters, last three, metaphone key, consonant
+skeleton) that find its fuzzy neighbours in the vocabulary. A query token is resolved once to
+its similar vocabulary tokens and the union of their postings (cached per token string); a
+multi-token query's candidates are the names that share at least two of its tokens (pairwise
+intersections of those sets), so neither the list nor the vocabulary is ever scanned.
+
+Concurrency. Readers (the asyncio loop, or a thread doing lookups) take no lock. Writers
+serialise on a lock and never mutate a structure a reader may hold: entry records are
+immutable and replaced whole, posting sets and owner tuples are copied, changed, and then
+swapped into their dict in one assignment (atomic under the GIL), and the per-token cache is
+swapped for a fresh one. A query that runs during a change therefore sees each entry either
+before or after it, never half-changed; a removed entry stops matching as soon as `remove`
+returns, because every candidate is checked against the live entry table before it is scored.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jellyfish
+from rapidfuzz import process
+from rapidfuzz.distance import JaroWinkler
+
+from failsafe.matching.normalize import PARTICLES, format_partial_date, skeleton
+from failsafe.matching.score import (
+    DEFAULT_PARAMS,
+    DEFAULT_THRESHOLD,
+    NameScore,
+    Params,
+    compare_dob,
+    dob_factor,
+    length_weight,
+    score_token_lists,
+    token_similarity,
+)
+from failsafe.matching.types import (
+    EntryRecord,
+    Match,
+    NameVariant,
+    Query,
+    entry_from_dict,
+    query_from_event,
+)
+
+_COMMON_SHARE = 0.004  # a token in more than 0.4 % of names is "common"
+_STATS_MIN_NAMES = 1000  # below this the index is too small for frequency statistics
+_TOKEN_CACHE_MAX = 200_000
+_MAX_QUERY_TOKENS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class _TokenHits:
+    sims: dict[int, float]  # vocabulary id -> similarity to the query token
+    multi: frozenset[int]  # multi-token name records holding a similar token
+    solo: frozenset[int]  # one-token name records holding a similar token
+    df: int  # name records holding the token itself
+
+
+@dataclass(frozen=True, slots=True)
+class _NameRec:
+    tokens: tuple[str, ...]
+    vids: tuple[int, ...]
+
+
+_EMPTY: frozenset[int] = frozenset()
+
+
+class WatchlistIndex:
+    """The watchlist as the matcher sees it. `add`, `replace` and `remove` are incremental."""
+
+    def __init__(self, params: Params = DEFAULT_PARAMS) -> None:
+        self.params = params
+        self._lock = threading.Lock()
+        self._entries: dict[str, EntryRecord] = {}
+        self._entry_names: dict[str, tuple[int, ...]] = {}
+        self._vocab: dict[str, int] = {}
+        self._vtok: list[str] = []
+        self._buckets: dict[str, list[str]] = {}
+        self._postings: dict[int, frozenset[int] | set[int]] = {}
+        self._solo: dict[int, frozenset[int] | set[int]] = {}
+        self._name_ids: dict[tuple[str, ...], int] = {}
+        self._names: dict[int, _NameRec] = {}
+        self._owners: dict[int, tuple[tuple[str, int], ...]] = {}
+        self._docs: dict[str, tuple[tuple[str, str], ...]] = {}
+        self._next_name = 0
+        self._cache: dict[str, _TokenHits] = {}
+        self._weights: dict[int, float] = {}
+        self._bulk = False
+
+    # -- size ------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, entry_id: object) -> bool:
+        return entry_id in self._entries
+
+    def get(self, entry_id: str) -> EntryRecord | None:
+        return self._entries.get(entry_id)
+
+    @property
+    def name_count(self) -> int:
+        return len(self._names)
+
+    # -- writes ----------------------------------------------------------------------------
+    def add_many(self, entries: Iterable[EntryRecord | Mapping[str, Any]]) -> int:
+        """Bulk load (or replace) entries, records or DESIGN.md dicts; faster than `add` one by
+        one. Dicts of inactive or expired entries remove that id. Returns the count indexed."""
+        n = 0
+        with self._lock:
+            # In bulk mode posting sets are mutated in place: load before serving queries.
+            self._bulk = True
+            try:
+                for item in entries:
+                    entry = _as_record(item)
+                    if entry is None:
+                        if isinstance(item, Mapping) and item.get("id") is not None:
+                            self._remove_locked(str(item["id"]))
+                        continue
+                    self._remove_locked(entry.id)
+                    self._add_locked(entry)
+                    n += 1
+            finally:
+                self._bulk = False
+                self._postings = {k: frozenset(v) for k, v in self._postings.items()}
+                self._solo = {k: frozenset(v) for k, v in self._solo.items()}
+                self._invalidate()
+        return n
+
+    def add(self, entry: EntryRecord) -> None:
+        """Add an entry, replacing any entry with the same id."""
+        with self._lock:
+            self._remove_locked(entry.id)
+            self._add_locked(entry)
+            self._invalidate()
+
+    replace = add
+
+    def upsert(self, entry: EntryRecord | Mapping[str, Any]) -> bool:
+        """Add or replace from a record or a DESIGN.md entry dict (`model_dump()` output).
+        An inactive or expired entry is removed instead. True when the entry is now indexed."""
+        record = _as_record(entry)
+        if record is None:
+            if isinstance(entry, Mapping) and entry.get("id") is not None:
+                self.remove(str(entry["id"]))
+            return False
+        self.add(record)
+        return True
+
+    def remove(self, entry_id: str) -> bool:
+        """Remove an entry (cancelled, expired); True when it was indexed."""
+        with self._lock:
+            found = self._remove_locked(entry_id)
+            if found:
+                self._invalidate()
+            return found
+
+    def _invalidate(self) -> None:
+        self._cache = {}
+        self._weights = {}
+
+    def _vid(self, token: str) -> int:
+        vid = self._vocab.get(token)
+        if vid is not None:
+            return vid
+        vid = len(self._vtok)
+        self._vtok.append(token)
+        self._vocab[token] = vid
+        for key in _bucket_keys(token):
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                self._buckets[key] = [token]
+            else:
+                # Appending is safe for readers: they copy a bucket before iterating it.
+                bucket.append(token)
+        return vid
+
+    def _post(self, table: dict[int, frozenset[int] | set[int]], vid: int, nid: int) -> None:
+        cur = table.get(vid)
+        if self._bulk:
+            if cur is None:
+                table[vid] = {nid}
+            else:
+                cur.add(nid)  # type: ignore[union-attr]
+        else:
+            table[vid] = (cur or _EMPTY) | {nid}
+
+    def _unpost(self, table: dict[int, frozenset[int] | set[int]], vid: int, nid: int) -> None:
+        cur = table.get(vid)
+        if cur is None:
+            return
+        if self._bulk and isinstance(cur, set):
+            cur.discard(nid)
+        else:
+            table[vid] = frozenset(cur - {nid})
+
+    def _add_locked(self, entry: EntryRecord) -> None:
+        nids: list[int] = []
+        for variant_no, variant in enumerate(entry.names):
+            key = tuple(sorted(variant.tokens))
+            nid = self._name_ids.get(key)
+            if nid is None:
+                nid = self._next_name
+                self._next_name += 1
+                vids = tuple(self._vid(t) for t in key)
+                self._names[nid] = _NameRec(key, vids)
+                table = self._postings if len(set(key)) > 1 else self._solo
+                for vid in set(vids):
+                    self._post(table, vid, nid)
+                self._name_ids[key] = nid
+            self._owners[nid] = (*self._owners.get(nid, ()), (entry.id, variant_no))
+            nids.append(nid)
+        for doc in entry.documents:
+            self._docs[doc.number] = (
+                *self._docs.get(doc.number, ()),
+                (doc.issuing_state, entry.id),
+            )
+        self._entry_names[entry.id] = tuple(nids)
+        self._entries[entry.id] = entry  # last: readers see the entry only once complete
+
+    def _remove_locked(self, entry_id: str) -> bool:
+        entry = self._entries.pop(entry_id, None)  # first: it stops matching right away
+        if entry is None:
+            return False
+        for nid in self._entry_names.pop(entry_id, ()):
+            owners = tuple(o for o in self._owners.get(nid, ()) if o[0] != entry_id)
+            if owners:
+                self._owners[nid] = owners
+                continue
+            rec = self._names.pop(nid)
+            self._owners.pop(nid, None)
+            self._name_ids.pop(rec.tokens, None)
+            table = self._postings if len(set(rec.tokens)) > 1 else self._solo
+            for vid in set(rec.vids):
+                self._unpost(table, vid, nid)
+        for doc in entry.documents:
+            rest = tuple(x for x in self._docs.get(doc.number, ()) if x[1] != entry_id)
+            if rest:
+                self._docs[doc.number] = rest
+            else:
+                self._docs.pop(doc.number, None)
+        return True
+
+    # -- token resolution ------------------------------------------------------------------
+    def _df(self, vid: int) -> int:
+        return len(self._postings.get(vid, _EMPTY)) + len(self._solo.get(vid, _EMPTY))
+
+    def _rarity(self, df: int) -> float:
+        n = len(self._names)
+        if n < _STATS_MIN_NAMES or df <= 1:
+            return 1.0
+        # Full weight up to 1 name in 1000, then down logarithmically to 0.4.
+        return max(0.4, min(1.0, math.log(n / df) / math.log(1000.0)))
+
+    def _weight(self, vid: int) -> float:
+        w = self._weights.get(vid)
+        if w is None:
+            tok = self._vtok[vid]
+            w = length_weight(tok) * self._rarity(self._df(vid))
+            if tok in PARTICLES:
+                w *= self.params.particle_weight
+            self._weights[vid] = w
+        return w
+
+    def _hits(self, token: str, cache: dict[str, _TokenHits]) -> _TokenHits:
+        hit = cache.get(token)
+        if hit is not None:
+            return hit
+        params = self.params
+        vocab = self._vocab
+        sims: dict[int, float] = {}
+        exact = vocab.get(token)
+        if exact is not None:
+            sims[exact] = 1.0
+        if len(token) == 1:
+            # An initial: every token starting with the letter is a weak partner.
+            for tok in list(self._buckets.get("f" + token.upper(), ())):
+                vid = vocab[tok]
+                sims.setdefault(vid, params.initial_sim)
+        else:
+            initial = vocab.get(token[0].upper())
+            if initial is not None:
+                sims[initial] = params.initial_sim
+            pool: set[str] = set()
+            for key in _bucket_keys(token):
+                if key[0] != "f":
+                    pool.update(self._buckets.get(key, ()))
+            pool.discard(token)
+            if pool:
+                choices = list(pool)
+                if token.islower():
+                    shortlist = choices
+                else:
+                    # Cheap C prefilter; skeleton-compared (lower-case) tokens go through.
+                    shortlist = [
+                        c for c, _s, _i in process.extract(
+                            token, choices, scorer=JaroWinkler.normalized_similarity,
+                            score_cutoff=0.7, limit=None,
+                        )
+                    ]
+                    shortlist.extend(c for c in choices if c.islower())
+                for tok in shortlist:
+                    s = token_similarity(token, tok, params)
+                    if s > 0.0:
+                        sims[vocab[tok]] = s
+        postings, solo_t = self._postings, self._solo
+        multi: set[int] = set()
+        solo: set[int] = set()
+        for vid in sims:
+            p = postings.get(vid)
+            if p:
+                multi.update(p)
+            p = solo_t.get(vid)
+            if p:
+                solo.update(p)
+        hit = _TokenHits(sims, frozenset(multi), frozenset(solo),
+                         self._df(exact) if exact is not None else 0)
+        if len(cache) >= _TOKEN_CACHE_MAX:
+            cache.clear()
+        cache[token] = hit
+        return hit
+
+    # -- queries ---------------------------------------------------------------------------
+    def candidates(self, tokens: tuple[str, ...]) -> set[int]:
+        """Name records sharing at least two tokens with `tokens` (one for one-token names)."""
+        cache = self._cache
+        toks = _query_tokens(tokens)
+        hits = [self._hits(t, cache) for t in toks]
+        return self._candidates(toks, hits)
+
+    def _candidates(self, toks: tuple[str, ...], hits: list[_TokenHits]) -> set[int]:
+        out: set[int] = set()
+        for h in hits:
+            out |= h.solo
+        if len(hits) < 2:
+            return out
+        order = sorted(range(len(hits)), key=lambda i: len(hits[i].multi))
+        for a in range(len(order)):
+            sa = hits[order[a]].multi
+            if not sa:
+                continue
+            for b in range(a + 1, len(order)):
+                out |= sa & hits[order[b]].multi
+        return out
+
+    def screen(
+        self,
+        query: Query | Mapping[str, Any],
+        threshold: float = DEFAULT_THRESHOLD,
+        limit: int | None = 10,
+    ) -> list[Match]:
+        """Matches for `query` (a Query, or an event dict: run `apply_mrz` on it first) at or
+        above `threshold`, best first, at most `limit`."""
+        if not isinstance(query, Query):
+            query = query_from_event(query)
+        params = self.params
+        entries = self._entries
+        names = self._names
+        owners = self._owners
+        cache = self._cache
+        n_names = len(names)
+        best: dict[str, tuple[float, str, Any]] = {}
+
+        for qv in query.names:
+            toks = _query_tokens(qv.tokens)
+            if not toks:
+                continue
+            hits = [self._hits(t, cache) for t in toks]
+            cands = self._candidates(toks, hits)
+            if not cands:
+                continue
+            wq = [
+                length_weight(t) * self._rarity(h.df)
+                * (params.particle_weight if t in PARTICLES else 1.0)
+                for t, h in zip(toks, hits, strict=True)
+            ]
+            common = [
+                n_names >= _STATS_MIN_NAMES and h.df > _COMMON_SHARE * n_names for h in hits
+            ]
+            sims = [h.sims for h in hits]
+            for nid in cands:
+                rec = names.get(nid)
+                own = owners.get(nid)
+                if rec is None or not own:
+                    continue
+                cv = rec.vids
+                ns = score_token_lists(
+                    toks, rec.tokens, lambda i, j: sims[i].get(cv[j], 0.0),  # noqa: B023
+                    wq, [self._weight(v) for v in cv], common, params,
+                )
+                if ns.score < threshold:
+                    continue  # the adjustments below only ever lower a score
+                for entry_id, variant_no in own:
+                    entry = entries.get(entry_id)
+                    if entry is None:
+                        continue
+                    score, method, _ = self._adjust(query, entry, ns.score)
+                    prev = best.get(entry_id)
+                    if prev is None or score > prev[0]:
+                        best[entry_id] = (score, method, (qv, toks, variant_no, rec.tokens, ns))
+
+        for doc in query.documents:
+            for state, entry_id in self._docs.get(doc.number, ()):
+                if state and doc.issuing_state and state != doc.issuing_state:
+                    continue
+                entry = entries.get(entry_id)
+                if entry is None:
+                    continue
+                doc_ev = 1.0 if state and doc.issuing_state else 0.9
+                prev = best.get(entry_id)
+                name_part = prev[0] if prev else 0.0
+                score = doc_ev * (0.85 + 0.15 * name_part)
+                detail_prev = prev[2] if prev else None
+                best[entry_id] = (max(score, name_part), "document",
+                                  (detail_prev, doc, state, entry))
+
+        matches = [
+            (score, entry_id, method, detail)
+            for entry_id, (score, method, detail) in best.items()
+            if score >= threshold
+        ]
+        matches.sort(key=lambda m: (-m[0], m[1]))
+        if limit is not None:
+            matches = matches[:limit]
+        return [
+            Match(entry_id, round(score, 4), method, self._explain(query, entry_id, method, d))
+            for score, entry_id, method, d in matches
+        ]
+
+    def _adjust(
+        self, query: Query, entry: EntryRecord, name_score: float
+    ) -> tuple[float, str, tuple[float | None, bool | None, bool | None]]:
+        params = self.params
+        dob = compare_dob(query.dob, entry.dob)
+        score = name_score * dob_factor(dob, params)
+        sex_ok: bool | None = None
+        if query.sex and entry.sex:
+            sex_ok = query.sex == entry.sex
+            if not sex_ok:
+                score *= params.sex_mismatch
+        nat_ok: bool | None = None
+        if query.nationality and entry.nationalities:
+            nat_ok = query.nationality in entry.nationalities
+            if not nat_ok:
+                score *= params.nationality_mismatch
+        method = "name_dob" if dob is not None and dob >= 0.8 else "name"
+        return score, method, (dob, sex_ok, nat_ok)
+
+    def _explain(self, query: Query, entry_id: str, method: str, d: Any) -> list[dict[str, Any]]:
+        entry = self._entries.get(entry_id)
+        if entry is None:
+            return []
+        out: list[dict[str, Any]] = []
+        name_detail = d
+        if method == "document":
+            name_detail, doc, state, _entry = d
+            cand = next((x for x in entry.documents if x.number == doc.number), None)
+            out.append({
+                "feature": "document_number", "score": 1.0 if state and doc.issuing_state else 0.9,
+                "query": f"{doc.display} ({doc.issuing_state or '?'})",
+                "candidate": f"{cand.display if cand else doc.number} ({state or '?'})",
+            })
+        if name_detail is not None:
+            qv, toks, variant_no, ctoks, ns = name_detail
+            cv: NameVariant = entry.names[variant_no]
+            out.append({"feature": "name", "score": round(ns.score, 4),
+                        "query": qv.display, "candidate": cv.display})
+            out.extend(token_features(toks, ctoks, ns))
+        dob = compare_dob(query.dob, entry.dob)
+        if dob is not None:
+            out.append({"feature": "date_of_birth", "score": dob,
+                        "query": format_partial_date(query.dob),
+                        "candidate": format_partial_date(entry.dob)})
+        if query.sex and entry.sex:
+            out.append({"feature": "sex", "score": 1.0 if query.sex == entry.sex else 0.0,
+                        "query": query.sex, "candidate": entry.sex})
+        if query.nationality and entry.nationalities:
+            ok = query.nationality in entry.nationalities
+            out.append({"feature": "nationality", "score": 1.0 if ok else 0.0,
+                        "query": query.nationality,
+                        "candidate": ",".join(sorted(entry.nationalities))})
+        return out
+
+
+def token_features(
+    q: tuple[str, ...], c: tuple[str, ...], ns: NameScore
+) -> list[dict[str, Any]]:
+    """One `name_token` feature per token pairing, and one per token left without a partner."""
+    out: list[dict[str, Any]] = []
+    used_q: set[int] = set()
+    used_c: set[int] = set()
+    for i, j, s in ns.pairs:
+        used_q.add(i)
+        used_c.add(j)
+        out.append({"feature": "name_token", "score": round(s, 4), "query": q[i],
+                    "candidate": c[j]})
+    for i, t in enumerate(q):
+        if i not in used_q:
+            out.append({"feature": "name_token", "score": 0.0, "query": t, "candidate": None})
+    for j, t in enumerate(c):
+        if j not in used_c:
+            out.append({"feature": "name_token", "score": 0.0, "query": None, "candidate": t})
+    return out
+
+
+def _as_record(item: EntryRecord | Mapping[str, Any]) -> EntryRecord | None:
+    return item if isinstance(item, EntryRecord) else entry_from_dict(item)
+
+
+def _query_tokens(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    # Very long names: keep the longest tokens (the most identifying), in their order.
+    uniq = tuple(dict.fromkeys(tokens))
+    if len(uniq) <= _MAX_QUERY_TOKENS:
+        return uniq
+    keep = set(sorted(uniq, key=len, reverse=True)[:_MAX_QUERY_TOKENS])
+    return tuple(t for t in uniq if t in keep)
+
+
+def _bucket_keys(token: str) -> tuple[str, ...]:
+    if len(token) == 1:
+        return ("1" + token.upper(),)
+    up = token.upper()
+    keys = ["f" + up[0], "k" + skeleton(token)]
+    if not token.islower():
+        keys.append("p" + token[:3])
+        if len(token) >= 4:
+            keys.append("s" + token[-3:])
+        keys.append("m" + jellyfish.metaphone(token))
+    return tuple(keys)

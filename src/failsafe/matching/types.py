@@ -1,0 +1,193 @@
+"""Engine records and the adapters from the JSON contracts (plain dicts) to them.
+
+Records are immutable: the index shares them with concurrent readers and replaces them whole.
+The adapters are tolerant: unknown fields are ignored and missing optional fields are fine, so
+the ingest worker and the API can pass `model_dump()` output or raw JSON straight in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from failsafe.matching.normalize import (
+    DateParts,
+    display_name,
+    name_tokens,
+    normalize_country,
+    normalize_document_number,
+    normalize_sex,
+    parse_partial_date,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NameVariant:
+    display: str
+    tokens: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentKey:
+    number: str  # normalised: no separators, O→0, I→1
+    issuing_state: str  # "" when unknown
+    display: str
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRecord:
+    id: str
+    names: tuple[NameVariant, ...]
+    dob: DateParts | None = None
+    sex: str = ""
+    nationalities: frozenset[str] = frozenset()
+    documents: tuple[DocumentKey, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    event_id: str | None
+    names: tuple[NameVariant, ...]
+    dob: DateParts | None = None
+    sex: str = ""
+    nationality: str = ""
+    documents: tuple[DocumentKey, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    entry_id: str
+    score: float
+    method: str  # "document" | "name_dob" | "name"
+    explanation: list[dict[str, Any]] = field(default_factory=list, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "entry_id": self.entry_id,
+            "score": self.score,
+            "method": self.method,
+            "explanation": self.explanation,
+        }
+
+
+def _str(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _name_from(part: object) -> NameVariant | None:
+    if isinstance(part, str):
+        display = part.strip()
+    elif isinstance(part, Mapping):
+        display = display_name(
+            _str(part.get("surname")) or None,
+            _str(part.get("given_names")) or None,
+            _str(part.get("full_name")) or None,
+        )
+    else:
+        return None
+    tokens = name_tokens(display)
+    return NameVariant(display, tokens) if tokens else None
+
+
+def _add_name(out: list[NameVariant], seen: set[tuple[str, ...]], v: NameVariant | None) -> None:
+    if v is not None:
+        key = tuple(sorted(v.tokens))
+        if key not in seen:
+            seen.add(key)
+            out.append(v)
+
+
+def _document(d: object) -> DocumentKey | None:
+    if not isinstance(d, Mapping):
+        return None
+    raw = d.get("number")
+    number = normalize_document_number(str(raw) if isinstance(raw, str | int) else None)
+    if not number:
+        return None
+    return DocumentKey(number, normalize_country(_str(d.get("issuing_state"))), str(raw))
+
+
+def _parse_ts(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        ts = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+def is_indexable(d: Mapping[str, Any], now: datetime | None = None) -> bool:
+    """Active (or no status given) and its notice not expired."""
+    status = d.get("status")
+    if status not in (None, "active"):
+        return False
+    notice = d.get("notice")
+    expires = _parse_ts(notice.get("expires_at")) if isinstance(notice, Mapping) else None
+    if expires is None:
+        expires = _parse_ts(d.get("expires_at"))
+    return expires is None or expires > (now or datetime.now(UTC))
+
+
+def entry_from_dict(d: Mapping[str, Any], now: datetime | None = None) -> EntryRecord | None:
+    """A watchlist entry (DESIGN.md shape) as an index record; None when it must not match
+    (cancelled, expired, no id, or no usable name and no document)."""
+    entry_id = d.get("id")
+    if entry_id is None or not is_indexable(d, now):
+        return None
+    subject = d.get("subject")
+    if not isinstance(subject, Mapping):
+        subject = {}
+    names: list[NameVariant] = []
+    seen: set[tuple[str, ...]] = set()
+    _add_name(names, seen, _name_from(subject))
+    _add_name(names, seen, _name_from(subject.get("name_original")))
+    aliases = subject.get("aliases")
+    if isinstance(aliases, list):
+        for alias in aliases:
+            _add_name(names, seen, _name_from(alias))
+    docs_raw = subject.get("documents")
+    documents = tuple(
+        doc for doc in (_document(x) for x in (docs_raw if isinstance(docs_raw, list) else ()))
+        if doc is not None
+    )
+    if not names and not documents:
+        return None
+    nats = subject.get("nationalities")
+    if isinstance(nats, str):
+        nats = [nats]
+    return EntryRecord(
+        id=str(entry_id),
+        names=tuple(names),
+        dob=parse_partial_date(subject.get("date_of_birth")),
+        sex=normalize_sex(_str(subject.get("sex"))),
+        nationalities=frozenset(
+            normalize_country(n) for n in (nats if isinstance(nats, list) else ()) if n
+        ),
+        documents=documents,
+    )
+
+
+def query_from_event(d: Mapping[str, Any]) -> Query:
+    """A screening query from an event (DESIGN.md shape) or from a bare traveller dict.
+
+    Call `apply_mrz` first when the event carries an MRZ, so its fields fill the gaps."""
+    traveller = d.get("traveller")
+    if not isinstance(traveller, Mapping):
+        traveller = d if "event_id" not in d else {}
+    names: list[NameVariant] = []
+    seen: set[tuple[str, ...]] = set()
+    _add_name(names, seen, _name_from(traveller))
+    _add_name(names, seen, _name_from(traveller.get("name_original")))
+    doc = _document(d.get("document"))
+    event_id = d.get("event_id")
+    return Query(
+        event_id=None if event_id is None else str(event_id),
+        names=tuple(names),
+        dob=parse_partial_date(traveller.get("date_of_birth")),
+        sex=normalize_sex(_str(traveller.get("sex"))),
+        nationality=normalize_country(_str(traveller.get("nationality"))),
+        documents=(doc,) if doc is not None else (),
+    )

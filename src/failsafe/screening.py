@@ -1,0 +1,188 @@
+"""`failsafe screen`: batch screening of JSONL events against a JSONL watchlist, offline.
+
+Output: one JSON line per event, in input order,
+`{"event_id": ..., "matches": [{"entry_id", "score", "method", "explanation"}]}` (best first,
+only scores >= threshold, at most --limit), plus `"flags"` when the event's MRZ disagreed with
+its fields. An event line that cannot be screened (not JSON, not an object, no event_id) still
+gets its line, `{"event_id": <id or null>, "line": N, "error": "<kind>"}` and no `matches` key,
+so output stays aligned with input and a failure never reads as "no match". Every bad line
+(watchlist or events) is reported on stderr as `FILE:LINE: kind`; no names or other personal
+data are ever printed there. The exit status is 1 when any line was bad, else 0.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO
+
+import orjson
+import typer
+
+from failsafe.matching import DEFAULT_THRESHOLD, WatchlistIndex, apply_mrz, entry_from_dict
+from failsafe.matching.types import query_from_event
+
+_OUT_CHUNK = 512
+
+
+@dataclass(slots=True)
+class Stats:
+    lines: int = 0
+    ok: int = 0
+    bad: int = 0
+    skipped: int = 0  # watchlist: inactive or expired entries
+
+
+def _report(err: Callable[[str], None], source: str, lineno: int, kind: str) -> None:
+    err(f"{source}:{lineno}: {kind}")
+
+
+def load_watchlist(
+    index: WatchlistIndex,
+    lines: Iterable[bytes],
+    source: str = "watchlist",
+    err: Callable[[str], None] | None = None,
+) -> Stats:
+    """Bulk-load JSONL watchlist entries into `index`, reporting bad lines to `err`."""
+    report = err or _stderr
+    stats = Stats()
+
+    def records() -> Iterable[Any]:
+        for lineno, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            stats.lines += 1
+            try:
+                d = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                stats.bad += 1
+                _report(report, source, lineno, "invalid JSON")
+                continue
+            if not isinstance(d, dict):
+                stats.bad += 1
+                _report(report, source, lineno, "not a JSON object")
+                continue
+            if d.get("id") in (None, ""):
+                stats.bad += 1
+                _report(report, source, lineno, "missing id")
+                continue
+            try:
+                rec = entry_from_dict(d)
+            except (TypeError, ValueError, AttributeError):
+                stats.bad += 1
+                _report(report, source, lineno, "wrong field types")
+                continue
+            if rec is None:
+                stats.skipped += 1
+                continue
+            stats.ok += 1
+            yield rec
+
+    index.add_many(records())
+    return stats
+
+
+def screen_lines(
+    index: WatchlistIndex,
+    lines: Iterable[bytes],
+    write: Callable[[bytes], Any],
+    threshold: float = DEFAULT_THRESHOLD,
+    limit: int = 10,
+    source: str = "events",
+    err: Callable[[str], None] | None = None,
+) -> Stats:
+    """Screen JSONL events, writing one JSON line per event through `write`."""
+    report = err or _stderr
+    stats = Stats()
+    dumps = orjson.dumps
+    out: list[bytes] = []
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        stats.lines += 1
+        result: dict[str, Any]
+        try:
+            d = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            d, kind = None, "invalid JSON"
+        else:
+            kind = "" if isinstance(d, dict) else "not a JSON object"
+        if kind == "" and isinstance(d, dict):
+            event_id = d.get("event_id")
+            if event_id is None or event_id == "":
+                kind = "missing event_id"
+            elif not isinstance(event_id, str | int):
+                kind = "wrong type: event_id"
+        if kind:
+            stats.bad += 1
+            _report(report, source, lineno, kind)
+            eid = d.get("event_id") if isinstance(d, dict) else None
+            result = {"event_id": eid if isinstance(eid, str | int) else None,
+                      "line": lineno, "error": kind}
+        else:
+            assert isinstance(d, dict)
+            flags: list[str] = []
+            try:
+                if d.get("mrz"):
+                    d, flags = apply_mrz(d)
+                matches = index.screen(query_from_event(d), threshold, limit)
+            except (TypeError, ValueError, AttributeError):
+                stats.bad += 1
+                _report(report, source, lineno, "wrong field types")
+                result = {"event_id": d.get("event_id"), "line": lineno,
+                          "error": "wrong field types"}
+            else:
+                stats.ok += 1
+                result = {"event_id": d["event_id"], "matches": [m.to_dict() for m in matches]}
+                if flags:
+                    result["flags"] = flags
+        out.append(dumps(result))
+        if len(out) >= _OUT_CHUNK:
+            write(b"\n".join(out) + b"\n")
+            out.clear()
+    if out:
+        write(b"\n".join(out) + b"\n")
+    return stats
+
+
+def _stderr(message: str) -> None:
+    sys.stderr.write(message + "\n")
+
+
+def screen(
+    watchlist: Annotated[Path, typer.Option(
+        "--watchlist", help="Watchlist entries, JSONL.", exists=True, dir_okay=False,
+        readable=True)],
+    events: Annotated[Path | None, typer.Option(
+        "--events", help="Events, JSONL [default: stdin].", exists=True, dir_okay=False,
+        readable=True)] = None,
+    threshold: Annotated[float, typer.Option(
+        "--threshold", min=0.0, max=1.0, help="Report matches scoring at least this.")
+    ] = DEFAULT_THRESHOLD,
+    limit: Annotated[int, typer.Option(
+        "--limit", min=1, help="At most this many matches per event.")] = 10,
+) -> None:
+    """Screen events (JSONL) against a watchlist (JSONL); one JSON line out per event."""
+    index = WatchlistIndex()
+    with watchlist.open("rb") as fh:
+        wstats = load_watchlist(index, fh, source=str(watchlist))
+    out: BinaryIO = sys.stdout.buffer
+    if events is None:
+        estats = screen_lines(index, sys.stdin.buffer, out.write, threshold, limit, "<stdin>")
+    else:
+        with events.open("rb") as fh:
+            estats = screen_lines(index, fh, out.write, threshold, limit, str(events))
+    out.flush()
+    _stderr(
+        f"screened {estats.ok} events ({estats.bad} bad lines) against {len(index)} entries "
+        f"({wstats.bad} bad lines, {wstats.skipped} inactive or expired)"
+    )
+    if wstats.bad or estats.bad:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `screen` command to the main CLI."""
+    app.command("screen")(screen)
