@@ -89,6 +89,10 @@ class WatchlistEntry(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     # "all" or "restricted"; restricted entries are visible to owner_bureau and `allow` only.
     distribution_mode: Mapped[str] = mapped_column(String(16), default="all")
+    # document["distribution"]["allow"/"deny"] as " DEU ITA " (spaces at both ends), so that "may
+    # bureau X see this entry" is `LIKE '% X %'` on PostgreSQL and SQLite alike.
+    distribution_allow: Mapped[str] = mapped_column(Text, default="", server_default="")
+    distribution_deny: Mapped[str] = mapped_column(Text, default="", server_default="")
     version: Mapped[int] = mapped_column(Integer)
     # The global watchlist revision of the latest change; matchers follow `revision > last_seen`.
     revision: Mapped[int] = mapped_column(BigInteger, index=True)
