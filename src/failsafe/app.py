@@ -15,6 +15,8 @@ from failsafe import __version__, health
 from failsafe.db import migrate
 from failsafe.db.engine import create_engine, create_sessionmaker, is_sqlite
 from failsafe.errors import FailsafeError
+from failsafe.hub.bus import AlertBus, KafkaAlertBus, MemoryAlertBus
+from failsafe.ingest.service import ScreeningService
 from failsafe.kit.state import AppState
 from failsafe.settings import Settings, get_settings
 
@@ -53,6 +55,23 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
 
+async def _start_services(state: AppState) -> None:
+    """The alert bus (Kafka or in-memory) and the live matcher; each is stopped in reverse."""
+    settings = state.settings
+    bus: AlertBus
+    if settings.kafka.bootstrap_servers:
+        bus = KafkaAlertBus(
+            settings.kafka.bootstrap_servers, settings.kafka.topics.alerts, settings.kafka.client_id
+        )
+    else:
+        bus = MemoryAlertBus()
+    await bus.start()
+    state.services["alert_bus"] = bus
+    screening = ScreeningService(settings, state.sessionmaker, bus)
+    state.services["screening"] = screening
+    await screening.start()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -67,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings.database)
         state = AppState(settings=settings, engine=engine, sessionmaker=create_sessionmaker(engine))
         app.state.failsafe = state
+        await _start_services(state)
         log.info(
             "failsafe %s started (%s mode)",
             __version__,

@@ -21,7 +21,7 @@ def test_health_and_ready_on_embedded_sqlite(tmp_path: Path) -> None:
         assert client.get("/healthz").json() == {"status": "ok"}
         ready = client.get("/readyz")
         assert ready.status_code == 200
-        assert ready.json()["checks"] == {"database": "ok"}
+        assert ready.json()["checks"] == {"database": "ok", "screening": "ok"}
 
 
 def test_not_ready_when_kafka_is_configured_but_absent(tmp_path: Path) -> None:

@@ -148,15 +148,10 @@ async def _record_once(
     await session.execute(
         _insert(session, Sighting).values(rows).on_conflict_do_nothing(index_elements=["event_id"])
     )
-    sighting_ids = dict(
-        (
-            await session.execute(
-                select(Sighting.event_id, Sighting.id).where(Sighting.event_id.in_(list(events)))
-            )
-        )
-        .tuples()
-        .all()
+    sighting_rows = await session.execute(
+        select(Sighting.event_id, Sighting.id).where(Sighting.event_id.in_(list(events)))
     )
+    sighting_ids = {event_id: sid for event_id, sid in sighting_rows}
 
     existing = {
         (a.event_id, a.entry_id): a
@@ -165,19 +160,14 @@ async def _record_once(
         ).scalars()
     }
     keyed = [(hit, traveller_key(hit.event)) for hit in hits]
-    dismissed = set(
-        (
-            await session.execute(
-                select(Alert.entry_id, Alert.traveller_key).where(
-                    Alert.status == "false_positive",
-                    Alert.entry_id.in_({h.entry["id"] for h in hits}),
-                    Alert.traveller_key.in_({k for _, k in keyed}),
-                )
-            )
+    dismissed_rows = await session.execute(
+        select(Alert.entry_id, Alert.traveller_key).where(
+            Alert.status == "false_positive",
+            Alert.entry_id.in_({h.entry["id"] for h in hits}),
+            Alert.traveller_key.in_({k for _, k in keyed}),
         )
-        .tuples()
-        .all()
     )
+    dismissed = {(entry_id, key) for entry_id, key in dismissed_rows}
 
     out: list[dict[str, Any]] = []
     fresh: list[tuple[Hit, str]] = []

@@ -22,19 +22,12 @@ from failsafe.db.models import WatchlistEntry
 log = logging.getLogger(__name__)
 
 
-class Match(Protocol):
-    entry_id: str
-    score: float
-    method: str
-    explanation: list[dict[str, Any]]
-
-
 class Screener(Protocol):
     """What the follower and the pipeline need of the matching engine."""
 
-    def upsert(self, entry: dict[str, Any]) -> None: ...
-    def remove(self, entry_id: str) -> None: ...
-    def screen(self, event: dict[str, Any]) -> list[Any]: ...
+    def upsert(self, entry: dict[str, Any]) -> Any: ...
+    def remove(self, entry_id: str) -> Any: ...
+    def screen(self, event: dict[str, Any], threshold: float, limit: int | None) -> list[Any]: ...
 
 
 def entry_document(row: WatchlistEntry) -> dict[str, Any]:

@@ -19,6 +19,8 @@ from failsafe.hub.bus import AlertBus
 from failsafe.ingest import metrics
 from failsafe.ingest.events import parse_event
 from failsafe.ingest.follower import WatchlistFollower
+from failsafe.matching.mrz import apply_mrz
+from failsafe.matching.score import DEFAULT_THRESHOLD
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,6 @@ class Pipeline:
         threshold: float | None = None,
         max_event_bytes: int = 256 * 1024,
     ) -> None:
-        from failsafe.matching import DEFAULT_THRESHOLD
-
         self.sessions = sessions
         self.follower = follower
         self.bus = bus
@@ -73,11 +73,9 @@ class Pipeline:
 
     def screen(self, event: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[Any]]:
         """MRZ applied, then the matches at or above the threshold, best first."""
-        from failsafe.matching import apply_mrz
-
         event, flags = apply_mrz(event)
-        matches = [m for m in self.follower.screener.screen(event) if m.score >= self.threshold]
-        return event, flags, matches
+        matches = self.follower.screener.screen(event, threshold=self.threshold, limit=None)
+        return event, flags, [m for m in matches if m.score >= self.threshold]
 
     async def process(self, records: Sequence[RawRecord]) -> BatchOutcome:
         started = time.perf_counter()

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 def new_screener() -> Any:
     """A fresh, empty matching index."""
-    from failsafe.matching import WatchlistIndex
+    from failsafe.matching.index import WatchlistIndex
 
     return WatchlistIndex()
 

@@ -39,7 +39,8 @@ class Env:
     async def send(self, *values: bytes | dict[str, Any]) -> None:
         for v in values:
             raw = v if isinstance(v, bytes) else orjson.dumps(v)
-            await self.producer.send_and_wait(self.settings.kafka.topics.events, raw)
+            # One key: one partition, so the order of sending is the order of processing.
+            await self.producer.send_and_wait(self.settings.kafka.topics.events, raw, key=b"k")
 
     async def alerts(self) -> list[Alert]:
         async with self.sessions() as s:
