@@ -15,6 +15,9 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
 import orjson
+from aiokafka.errors import KafkaError
+
+from failsafe.kit.kafka import LazyProducer
 
 log = logging.getLogger(__name__)
 
@@ -67,35 +70,31 @@ class KafkaAlertBus:
         self._bootstrap = bootstrap_servers
         self._topic = topic
         self._client_id = client_id
-        self._producer: Any = None
-
-    async def start(self) -> None:
-        from aiokafka import AIOKafkaProducer
-
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap,
-            client_id=f"{self._client_id}-alerts",
+        self._producer = LazyProducer(
+            "alert bus",
+            bootstrap_servers=bootstrap_servers,
+            client_id=f"{client_id}-alerts",
             acks="all",
             enable_idempotence=True,
             linger_ms=2,
         )
-        await producer.start()
-        self._producer = producer
+
+    @property
+    def ready(self) -> bool:
+        return self._producer.ready
+
+    async def start(self) -> None:
+        await self._producer.start()
 
     async def stop(self) -> None:
-        if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
+        await self._producer.stop()
 
     async def publish(self, alerts: Sequence[Alert]) -> None:
         if not alerts:
             return
-        if self._producer is None:
-            raise RuntimeError("KafkaAlertBus.publish before start()")
+        producer = await self._producer.get()
         futures = [
-            await self._producer.send(
-                self._topic, orjson.dumps(alert), key=str(alert["id"]).encode()
-            )
+            await producer.send(self._topic, orjson.dumps(alert), key=str(alert["id"]).encode())
             for alert in alerts
         ]
         await asyncio.gather(*futures)
@@ -104,15 +103,26 @@ class KafkaAlertBus:
         from aiokafka import AIOKafkaConsumer
 
         # No group: every replica reads every partition, from the end (replay comes from the DB).
-        consumer = AIOKafkaConsumer(
-            self._topic,
-            bootstrap_servers=self._bootstrap,
-            client_id=f"{self._client_id}-hub",
-            group_id=None,
-            auto_offset_reset="latest",
-            enable_auto_commit=False,
-        )
-        await consumer.start()
+        delay = 0.5
+        while True:
+            consumer = AIOKafkaConsumer(
+                self._topic,
+                bootstrap_servers=self._bootstrap,
+                client_id=f"{self._client_id}-hub",
+                group_id=None,
+                auto_offset_reset="latest",
+                enable_auto_commit=False,
+            )
+            try:
+                await consumer.start()
+                break
+            except (KafkaError, OSError) as exc:
+                await consumer.stop()
+                log.warning(
+                    "alert topic unavailable (%s); retrying in %.1fs", type(exc).__name__, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
         try:
             while True:
                 batches = await consumer.getmany(timeout_ms=500)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
+from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
@@ -143,12 +144,14 @@ async def post_events(request: Request, state: StateDep, actor: SenderDep) -> Ev
         raws.append((event.event_id, raw))
     if raws:
         if service.producer is not None:
-            topic = state.settings.kafka.topics.events
-            futures = [
-                await service.producer.send(topic, raw, key=eid.encode()) for eid, raw in raws
-            ]
-            for future in futures:
-                await future
+            try:
+                producer = await service.producer.get()
+                topic = state.settings.kafka.topics.events
+                futures = [await producer.send(topic, raw, key=eid.encode()) for eid, raw in raws]
+                for future in futures:
+                    await future
+            except (TimeoutError, KafkaError) as exc:
+                raise Unavailable("Kafka is unavailable; nothing was accepted, retry") from exc
         else:
             await service.pipeline.process([RawRecord(value=raw) for _, raw in raws])
     return EventsResult(accepted=accepted, rejected=rejected)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from failsafe.hub.bus import AlertBus
 from failsafe.ingest.follower import WatchlistFollower
 from failsafe.ingest.pipeline import Pipeline
+from failsafe.kit.kafka import LazyProducer
 from failsafe.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,23 +36,31 @@ class ScreeningService:
         self.pipeline = Pipeline(
             sessions, self.follower, bus, max_event_bytes=settings.kafka.max_event_bytes
         )
-        self.producer: Any = None
+        self.producer: LazyProducer | None = None
 
     @property
     def ready(self) -> bool:
-        return self.follower.ready
+        return self.follower.ready and (self.producer is None or self.producer.ready)
 
     async def start(self) -> None:
-        await self.follower.load()
-        log.info("matcher loaded: %d active entries at revision %d",
-                 len(self.follower.entries), self.follower.revision)
+        try:
+            await self.follower.load()
+            log.info(
+                "matcher loaded: %d active entries at revision %d",
+                len(self.follower.entries),
+                self.follower.revision,
+            )
+        except Exception as exc:  # noqa: BLE001  (the database may be away: the follower retries)
+            log.warning(
+                "watchlist not loaded yet (%s); following in the background", type(exc).__name__
+            )
         self.follower.start()
-        if self.settings.kafka.bootstrap_servers:
-            from aiokafka import AIOKafkaProducer
-
-            self.producer = AIOKafkaProducer(
-                bootstrap_servers=self.settings.kafka.bootstrap_servers,
-                client_id=f"{self.settings.kafka.client_id}-events",
+        kafka = self.settings.kafka
+        if kafka.bootstrap_servers:
+            self.producer = LazyProducer(
+                "events producer",
+                bootstrap_servers=kafka.bootstrap_servers,
+                client_id=f"{kafka.client_id}-events",
                 acks="all",
                 enable_idempotence=True,
             )
