@@ -12,6 +12,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from failsafe import __version__, health
+from failsafe.audit.router import router as audit_router
+from failsafe.auth import deps as auth_deps
+from failsafe.auth.router import router as principals_router
 from failsafe.db import migrate
 from failsafe.db.engine import create_engine, create_sessionmaker, is_sqlite
 from failsafe.errors import FailsafeError
@@ -19,6 +22,7 @@ from failsafe.hub.bus import AlertBus, KafkaAlertBus, MemoryAlertBus
 from failsafe.ingest.service import ScreeningService
 from failsafe.kit.state import AppState
 from failsafe.settings import Settings, get_settings
+from failsafe.watchlist.router import router as watchlist_router
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings.database)
         state = AppState(settings=settings, engine=engine, sessionmaker=create_sessionmaker(engine))
         app.state.failsafe = state
+        await auth_deps.on_startup(state)
         await _start_services(state)
         log.info(
             "failsafe %s started (%s mode)",
@@ -110,4 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     _install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(principals_router)
+    app.include_router(watchlist_router)
+    app.include_router(audit_router)
     return app

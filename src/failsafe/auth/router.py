@@ -1,0 +1,78 @@
+"""`/v1/principals`: admins create, list and revoke principals; anyone may ask who they are."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from failsafe.auth import service
+from failsafe.auth.deps import AdminDep, PrincipalDep
+from failsafe.auth.schemas import PrincipalCreate, PrincipalCreated, PrincipalOut, PrincipalPage
+from failsafe.auth.service import Role
+from failsafe.kit.codes import CountryCode
+from failsafe.kit.limits import BodyLimitRoute
+from failsafe.kit.openapi import error_responses
+from failsafe.kit.pagination import cursor_key, encode_cursor
+from failsafe.kit.state import SessionDep
+
+router = APIRouter(
+    prefix="/v1/principals",
+    tags=["principals"],
+    route_class=BodyLimitRoute,
+    responses=error_responses(401, 429),
+)
+
+
+@router.get("/me", summary="The calling principal")
+async def whoami(principal: PrincipalDep) -> PrincipalOut:
+    return PrincipalOut.model_validate(principal)
+
+
+@router.get("", summary="List principals (admin)", responses=error_responses(400, 403))
+async def list_principals(
+    actor: AdminDep,
+    session: SessionDep,
+    role: Role | None = None,
+    bureau: CountryCode | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> PrincipalPage:
+    after = cursor_key(cursor, "id", str)
+    rows = await service.list_principals(
+        session, after_id=after, limit=limit + 1, role=role, bureau_code=bureau
+    )
+    items = [PrincipalOut.model_validate(p) for p in rows[:limit]]
+    next_cursor = encode_cursor({"id": items[-1].id}) if len(rows) > limit else None
+    return PrincipalPage(items=items, next_cursor=next_cursor)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a principal (admin); the answer carries its token, shown only this once",
+    responses=error_responses(400, 403, 413, 422),
+)
+async def create_principal(
+    body: PrincipalCreate, actor: AdminDep, session: SessionDep
+) -> PrincipalCreated:
+    principal, token = await service.create_principal(
+        session, role=body.role, bureau_code=body.bureau, name=body.name, actor=actor
+    )
+    return PrincipalCreated.model_validate(
+        {**PrincipalOut.model_validate(principal).model_dump(), "token": token}
+    )
+
+
+@router.get("/{principal_id}", summary="One principal (admin)", responses=error_responses(403, 404))
+async def get_principal(principal_id: str, actor: AdminDep, session: SessionDep) -> PrincipalOut:
+    return PrincipalOut.model_validate(await service.get_principal(session, principal_id))
+
+
+@router.post(
+    "/{principal_id}/revoke",
+    summary="Revoke a principal's token (admin); idempotent",
+    responses=error_responses(403, 404),
+)
+async def revoke_principal(principal_id: str, actor: AdminDep, session: SessionDep) -> PrincipalOut:
+    return PrincipalOut.model_validate(await service.revoke_principal(session, principal_id, actor))
