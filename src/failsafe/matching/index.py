@@ -36,6 +36,7 @@ from failsafe.matching.score import (
     DEFAULT_THRESHOLD,
     NameScore,
     Params,
+    cap_by_evidence,
     compare_dob,
     dob_factor,
     length_weight,
@@ -51,7 +52,7 @@ from failsafe.matching.types import (
     query_from_event,
 )
 
-_COMMON_SHARE = 0.004  # a token in more than 0.4 % of names is "common"
+_COMMON_SHARE = 0.001  # a token in more than 1 name in 1000 is "common"
 _STATS_MIN_NAMES = 1000  # below this the index is too small for frequency statistics
 _TOKEN_CACHE_MAX = 200_000
 _MAX_QUERY_TOKENS = 8
@@ -90,6 +91,8 @@ class WatchlistIndex:
         self._name_ids: dict[tuple[str, ...], int] = {}
         self._names: dict[int, _NameRec] = {}
         self._owners: dict[int, tuple[tuple[str, int], ...]] = {}
+        # Birth years of a name's owners (0: an owner without one): a cheap first filter.
+        self._years: dict[int, frozenset[int]] = {}
         self._docs: dict[str, tuple[tuple[str, str], ...]] = {}
         self._next_name = 0
         self._cache: dict[str, _TokenHits] = {}
@@ -217,6 +220,7 @@ class WatchlistIndex:
                     self._post(table, vid, nid)
                 self._name_ids[key] = nid
             self._owners[nid] = (*self._owners.get(nid, ()), (entry.id, variant_no))
+            self._years[nid] = self._years.get(nid, _EMPTY) | {entry.dob[0] if entry.dob else 0}
             nids.append(nid)
         for doc in entry.documents:
             self._docs[doc.number] = (
@@ -234,7 +238,12 @@ class WatchlistIndex:
             owners = tuple(o for o in self._owners.get(nid, ()) if o[0] != entry_id)
             if owners:
                 self._owners[nid] = owners
+                self._years[nid] = frozenset(
+                    (e.dob[0] if e.dob else 0)
+                    for e in (self._entries.get(o[0]) for o in owners) if e is not None
+                )
                 continue
+            self._years.pop(nid, None)
             rec = self._names.pop(nid)
             self._owners.pop(nid, None)
             self._name_ids.pop(rec.tokens, None)
@@ -368,6 +377,9 @@ class WatchlistIndex:
         cache = self._cache
         n_names = len(names)
         best: dict[str, tuple[float, str, Any]] = {}
+        dob_ceiling: dict[str, float] = {}
+        name_years = self._years
+        qy = query.dob[0] if query.dob else 0
 
         for qv in query.names:
             toks = _query_tokens(qv.tokens)
@@ -391,18 +403,46 @@ class WatchlistIndex:
                 own = owners.get(nid)
                 if rec is None or not own:
                     continue
+                if qy:
+                    ys = name_years.get(nid, _EMPTY)
+                    if not (qy in ys or 0 in ys or qy - 1 in ys or qy + 1 in ys):
+                        continue  # every owner was born in another year
+                # Cheap bound first: a name score is at most 1, and the date of birth only
+                # lowers it, so owners whose date of birth contradicts can't reach threshold.
+                ceiling = 0.0
+                for entry_id, _v in own:
+                    f = dob_ceiling.get(entry_id)
+                    if f is None:
+                        entry = entries.get(entry_id)
+                        f = 0.0 if entry is None else dob_factor(
+                            compare_dob(query.dob, entry.dob), params)
+                        dob_ceiling[entry_id] = f
+                    if f > ceiling:
+                        ceiling = f
+                if ceiling < threshold:
+                    continue
                 cv = rec.vids
+                pairs = [
+                    (s, i, j)
+                    for j, v in enumerate(cv)
+                    for i, row in enumerate(sims)
+                    if (s := row.get(v, 0.0)) > 0.0
+                ]
+                if len(pairs) < 2 and len(cv) > 1:
+                    continue  # shares fewer than two tokens: never a match
+                weights = self._weights
                 ns = score_token_lists(
-                    toks, rec.tokens, lambda i, j: sims[i].get(cv[j], 0.0),  # noqa: B023
-                    wq, [self._weight(v) for v in cv], common, params,
+                    toks, rec.tokens, pairs, wq,
+                    [weights.get(v) or self._weight(v) for v in cv], common, params,
+                    threshold / ceiling, merge=False,
                 )
-                if ns.score < threshold:
+                if ns.raw * ceiling < threshold:
                     continue  # the adjustments below only ever lower a score
                 for entry_id, variant_no in own:
                     entry = entries.get(entry_id)
                     if entry is None:
                         continue
-                    score, method, _ = self._adjust(query, entry, ns.score)
+                    score, method, _ = self._adjust(query, entry, ns)
                     prev = best.get(entry_id)
                     if prev is None or score > prev[0]:
                         best[entry_id] = (score, method, (qv, toks, variant_no, rec.tokens, ns))
@@ -436,10 +476,14 @@ class WatchlistIndex:
         ]
 
     def _adjust(
-        self, query: Query, entry: EntryRecord, name_score: float
+        self, query: Query, entry: EntryRecord, ns: NameScore
     ) -> tuple[float, str, tuple[float | None, bool | None, bool | None]]:
         params = self.params
         dob = compare_dob(query.dob, entry.dob)
+        # A confirmed date of birth is evidence too: two common tokens plus the same date of
+        # birth may alert, two common tokens alone may not.
+        evidence = ns.evidence + (params.dob_evidence if dob is not None and dob >= 0.8 else 0.0)
+        name_score = cap_by_evidence(ns.raw, evidence, ns.single_ok, params)
         score = name_score * dob_factor(dob, params)
         sex_ok: bool | None = None
         if query.sex and entry.sex:
@@ -534,4 +578,6 @@ def _bucket_keys(token: str) -> tuple[str, ...]:
         if len(token) >= 4:
             keys.append("s" + token[-3:])
         keys.append("m" + jellyfish.metaphone(token))
+        if len(token) >= 4:
+            keys.append("a" + token[:2] + token[-1])  # survives one edit inside the token
     return tuple(keys)

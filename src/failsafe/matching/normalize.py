@@ -122,6 +122,9 @@ def fold_token(token: str) -> str:
     if len(token) > 3 and ("E" in token or "AA" in token):
         token = token.replace("AE", "A").replace("OE", "O").replace("UE", "U")
         token = token.replace("AA", "A")
+    if "Y" in token[1:]:
+        # Й, Ы and friends come out as Y, I, J or IY depending on the transliteration table.
+        token = token[0] + token[1:].replace("IY", "I").replace("Y", "I")
     return _PARTICLE_FOLD.get(token, token)
 
 

@@ -12,7 +12,7 @@ it above the name evidence.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rapidfuzz.distance import JaroWinkler, Levenshtein
@@ -38,6 +38,8 @@ class Params:
     min_evidence: float = 1.5  # strong token matches needed for an alert-worthy name score
     evidence_cap: float = 0.55  # name score ceiling when evidence is insufficient
     dob_floor: float = 0.45  # factor for a clearly different date of birth
+    dob_unknown: float = 0.92  # factor when either side has no date of birth to compare
+    dob_evidence: float = 1.0  # evidence a confirmed date of birth adds to the name's
     sex_mismatch: float = 0.85
     nationality_mismatch: float = 0.93
 
@@ -84,27 +86,26 @@ class NameScore:
     raw: float  # before the evidence cap
     evidence: float
     pairs: tuple[tuple[int, int, float], ...]  # (query token, candidate token, similarity)
+    single_ok: bool = False  # one long, uncommon token on each side: enough on its own
 
 
 def score_token_lists(
     q: Sequence[str],
     c: Sequence[str],
-    sim: Callable[[int, int], float],
+    cands: list[tuple[float, int, int]],
     wq: Sequence[float],
     wc: Sequence[float],
     common_q: Sequence[bool] | None = None,
     params: Params = DEFAULT_PARAMS,
+    floor: float = 0.0,
+    merge: bool = True,
 ) -> NameScore:
-    """Pair `q` and `c` one-to-one and score the pairing. `sim(i, j)` gives token similarity."""
+    """Pair `q` and `c` one-to-one and score the pairing. `cands` lists (similarity, i, j) for
+    every token pair with a non-zero similarity. Below `floor` the result is only a bound:
+    the (costly) search for joined tokens is skipped when it could not lift the score there."""
     nq, nc = len(q), len(c)
     if nq == 0 or nc == 0:
-        return NameScore(0.0, 0.0, 0.0, ())
-    cands: list[tuple[float, int, int]] = []
-    for i in range(nq):
-        for j in range(nc):
-            s = sim(i, j)
-            if s > 0.0:
-                cands.append((s, i, j))
+        return NameScore(0.0, 0.0, 0.0, (), False)
     cands.sort(reverse=True)
     used_q = [False] * nq
     used_c = [False] * nc
@@ -128,11 +129,13 @@ def score_token_lists(
         elif len(tq) <= 2 or len(tc) <= 2:
             evidence += 0.5 if s >= 0.95 else 0.0
         elif s >= 0.7:
-            evidence += 0.75 if common_q is not None and common_q[i] else 1.0
+            evidence += 0.5 if common_q is not None and common_q[i] else 1.0
     left_q = sum(wq[i] for i in range(nq) if not used_q[i])
     left_c = sum(wc[j] for j in range(nc) if not used_c[j])
     units = len(pairs)
-    if left_q > 0.0 and left_c > 0.0:
+    if merge and left_q > 0.0 and left_c > 0.0 and _could_reach(
+        matched_w, matched_ws, left_q, left_c, params, floor
+    ):
         # Leftovers on both sides may be one name written joined on one side
         # ("MOHAMMADHASNI" / "MOHAMMAD HASNI"): try adjacent pairs before penalising.
         extra = _merge_leftovers(q, c, used_q, used_c, wq, wc, params)
@@ -148,20 +151,36 @@ def score_token_lists(
     extra_w = max(left_q, left_c) - conflict
     denom = matched_w + params.conflict_penalty * conflict + params.extra_penalty * extra_w
     raw = matched_ws / denom if denom > 0 else 0.0
-    score = raw
-    if evidence < params.min_evidence:
-        # One token is enough only between two one-token names of a long, uncommon token.
-        single_ok = (
-            units == 1
-            and left_q == 0.0
-            and left_c == 0.0
-            and evidence >= 1.0
-            and max(len(q[0]), len(c[0])) >= 5
-            and not (common_q is not None and common_q[0])
-        )
-        if not single_ok:
-            score = min(raw, params.evidence_cap)
-    return NameScore(score, raw, evidence, tuple(pairs))
+    # One token is enough only between two one-token names of a long, uncommon token.
+    single_ok = (
+        units == 1
+        and left_q == 0.0
+        and left_c == 0.0
+        and evidence >= 1.0
+        and max(len(q[0]), len(c[0])) >= 5
+        and not (common_q is not None and common_q[0])
+    )
+    score = cap_by_evidence(raw, evidence, single_ok, params)
+    return NameScore(score, raw, evidence, tuple(pairs), single_ok)
+
+
+def _could_reach(
+    mw: float, mws: float, left_q: float, left_c: float, params: Params, floor: float
+) -> bool:
+    if floor <= 0.0:
+        return True
+    # Best case: the smaller leftover side merges perfectly with part of the other.
+    best = min(left_q, left_c)
+    rest = max(left_q, left_c) - best
+    return (mws + best) / (mw + best + params.extra_penalty * rest) >= floor
+
+
+def cap_by_evidence(raw: float, evidence: float, single_ok: bool, params: Params) -> float:
+    """A single short or common token is never enough: without enough evidence the score
+    stays below any sensible threshold."""
+    if evidence >= params.min_evidence or single_ok:
+        return raw
+    return min(raw, params.evidence_cap)
 
 
 def _merge_leftovers(
@@ -179,8 +198,12 @@ def _merge_leftovers(
         for i in range(len(a)):
             if ua[i]:
                 continue
+            la = len(a[i])
             for j in range(len(b) - 1):
                 if ub[j] or ub[j + 1]:
+                    continue
+                lb = len(b[j]) + len(b[j + 1])
+                if not 0.75 * lb <= la <= 1.25 * lb:
                     continue
                 s = token_similarity(a[i], b[j] + b[j + 1], params)
                 if s >= 0.7:
@@ -208,10 +231,16 @@ def compare_names(a: str, b: str, params: Params = DEFAULT_PARAMS) -> float:
 def compare_tokens(
     q: Sequence[str], c: Sequence[str], params: Params = DEFAULT_PARAMS
 ) -> NameScore:
+    cands = [
+        (s, i, j)
+        for i, a in enumerate(q)
+        for j, b in enumerate(c)
+        if (s := token_similarity(a, b, params)) > 0.0
+    ]
     return score_token_lists(
         q,
         c,
-        lambda i, j: token_similarity(q[i], c[j], params),
+        cands,
         token_weights(q, params),
         token_weights(c, params),
         None,
@@ -249,7 +278,7 @@ def compare_dob(q: DateParts | None, c: DateParts | None) -> float | None:
 
 def dob_factor(dob_score: float | None, params: Params = DEFAULT_PARAMS) -> float:
     if dob_score is None:
-        return 1.0
+        return params.dob_unknown
     return params.dob_floor + (1.0 - params.dob_floor) * dob_score
 
 
