@@ -21,7 +21,9 @@ def test_health_and_ready_on_embedded_sqlite(tmp_path: Path) -> None:
         assert client.get("/healthz").json() == {"status": "ok"}
         ready = client.get("/readyz")
         assert ready.status_code == 200
-        assert ready.json()["checks"] == {"database": "ok", "screening": "ok"}
+        checks = ready.json()["checks"]
+        assert checks["database"] == checks["screening"] == "ok"
+        assert set(checks.values()) == {"ok"}
 
 
 def test_not_ready_when_kafka_is_configured_but_absent(tmp_path: Path) -> None:
@@ -65,3 +67,10 @@ def test_defaults_are_the_embedded_mode(monkeypatch: pytest.MonkeyPatch) -> None
     assert settings.embedded
     assert settings.database.url.startswith("sqlite+aiosqlite")
     assert settings.kafka.topics.events_dlq == "failsafe.events.dlq.v1"
+
+
+def test_metrics_are_exposed(tmp_path: Path) -> None:
+    with TestClient(create_app(_settings(tmp_path))) as client:
+        body = client.get("/metrics").text
+    assert "failsafe_events_consumed_total" in body
+    assert "failsafe_consumer_lag" in body
