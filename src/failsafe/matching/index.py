@@ -380,6 +380,8 @@ class WatchlistIndex:
         dob_ceiling: dict[str, float] = {}
         name_years = self._years
         qy = query.dob[0] if query.dob else 0
+        # Owners born in another year score at most dob_floor: skip them when that is too low.
+        year_filter = bool(qy) and params.dob_floor < threshold
 
         for qv in query.names:
             toks = _query_tokens(qv.tokens)
@@ -403,7 +405,7 @@ class WatchlistIndex:
                 own = owners.get(nid)
                 if rec is None or not own:
                     continue
-                if qy:
+                if year_filter:
                     ys = name_years.get(nid, _EMPTY)
                     if not (qy in ys or 0 in ys or qy - 1 in ys or qy + 1 in ys):
                         continue  # every owner was born in another year
@@ -580,4 +582,5 @@ def _bucket_keys(token: str) -> tuple[str, ...]:
         keys.append("m" + jellyfish.metaphone(token))
         if len(token) >= 4:
             keys.append("a" + token[:2] + token[-1])  # survives one edit inside the token
+            keys.append("g" + "".join(sorted(token)))  # survives transpositions
     return tuple(keys)

@@ -168,7 +168,8 @@ def name_tokens(value: str) -> tuple[str, ...]:
         tokens = kept
     if abjad:
         tokens = [t if t in PARTICLES else t.lower() for t in tokens]
-    return tuple(tokens)
+    # A repeated token adds no identity ("SERGEY SERGEY SHOIGU").
+    return tuple(dict.fromkeys(tokens))
 
 
 def display_name(surname: str | None, given_names: str | None, full_name: str | None) -> str:

@@ -38,7 +38,7 @@ class Params:
     min_evidence: float = 1.5  # strong token matches needed for an alert-worthy name score
     evidence_cap: float = 0.55  # name score ceiling when evidence is insufficient
     dob_floor: float = 0.45  # factor for a clearly different date of birth
-    dob_unknown: float = 0.92  # factor when either side has no date of birth to compare
+    dob_unknown: float = 0.85  # factor when either side has no date of birth to compare
     dob_evidence: float = 1.0  # evidence a confirmed date of birth adds to the name's
     sex_mismatch: float = 0.85
     nationality_mismatch: float = 0.93
@@ -203,8 +203,8 @@ def _merge_leftovers(
                 if ub[j] or ub[j + 1]:
                     continue
                 lb = len(b[j]) + len(b[j + 1])
-                if not 0.75 * lb <= la <= 1.25 * lb:
-                    continue
+                if not 0.75 * lb <= la <= 1.25 * lb and not (a[i].islower() or b[j].islower()):
+                    continue  # lengths too different (skeletons of vowel-less scripts aside)
                 s = token_similarity(a[i], b[j] + b[j + 1], params)
                 if s >= 0.7:
                     ua[i] = ub[j] = ub[j + 1] = True

@@ -1,0 +1,167 @@
+"""The watchlist index: retrieval, incremental changes, explanations, thresholds."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from failsafe.matching import DEFAULT_THRESHOLD, WatchlistIndex, entry_from_dict
+
+
+def entry(eid: str, surname: str, given: str, dob: str | None = "1970-03-14",
+          **extra: Any) -> dict[str, Any]:
+    subject: dict[str, Any] = {"surname": surname, "given_names": given, "date_of_birth": dob}
+    subject.update(extra)
+    return {"id": eid, "status": "active", "subject": subject}
+
+
+def event(surname: str, given: str, dob: str | None = "1970-03-14",
+          **extra: Any) -> dict[str, Any]:
+    traveller: dict[str, Any] = {"surname": surname, "given_names": given, "date_of_birth": dob}
+    traveller.update(extra)
+    return {"event_id": "ev", "traveller": traveller}
+
+
+def make_index(*entries: dict[str, Any]) -> WatchlistIndex:
+    ix = WatchlistIndex()
+    ix.add_many(entries)
+    return ix
+
+
+def test_exact_name_and_dob_is_name_dob_match() -> None:
+    ix = make_index(entry("e1", "PETROV", "IVAN"), entry("e2", "SMITH", "JOHN"))
+    [m] = ix.screen(event("Petrov", "Ivan"))
+    assert (m.entry_id, m.method) == ("e1", "name_dob")
+    assert m.score >= 0.95
+
+
+def test_typo_swapped_order_and_transliteration_are_found() -> None:
+    ix = make_index(entry("e1", "PETROV", "IVAN SERGEYEVICH"))
+    assert ix.screen(event("PETROFF", "IVAN"))  # typo-like variant, dropped patronymic
+    assert ix.screen({"event_id": "x", "traveller": {"full_name": "PETROV IVAN",
+                                                     "date_of_birth": "1970-03-14"}})
+    assert ix.screen(event("", "", name_original="Иван Петров"))
+
+
+def test_different_dob_lowers_below_threshold() -> None:
+    ix = make_index(entry("e1", "PETROV", "IVAN"))
+    assert ix.screen(event("PETROV", "IVAN", "1990-11-02")) == []
+    [m] = ix.screen(event("PETROV", "IVAN", "1990-11-02"), threshold=0.3)
+    assert m.score < DEFAULT_THRESHOLD
+
+
+def test_day_month_swap_is_a_near_match() -> None:
+    ix = make_index(entry("e1", "PETROV", "IVAN", "1970-03-04"))
+    [m] = ix.screen(event("PETROV", "IVAN", "1970-04-03"))
+    assert DEFAULT_THRESHOLD <= m.score < 1.0
+
+
+def test_document_match_wins_even_with_a_different_name() -> None:
+    doc = {"type": "P", "number": "753 123-456", "issuing_state": "RUS"}
+    ix = make_index(entry("e1", "PETROV", "IVAN", documents=[doc]))
+    ev = event("DOE", "JANE", "1999-01-01")
+    ev["document"] = {"number": "753123456", "issuing_state": "RUS"}
+    [m] = ix.screen(ev)
+    assert m.method == "document"
+    assert m.explanation[0]["feature"] == "document_number"
+    ev["document"] = {"number": "753123456", "issuing_state": "UKR"}
+    assert ix.screen(ev) == []
+
+
+def test_single_common_token_never_alerts() -> None:
+    ix = make_index(entry("e1", "SMITH", "JOHN", None), entry("e2", "MOHAMMED", "", None))
+    assert ix.screen(event("SMITH", "")) == []
+    assert ix.screen(event("MOHAMMED", "ALI")) == []
+
+
+def test_explanation_shape() -> None:
+    ix = make_index(entry("e1", "PETROV", "IVAN", sex="M", nationalities=["RUS"]))
+    [m] = ix.screen(event("PETROV", "IVAN", sex="M", nationality="RUS"))
+    features = [x["feature"] for x in m.explanation]
+    assert {"name", "date_of_birth", "sex", "nationality"} <= set(features)
+    for x in m.explanation:
+        assert set(x) == {"feature", "score", "query", "candidate"}
+        assert 0.0 <= x["score"] <= 1.0
+    assert m.to_dict()["entry_id"] == "e1"
+
+
+def test_incremental_add_replace_remove() -> None:
+    ix = make_index(entry("e1", "PETROV", "IVAN"))
+    ix.upsert(entry("e2", "KOWALSKI", "JAN"))
+    assert [m.entry_id for m in ix.screen(event("KOWALSKI", "JAN"))] == ["e2"]
+    ix.upsert(entry("e2", "NOWAK", "ANNA"))  # replace: the old name stops matching
+    assert ix.screen(event("KOWALSKI", "JAN")) == []
+    assert [m.entry_id for m in ix.screen(event("NOWAK", "ANNA"))] == ["e2"]
+    assert ix.remove("e2") is True
+    assert ix.screen(event("NOWAK", "ANNA")) == []
+    assert ix.remove("e2") is False
+    cancelled = entry("e1", "PETROV", "IVAN")
+    cancelled["status"] = "cancelled"
+    ix.upsert(cancelled)
+    assert len(ix) == 0
+
+
+def test_shared_names_survive_removal_of_one_owner() -> None:
+    ix = make_index(entry("a", "PETROV", "IVAN"), entry("b", "PETROV", "IVAN"))
+    ix.remove("a")
+    assert [m.entry_id for m in ix.screen(event("PETROV", "IVAN"))] == ["b"]
+
+
+def test_expired_and_inactive_entries_not_indexed() -> None:
+    expired = entry("e1", "PETROV", "IVAN")
+    expired["notice"] = {"expires_at": "2001-01-01T00:00:00+00:00"}
+    assert entry_from_dict(expired) is None
+    assert entry_from_dict({**entry("e2", "A", "B"), "status": "cancelled"}) is None
+    assert entry_from_dict({"subject": {"surname": "NO ID"}}) is None
+    assert entry_from_dict({"id": "x"}) is None  # no name, no document
+
+
+def test_threshold_and_limit() -> None:
+    ix = make_index(*[entry(f"e{i}", "PETROV", "IVAN") for i in range(5)])
+    assert len(ix.screen(event("PETROV", "IVAN"), limit=2)) == 2
+    assert ix.screen(event("PETROV", "IVAN"), threshold=1.01) == []
+    scores = [m.score for m in ix.screen(event("PETROV", "IVAN"))]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_tolerant_adapters() -> None:
+    ix = WatchlistIndex()
+    ix.upsert({"id": 7, "unknown": {"x": 1}, "subject": {"full_name": "Ivan Petrov",
+                                                          "aliases": ["Vanya Petrov", 3]}})
+    assert [m.entry_id for m in ix.screen({"event_id": 1, "traveller": {
+        "full_name": "VANYA PETROV", "date_of_birth": None}})] == ["7"]
+    assert ix.screen({"event_id": "x"}) == []
+    assert ix.screen({"event_id": "x", "traveller": "nonsense"}) == []
+
+
+def test_mixed_scripts_long_names_and_two_letter_tokens() -> None:
+    ix = make_index(entry("e1", "KIM", "JONG UN"), entry("e2", "LI", "NA"),
+                    entry("e3", " ".join(["ABDUL"] * 40), "LONG NAME"))
+    assert [m.entry_id for m in ix.screen(event("KIM", "JONG UN"))] == ["e1"]
+    assert ix.screen(event("LI", "NA")) != []
+    assert ix.screen(event("LU", "NA")) == []
+    assert ix.screen(event("Kim Иван", "张 محمد")) == []
+    assert ix.screen(event(" ".join(["ABDUL"] * 40), "LONG NAME"))
+
+
+def test_queries_during_concurrent_changes() -> None:
+    ix = make_index(*[entry(f"e{i}", f"NAME{chr(65 + i % 26)}X", "PERSON") for i in range(200)])
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        try:
+            while not stop.is_set():
+                ix.screen(event("PETROV", "IVAN"))
+        except BaseException as exc:  # noqa: BLE001 - surfaced by the assertion below
+            errors.append(exc)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    for i in range(300):
+        ix.upsert(entry(f"x{i}", "PETROV", "IVAN"))
+        ix.remove(f"x{i - 1}")
+    stop.set()
+    t.join()
+    assert errors == []
+    assert [m.entry_id for m in ix.screen(event("PETROV", "IVAN"))] == ["x299"]

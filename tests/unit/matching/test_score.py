@@ -1,0 +1,79 @@
+"""Name scoring and date-of-birth comparison."""
+
+from __future__ import annotations
+
+from failsafe.matching import DEFAULT_THRESHOLD, compare_names
+from failsafe.matching.score import compare_dob, dob_factor
+
+T = DEFAULT_THRESHOLD
+
+
+def test_identical_and_reordered_names_match() -> None:
+    assert compare_names("Vladimir Putin", "Vladimir Putin") == 1.0
+    assert compare_names("PUTIN Vladimir", "Vladimir Putin") == 1.0
+
+
+def test_typo_matches_but_scores_lower() -> None:
+    s = compare_names("Vladimir Pulin", "Vladimir Putin")
+    assert T <= s < 1.0
+
+
+def test_dropped_middle_name_still_matches() -> None:
+    assert compare_names("Ramzi Binalshibh", "Ramzi Mohamed Binalshibh") >= T
+
+
+def test_different_given_name_is_no_match() -> None:
+    assert compare_names("Daniel Tusk", "Donald Tusk") < T
+    assert compare_names("George Bush", "George Habbash") < T
+
+
+def test_single_token_is_never_enough_against_a_longer_name() -> None:
+    assert compare_names("Putin", "Vladimir Putin") < T
+    assert compare_names("Walijan", "Walijan Abdul Ghafoor Haqqani") < T
+
+
+def test_two_letter_tokens_need_exact_agreement() -> None:
+    assert compare_names("Li Ming", "Li Ming") >= T
+    assert compare_names("Li Ming", "Lu Ming") < T
+
+
+def test_one_token_names() -> None:
+    assert compare_names("Hannibal", "Hannibal") >= T
+    assert compare_names("Ali", "Ali") < T  # short: never enough on its own
+
+
+def test_empty_names_score_zero() -> None:
+    assert compare_names("", "Vladimir Putin") == 0.0
+    assert compare_names("", "") == 0.0
+
+
+def test_cross_script() -> None:
+    assert compare_names("Владимир Путин", "Vladimir Putin") >= T
+    assert compare_names("محمد علي", "Mohamed Ali") >= T
+    assert compare_names("习近平", "Xi Jinping") >= T
+
+
+def test_joined_tokens() -> None:
+    assert compare_names("SergeiLavrov", "Sergei Lavrov") >= T
+    assert compare_names("MOHAMMADHASNI KHAN", "MOHAMMAD HASNI KHAN") >= T
+
+
+def test_scores_are_in_unit_interval() -> None:
+    pairs = [("A B", "A B C D E F"), ("X", "Y"), ("Ann Lee", "Lee Ann Lee Ann")]
+    for a, b in pairs:
+        assert 0.0 <= compare_names(a, b) <= 1.0
+
+
+def test_dob_partial_prefix_swap_and_mismatch() -> None:
+    assert compare_dob((1974, 8, 12), (1974, 8, 12)) == 1.0
+    assert compare_dob((1974, 8, 12), (1974, 8, None)) == 0.95
+    assert compare_dob((1974, 8, 12), (1974, None, None)) == 0.9
+    assert compare_dob((1974, 8, 12), (1974, 12, 8)) == 0.8
+    assert compare_dob((1974, 8, 12), (1981, 3, 2)) == 0.0
+    assert compare_dob(None, (1974, 8, 12)) is None
+
+
+def test_dob_factor_never_raises() -> None:
+    for s in (None, 0.0, 0.5, 0.8, 1.0):
+        assert dob_factor(s) <= 1.0
+    assert dob_factor(0.0) < dob_factor(0.8) < dob_factor(1.0)
