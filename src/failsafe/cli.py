@@ -5,8 +5,10 @@ from __future__ import annotations
 import typer
 
 from failsafe import screening
+from failsafe.auth.cli import principal_app
 from failsafe.logging import configure_logging
 from failsafe.settings import get_settings
+from failsafe.watchlist.cli import watchlist_app
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -15,6 +17,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.add_typer(db_app, name="db")
+app.add_typer(principal_app, name="principal")
+app.add_typer(watchlist_app, name="watchlist")
 screening.register(app)
 
 

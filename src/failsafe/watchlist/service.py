@@ -613,7 +613,7 @@ async def entry_sightings(session: AsyncSession, actor: Actor, entry_id: str) ->
             )
             .exists()
         )
-    result = TimelineResult(rows=[(a, s) for a, s in (await session.execute(query)).tuples()])
+    result = TimelineResult(rows=[(a, s) for a, s in (await session.execute(query)).all()])
     for _alert, sighting in result.rows:
         for country in sighting.route_countries or ([sighting.country] if sighting.country else []):
             if not result.countries or result.countries[-1] != country:
