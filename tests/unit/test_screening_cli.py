@@ -67,7 +67,7 @@ def test_stdin_threshold_and_limit(tmp_path: Path) -> None:
     event = (b'{"event_id": "a", "traveller": {"surname": "PETROV", "given_names": "IVAN",'
              b' "date_of_birth": "1970-03-14"}}\n')
     code, lines, _ = run(tmp_path, "--threshold", "0.99", stdin=event)
-    assert code == 0
+    assert code == 1  # the watchlist has a bad line
     assert lines == [{"event_id": "a", "matches": []}]
     _, lines, _ = run(tmp_path, "--limit", "1", stdin=event)
     assert len(lines[0]["matches"]) == 1
