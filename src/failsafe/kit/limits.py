@@ -35,11 +35,23 @@ class BodyLimitRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         limit = max_body_of(self)
+        parses_body = self.body_field is not None
 
         async def limited(request: Request) -> Response:
             declared = request.headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > limit:
                 raise PayloadTooLarge(f"request body larger than {limit} bytes")
+            if parses_body:
+                # FastAPI turns any error while it reads a body into a 400: read it here first
+                # (it would be held in memory for parsing anyway), then replay it.
+                body = bytearray()
+                async for chunk in request.stream():
+                    body += chunk
+                    if len(body) > limit:
+                        raise PayloadTooLarge(f"request body larger than {limit} bytes")
+                request._body = bytes(body)
+                return await handler(request)
+            # A streaming endpoint reads the body itself: count as it goes.
             receive = request.receive
             seen = 0
 

@@ -120,6 +120,12 @@ def entry_json(row: WatchlistEntry, now: datetime | None = None) -> dict[str, An
     return doc
 
 
+def _as_now(doc: dict[str, Any]) -> dict[str, Any]:
+    """A freshly written document as the API answers it (an expired notice reads `expired`)."""
+    expires_at = _parse_ts(doc["notice"].get("expires_at"))
+    return {**doc, "status": effective_status(doc["status"], expires_at, utcnow())}
+
+
 def _parse_ts(value: Any) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
 
@@ -281,7 +287,7 @@ async def create_entry(session: AsyncSession, actor: Actor, data: EntryIn) -> di
     except IntegrityError:
         await session.rollback()
         raise Conflict("an entry with this id or notice reference already exists") from None
-    return doc
+    return _as_now(doc)
 
 
 def _version_row(
@@ -443,7 +449,7 @@ async def _write_change(
     except IntegrityError:
         await session.rollback()
         raise Conflict("the notice reference belongs to another entry") from None
-    return doc
+    return _as_now(doc)
 
 
 def _check_preconditions(row: WatchlistEntry, if_match: int | None, version: int | None) -> None:
