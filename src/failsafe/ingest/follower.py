@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from failsafe.db.base import utcnow
 from failsafe.db.models import WatchlistEntry
+from failsafe.ingest import metrics
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,8 @@ class Screener(Protocol):
     def screen(self, event: dict[str, Any], threshold: float, limit: int | None) -> list[Any]: ...
 
 
-def entry_document(row: WatchlistEntry) -> dict[str, Any]:
+def entry_document(row: Any) -> dict[str, Any]:
+    """The entry as the matcher and alerts see it, from a WatchlistEntry row (or its columns)."""
     # The columns are authoritative for what routing and alerts read.
     return {
         **row.document,
@@ -41,7 +43,7 @@ def entry_document(row: WatchlistEntry) -> dict[str, Any]:
     }
 
 
-def is_live(row: WatchlistEntry, now: datetime) -> bool:
+def is_live(row: Any, now: datetime) -> bool:
     return row.status == "active" and (row.expires_at is None or row.expires_at > now)
 
 
@@ -76,27 +78,34 @@ class WatchlistFollower:
         return applied
 
     async def poll_once(self) -> int:
+        t = WatchlistEntry
         async with self.sessions() as session:
+            # Plain rows, not ORM objects: the initial load reads the whole list.
             rows = (
-                (
-                    await session.execute(
-                        select(WatchlistEntry)
-                        .where(WatchlistEntry.revision > self.revision)
-                        .order_by(WatchlistEntry.revision)
-                        .limit(self.batch)
+                await session.execute(
+                    select(
+                        t.id,
+                        t.status,
+                        t.version,
+                        t.revision,
+                        t.owner_bureau,
+                        t.expires_at,
+                        t.document,
                     )
+                    .where(t.revision > self.revision)
+                    .order_by(t.revision)
+                    .limit(self.batch)
                 )
-                .scalars()
-                .all()
-            )
+            ).all()
         now = utcnow()
         for row in rows:
             self._apply(row, now)
             self.revision = max(self.revision, row.revision)
         self._expire(now)
+        metrics.WATCHLIST_REVISION.set(self.revision)
         return len(rows)
 
-    def _apply(self, row: WatchlistEntry, now: datetime) -> None:
+    def _apply(self, row: Any, now: datetime) -> None:
         if is_live(row, now):
             doc = entry_document(row)
             self.screener.upsert(doc)

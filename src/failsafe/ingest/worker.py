@@ -193,7 +193,6 @@ class IngestWorker:
         self.ready = True
         while not self._stop.is_set():
             batches = await consumer.getmany(timeout_ms=200, max_records=self.batch_size)
-            metrics.WATCHLIST_REVISION.set(follower.revision)
             if not batches:
                 self.ready = follower.ready
                 continue
