@@ -6,6 +6,7 @@ Invariants (DESIGN.md "Delivery guarantees"):
 - alert ids come from the commit-ordered counter, taken last in the transaction, so ids become
   visible in increasing order with no gaps (the websocket resume cursor relies on it);
 - a traveller dismissed as false_positive for an entry does not alert again for that entry;
+- an entry no longer active in the database raises no new alert (the matcher may lag a change);
 - non-matching events are never stored (data minimisation): this module only sees hits.
 """
 
@@ -25,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from failsafe.alerts import routing
 from failsafe.db import counters
 from failsafe.db.base import utcnow
-from failsafe.db.models import Alert, AlertRecipient, Sighting
+from failsafe.db.models import Alert, AlertRecipient, Sighting, WatchlistEntry
 
 _NON_ALNUM = re.compile(r"[^0-9A-Z]+")
 
@@ -169,6 +170,17 @@ async def _record_once(
     )
     dismissed = {(entry_id, key) for entry_id, key in dismissed_rows}
 
+    # An entry cancelled after this process screened against it (its follower lags by up to a
+    # poll interval) must not raise a new alert: its open alerts are being withdrawn.
+    live = set(
+        await session.scalars(
+            select(WatchlistEntry.id).where(
+                WatchlistEntry.id.in_({h.entry["id"] for h in hits}),
+                WatchlistEntry.status == "active",
+            )
+        )
+    )
+
     out: list[dict[str, Any]] = []
     fresh: list[tuple[Hit, str]] = []
     seen: set[tuple[str, str]] = set()
@@ -179,7 +191,7 @@ async def _record_once(
         seen.add(pair)
         if pair in existing:
             out.append(alert_view(existing[pair]))
-        elif (hit.entry["id"], key) not in dismissed:
+        elif (hit.entry["id"], key) not in dismissed and hit.entry["id"] in live:
             fresh.append((hit, key))
     if fresh:
         # Taken last: the counter's row lock orders committing writers (failsafe.db.counters).
