@@ -12,13 +12,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from failsafe import __version__, health
+from failsafe.alerts.router import router as alerts_router
 from failsafe.audit.router import router as audit_router
 from failsafe.auth import deps as auth_deps
 from failsafe.auth.router import router as principals_router
+from failsafe.dashboard.router import router as dashboard_router
 from failsafe.db import migrate
 from failsafe.db.engine import create_engine, create_sessionmaker, is_sqlite
 from failsafe.errors import FailsafeError
 from failsafe.hub.bus import AlertBus, KafkaAlertBus, MemoryAlertBus
+from failsafe.hub.router import router as stream_router
+from failsafe.hub.service import Hub
 from failsafe.ingest.service import ScreeningService
 from failsafe.kit.state import AppState
 from failsafe.settings import Settings, get_settings
@@ -74,6 +78,10 @@ async def _start_services(state: AppState) -> None:
     screening = ScreeningService(settings, state.sessionmaker, bus)
     state.services["screening"] = screening
     await screening.start()
+    # The websocket hub: this replica's fan-out of the alert bus to its sockets (stopped first).
+    hub = Hub(state.sessionmaker, bus)
+    state.services["hub"] = hub
+    await hub.start()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -118,4 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(principals_router)
     app.include_router(watchlist_router)
     app.include_router(audit_router)
+    app.include_router(alerts_router)
+    app.include_router(stream_router)
+    app.include_router(dashboard_router)
     return app

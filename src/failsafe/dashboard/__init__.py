@@ -1,0 +1,1 @@
+"""The bureau dashboard: a static page (HTML, CSS, JS; no build, no CDN) served by `serve`."""
