@@ -50,7 +50,7 @@ async def _create_topics(bootstrap: str, *names: str) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(n, num_partitions=3, replication_factor=1) for n in names])
+        await admin.create_topics([NewTopic(n, 3, 1) for n in names])
     finally:
         await admin.close()
 
@@ -87,7 +87,9 @@ async def serve_process(env: dict[str, str], port: int) -> AsyncIterator[str]:
             proc.stderr.close()
 
 
-async def _until(ws: ClientConnection, done: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+async def _until(
+    ws: ClientConnection, done: Callable[[dict[str, Any]], bool]
+) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     async with asyncio.timeout(30):
         while True:
