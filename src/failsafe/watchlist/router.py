@@ -19,7 +19,7 @@ from failsafe.kit.codes import CountryCode
 from failsafe.kit.limits import MAX_BODY_KEY, BodyLimitRoute
 from failsafe.kit.openapi import error_responses
 from failsafe.kit.pagination import cursor_key, encode_cursor
-from failsafe.kit.state import SessionDep
+from failsafe.kit.state import SessionDep, StateDep
 from failsafe.watchlist import service
 from failsafe.watchlist.importer import Importer, aiter_lines, parse_json_line
 from failsafe.watchlist.schemas import (
@@ -229,6 +229,7 @@ async def cancel_entry(
     entry_id: EntryIdPath,
     actor: WriterDep,
     session: SessionDep,
+    state: StateDep,
     body: Annotated[CancelRequest | None, Body()] = None,
     if_match: IfMatch = None,
 ) -> Response:
@@ -240,6 +241,7 @@ async def cancel_entry(
         reason=body.reason,
         if_match=parse_if_match(if_match),
         version=body.version,
+        bus=state.services.get("alert_bus"),
     )
     return _entry_response(doc)
 

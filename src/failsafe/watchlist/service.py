@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 import failsafe.audit.service as audit
+from failsafe.alerts.service import publish_current, withdraw_open_alerts
 from failsafe.auth.service import Actor
 from failsafe.db import counters
 from failsafe.db.base import utcnow
@@ -38,6 +39,7 @@ from failsafe.db.models import (
     WatchlistEntryVersion,
 )
 from failsafe.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
+from failsafe.hub.bus import AlertBus
 from failsafe.watchlist.schemas import (
     CONTRACT_KEYS,
     READ_ONLY_KEYS,
@@ -406,8 +408,10 @@ async def _write_change(
     change: str,
     audit_detail: dict[str, Any],
     cancellation: dict[str, Any] | None = None,
+    bus: AlertBus | None = None,
 ) -> dict[str, Any]:
-    """Write one new version of `row` (already locked and checked) and commit."""
+    """Write one new version of `row` (already locked and checked) and commit. An entry leaving
+    `active` withdraws its open alerts in the same transaction; the updates go out on `bus`."""
     now = utcnow()
     old_version = row.version
     version = old_version + 1
@@ -420,6 +424,9 @@ async def _write_change(
         {"version": version, **audit_detail},
     )
     await session.flush()
+    withdrawn: list[int] = []
+    if status != "active":
+        withdrawn = await withdraw_open_alerts(session, row.id, actor, commit=False)
     revision = await counters.next_value(session, counters.WATCHLIST_REVISION)
     doc = build_document(
         row.id,
@@ -449,6 +456,7 @@ async def _write_change(
     except IntegrityError:
         await session.rollback()
         raise Conflict("the notice reference belongs to another entry") from None
+    await publish_current(session, bus, withdrawn)
     return _as_now(doc)
 
 
@@ -538,8 +546,10 @@ async def cancel_entry(
     reason: str | None = None,
     if_match: int | None = None,
     version: int | None = None,
+    bus: AlertBus | None = None,
 ) -> dict[str, Any]:
-    """Cancel (never delete): the entry stays readable with its history and stops matching.
+    """Cancel (never delete): the entry stays readable with its history and stops matching;
+    its open alerts are withdrawn (and the updates published on `bus`).
     Cancelling a cancelled entry changes nothing and answers it as it is."""
     row = await _visible_entry(session, actor, entry_id, for_update=True)
     _check_can_write(actor, row)
@@ -557,6 +567,7 @@ async def cancel_entry(
         change="cancel",
         audit_detail={"reason_given": reason is not None},
         cancellation=cancellation,
+        bus=bus,
     )
 
 
@@ -850,6 +861,10 @@ async def _write_import(
             for c in changes
         ],
     )
+    for c in changes:
+        if c.change == "cancel":
+            # Published by nobody here (the CLI has no bus): sockets see the status on replay.
+            await withdraw_open_alerts(session, c.state.id, actor, commit=False)
     last = await counters.next_value(session, counters.WATCHLIST_REVISION, len(changes))
     first = last - len(changes) + 1
     final: dict[str, dict[str, Any]] = {}

@@ -4,49 +4,21 @@ PostgreSQL, and the embedded mode (SQLite, in-process pipeline)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import select
 
-from failsafe.app import create_app
-from failsafe.auth.service import CLI_ACTOR, create_principal
 from failsafe.db.models import Alert
-from failsafe.kit.state import AppState
 from failsafe.settings import DatabaseSettings, KafkaSettings, Settings, TopicSettings
+from tests.apptools import running, token, wait_ready
 from tests.factories import entry_doc, event, put_entry
 
 pytestmark = pytest.mark.integration
-
-
-@asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[tuple[httpx2.AsyncClient, AppState]]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx2.ASGITransport(app=app)
-        async with httpx2.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client, app.state.failsafe
-
-
-async def token(state: AppState, role: str, bureau: str | None) -> dict[str, str]:
-    async with state.sessionmaker() as session:
-        _, tok = await create_principal(
-            session, role=role, bureau_code=bureau, name=f"{role} {bureau}", actor=CLI_ACTOR
-        )
-    return {"Authorization": f"Bearer {tok}"}
-
-
-async def wait_ready(state: AppState) -> None:
-    screening = state.services["screening"]
-    async with asyncio.timeout(10):
-        while not screening.ready:
-            await asyncio.sleep(0.05)
 
 
 async def test_kafka_mode_produces_valid_events_and_reports_rejections(
