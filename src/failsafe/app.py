@@ -23,6 +23,7 @@ from failsafe.errors import FailsafeError
 from failsafe.hub.bus import AlertBus, KafkaAlertBus, MemoryAlertBus
 from failsafe.hub.router import router as stream_router
 from failsafe.hub.service import Hub
+from failsafe.ingest.router import router as events_router
 from failsafe.ingest.service import ScreeningService
 from failsafe.kit.state import AppState
 from failsafe.settings import Settings, get_settings
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     _install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(events_router)
     app.include_router(principals_router)
     app.include_router(watchlist_router)
     app.include_router(audit_router)
