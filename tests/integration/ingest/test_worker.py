@@ -294,3 +294,52 @@ async def test_sigkill_mid_stream_loses_and_duplicates_nothing(env: Env) -> None
     assert len(pairs) == len(set(pairs))
     assert set(pairs) == expected
     assert [a.id for a in alerts] == list(range(1, len(alerts) + 1))  # gap-free ids
+
+
+async def test_a_rebalance_hands_over_committed_work_without_replays(env: Env) -> None:
+    names = [("ESPINOZA", "RAUL"), ("TANAKA", "YUKI")]
+    entries = [await put_entry(env.sessions, entry_doc(s, g, dob="1980-02-02")) for s, g in names]
+    expected: set[tuple[str, str]] = set()
+
+    async def produce(n: int, pause: float) -> None:
+        for i in range(n):
+            if i % 100 == 0:
+                k = (i // 100) % 2
+                ev = event(*names[k], dob="1980-02-02")
+                expected.add((ev["event_id"], entries[k]["id"]))
+            else:
+                ev = event(f"PASSENGER{uuid.uuid4().hex[:6].upper()}", "ANON")
+            await env.producer.send(
+                env.settings.kafka.topics.events, orjson.dumps(ev), key=ev["event_id"].encode()
+            )
+            if i % 50 == 0:
+                await env.producer.flush()
+                await asyncio.sleep(pause)
+        await env.producer.flush()
+
+    first = IngestWorker(env.settings, new_screener(), batch_size=20)
+    second = IngestWorker(env.settings, new_screener(), batch_size=20)
+    t1 = asyncio.create_task(first.run())
+    try:
+        await produce(1000, 0.0)
+        async with asyncio.timeout(60):
+            while first.processed < 1000:
+                await asyncio.sleep(0.02)
+        t2 = asyncio.create_task(second.run())  # joins while events keep flowing
+        try:
+            await produce(2000, 0.25)
+            async with asyncio.timeout(90):
+                while first.processed + second.processed < 3000:
+                    await asyncio.sleep(0.1)
+            await asyncio.sleep(1)
+        finally:
+            second.request_stop()
+            await asyncio.wait_for(t2, 30)
+    finally:
+        first.request_stop()
+        await asyncio.wait_for(t1, 30)
+    assert second.processed > 0  # the second worker did take partitions over
+    # Work in flight was committed before its partitions moved: nothing was processed twice.
+    assert first.processed + second.processed == 3000
+    pairs = [(a.event_id, a.entry_id) for a in await env.alerts()]
+    assert sorted(pairs) == sorted(expected)
