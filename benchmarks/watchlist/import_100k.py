@@ -61,14 +61,19 @@ def main() -> None:
             path = Path(tmp) / "watchlist.jsonl"
             t = time.perf_counter()
             write_jsonl(path, entries(n))
-            print(f"generated {n} entries ({path.stat().st_size / 2**20:.1f} MiB) "
-                  f"in {time.perf_counter() - t:.1f} s")
+            print(
+                f"generated {n} entries ({path.stat().st_size / 2**20:.1f} MiB) "
+                f"in {time.perf_counter() - t:.1f} s"
+            )
             env = {**os.environ, "FAILSAFE_DATABASE__URL": url}
             for label in ("first import", "re-import (unchanged)"):
                 t = time.perf_counter()
                 done = subprocess.run(
                     [FAILSAFE, "watchlist", "import", str(path)],
-                    env=env, capture_output=True, text=True, check=False,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=False,
                 )
                 elapsed = time.perf_counter() - t
                 summary = done.stdout.splitlines()[0] if done.stdout else done.stderr[-500:]

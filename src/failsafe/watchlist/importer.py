@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from failsafe.auth.service import Actor
+from failsafe.hub.bus import AlertBus
 from failsafe.watchlist.schemas import EntryIn, ImportReport, RejectedLine
 from failsafe.watchlist.service import ImportItem, import_batch, validation_details
 
@@ -207,12 +208,14 @@ class Importer:
         batch_size: int = DEFAULT_BATCH_SIZE,
         max_errors: int | None = None,
         progress: Callable[[int], None] | None = None,
+        bus: AlertBus | None = None,
     ) -> None:
         self.session = session
         self.actor = actor
         self.batch_size = batch_size
         self.max_errors = max_errors
         self.progress = progress
+        self.bus = bus  # where alert withdrawals of cancelled entries are published
         self.report = ImportReport()
         self._batch: list[ImportItem] = []
         self._pending = 0  # records seen since the last progress report
@@ -241,7 +244,7 @@ class Importer:
     async def _flush(self) -> None:
         if self._batch:
             batch_report = ImportReport()
-            await import_batch(self.session, self.actor, self._batch, batch_report)
+            await import_batch(self.session, self.actor, self._batch, batch_report, self.bus)
             self._batch = []
             self.report.created += batch_report.created
             self.report.updated += batch_report.updated

@@ -148,8 +148,12 @@ async def list_entries(
         },
     },
 )
-async def import_entries(request: Request, actor: WriterDep, session: SessionDep) -> ImportReport:
-    importer = Importer(session, actor, max_errors=MAX_IMPORT_ERRORS)
+async def import_entries(
+    request: Request, actor: WriterDep, session: SessionDep, state: StateDep
+) -> ImportReport:
+    importer = Importer(
+        session, actor, max_errors=MAX_IMPORT_ERRORS, bus=state.services.get("alert_bus")
+    )
     number = 0
     async for raw in aiter_lines(request.stream()):
         number += 1

@@ -692,7 +692,11 @@ def _reject(report: ImportReport, line: int, entry_id: str | None, reason: str) 
 
 
 async def import_batch(
-    session: AsyncSession, actor: Actor, items: Sequence[ImportItem], report: ImportReport
+    session: AsyncSession,
+    actor: Actor,
+    items: Sequence[ImportItem],
+    report: ImportReport,
+    bus: AlertBus | None = None,
 ) -> None:
     """Create, update or leave unchanged each item, in one transaction; counts go to `report`.
 
@@ -701,7 +705,7 @@ async def import_batch(
     reference. If the transaction fails on a constraint (a concurrent writer), the batch is
     retried one item at a time so that only the conflicting items are rejected."""
     try:
-        await _import_batch(session, actor, items, report)
+        await _import_batch(session, actor, items, report, bus)
     except IntegrityError:
         await session.rollback()
         if len(items) == 1:
@@ -709,11 +713,15 @@ async def import_batch(
             _reject(report, item.line, item.data.id, "conflicts with a concurrent change; retry")
             return
         for item in items:
-            await import_batch(session, actor, [item], report)
+            await import_batch(session, actor, [item], report, bus)
 
 
 async def _import_batch(
-    session: AsyncSession, actor: Actor, items: Sequence[ImportItem], report: ImportReport
+    session: AsyncSession,
+    actor: Actor,
+    items: Sequence[ImportItem],
+    report: ImportReport,
+    bus: AlertBus | None,
 ) -> None:
     local = ImportReport()
     ids = {i.data.id for i in items if i.data.id}
@@ -835,7 +843,7 @@ async def _import_batch(
             local.updated += 1
 
     if changes:
-        await _write_import(session, actor, changes, now)
+        await _write_import(session, actor, changes, now, bus)
     report.created += local.created
     report.updated += local.updated
     report.unchanged += local.unchanged
@@ -844,7 +852,11 @@ async def _import_batch(
 
 
 async def _write_import(
-    session: AsyncSession, actor: Actor, changes: list[_Change], now: datetime
+    session: AsyncSession,
+    actor: Actor,
+    changes: list[_Change],
+    now: datetime,
+    bus: AlertBus | None,
 ) -> None:
     # Audit rows first: the counter lock is taken as late as possible.
     await session.execute(
@@ -865,6 +877,11 @@ async def _write_import(
         if c.change == "cancel":
             # Published by nobody here (the CLI has no bus): sockets see the status on replay.
             await withdraw_open_alerts(session, c.state.id, actor, commit=False)
+    # Cancelled through an import, as through the API: open alerts are withdrawn with it.
+    withdrawn: list[int] = []
+    for c in changes:
+        if c.change == "cancel":
+            withdrawn += await withdraw_open_alerts(session, c.state.id, actor, commit=False)
     last = await counters.next_value(session, counters.WATCHLIST_REVISION, len(changes))
     first = last - len(changes) + 1
     final: dict[str, dict[str, Any]] = {}
@@ -913,6 +930,7 @@ async def _write_import(
         await session.execute(update(WatchlistEntry), updated_rows)
     await session.execute(insert(WatchlistEntryVersion), versions)
     await session.commit()
+    await publish_current(session, bus, withdrawn)
     for state in states.values():
         state.in_db = True
 

@@ -212,3 +212,53 @@ async def test_cli_import_jsonl_and_csv(api: Api, pg_url: str, tmp_path: Path) -
     assert row.created_by == "cli"
     code, out, _ = await _run("watchlist", "import", str(csv_file), env=env)
     assert out.splitlines()[0] == "created 0, updated 0, unchanged 1, rejected 1"
+
+
+async def test_cancelling_through_an_import_withdraws_open_alerts(api: Api) -> None:
+    from datetime import UTC, datetime
+
+    from failsafe.db.models import Alert, Sighting
+
+    admin = await api.principal("admin")
+    token = unique_token().lower()
+    line = entry_body("FRA", entry_id=f"{token}-w")
+    r = await api.client.post("/v1/watchlist/import", content=ndjson([line]), headers=auth(admin))
+    assert r.json()["created"] == 1
+    async with api.state.sessionmaker() as s:
+        sighting = Sighting(
+            event_id=f"{token}-ev",
+            kind="border_crossing",
+            occurred_at=datetime.now(UTC),
+            country="DEU",
+            route_countries=[],
+            event={},
+            quality_flags=[],
+        )
+        s.add(sighting)
+        await s.flush()
+        alert_id = await counters.next_value(s, counters.ALERT_ID)
+        s.add(
+            Alert(
+                id=alert_id,
+                event_id=sighting.event_id,
+                entry_id=line["id"],
+                entry_version=1,
+                sighting_id=sighting.id,
+                status="acknowledged",
+                severity="high",
+                score=0.9,
+                method="document",
+                notice_type="green",
+                owner_bureau="FRA",
+                recipients=["FRA"],
+                traveller_key="k",
+                payload={},
+            )
+        )
+        await s.commit()
+    cancel = ndjson([{**line, "status": "cancelled"}])
+    r = await api.client.post("/v1/watchlist/import", content=cancel, headers=auth(admin))
+    assert r.json()["updated"] == 1
+    async with api.state.sessionmaker() as s:
+        alert = await s.get(Alert, alert_id)
+    assert alert is not None and alert.status == "withdrawn"
