@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from failsafe.db import counters
 from failsafe.db.base import utcnow
 from failsafe.db.models import WatchlistEntry, WatchlistEntryVersion
+from failsafe.watchlist.service import row_values
 
 
 def entry_doc(
@@ -57,15 +58,9 @@ async def put_entry(
         if row is None:
             row = WatchlistEntry(id=doc["id"], created_at=now)
             session.add(row)
-        row.notice_type = doc["notice"]["type"]
-        row.notice_reference = doc["notice"].get("reference")
-        row.owner_bureau = doc["owner_bureau"]
-        row.status = status
-        row.distribution_mode = doc["distribution"]["mode"]
-        row.version = version
-        row.revision = revision
-        row.document = doc
-        row.updated_at = now
+        doc = {**doc, "revision": revision, "updated_at": now.isoformat(), "updated_by": None}
+        for column, value in row_values(doc).items():
+            setattr(row, column, value)
         session.add(WatchlistEntryVersion(entry_id=doc["id"], version=version, revision=revision,
                                           change="create" if version == 1 else "update",
                                           status=status, document=doc, changed_at=now))
