@@ -6,7 +6,9 @@ validate -> (invalid: dead-letter) -> MRZ -> screen -> record sighting + alerts 
 
 from __future__ import annotations
 
+import logging
 import time
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -21,6 +23,8 @@ from failsafe.ingest.events import parse_event
 from failsafe.ingest.follower import WatchlistFollower
 from failsafe.matching.mrz import apply_mrz
 from failsafe.matching.score import DEFAULT_THRESHOLD
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -90,8 +94,24 @@ class Pipeline:
                 outcome.rejected.append(Rejection(i, exc.message, record))
                 metrics.EVENTS_INVALID.labels(exc.message.split(":", 1)[0]).inc()
                 continue
+            try:
+                event, flags, matches = self.screen(event)
+            except Exception as exc:  # noqa: BLE001  (one event must not stop the stream)
+                # A valid event the engine cannot handle is a bug, but the stream goes on: the
+                # event is dead-lettered with the error's type. Only the type and the place are
+                # logged, never the message (it may quote personal data).
+                frame = traceback.extract_tb(exc.__traceback__)[-1]
+                log.error(
+                    "screening failed (%s at %s:%s); event dead-lettered",
+                    type(exc).__name__,
+                    frame.filename,
+                    frame.lineno,
+                )
+                reason = f"processing error: {type(exc).__name__}"
+                outcome.rejected.append(Rejection(i, reason, record))
+                metrics.EVENTS_INVALID.labels("processing error").inc()
+                continue
             outcome.accepted.append(event["event_id"])
-            event, flags, matches = self.screen(event)
             for match in matches:
                 entry = self.follower.entries.get(match.entry_id)
                 if entry is None:  # removed between screening and now
