@@ -26,7 +26,7 @@ fetch_jars() {
   command -v java >/dev/null || { say "java not found (install a JDK 17+)"; exit 1; }
   say "fetching broker jars from Maven Central into $libs (once)"
   rm -rf "$libs"
-  mvn -q -B -f "$root/deploy/kafka/pom.xml" dependency:copy-dependencies \
+  mvn -q -B -Dstyle.color=never -f "$root/deploy/kafka/pom.xml" dependency:copy-dependencies \
       -DincludeScope=runtime -DoutputDirectory="$libs"
   touch "$libs/.complete"
 }
