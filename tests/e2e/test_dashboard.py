@@ -81,7 +81,8 @@ async def test_live_alert_appears_and_is_acknowledged_from_the_page(
             await page.goto(f"{app.http}/dashboard/")
             await page.fill("#token", bureau)
             await page.click("#sign-in")
-            await expect(page.locator("#who-name")).to_contain_text("DEU")
+            await expect(page.locator("#who-name")).to_contain_text("· DEU · bureau")
+            await expect(page.locator("#signin")).to_be_hidden()
             await expect(page.locator("#conn")).to_have_attribute("data-state", "live")
             await expect(page.locator("#alerts tbody tr")).to_have_count(0)
 

@@ -74,7 +74,7 @@ async function signIn(token) {
   state.me = me;
   state.signedOut = false;
   sessionStorage.setItem(TOKEN_KEY, token);
-  $("#who-name").textContent = `${me.name} · ${me.bureau || "all bureaus"} · ${me.role}`;
+  $("#who-name").textContent = `${me.name} · ${me.bureau_code || "all bureaus"} · ${me.role}`;
   $("#signin").hidden = true;
   $("#who").hidden = false;
   $("#app").hidden = false;
