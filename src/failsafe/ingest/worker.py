@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from sqlalchemy.exc import SQLAlchemyError
 
 from failsafe.db.engine import create_engine, create_sessionmaker
@@ -214,11 +214,9 @@ class IngestWorker:
                     return  # stopping while a dependency is away: nothing committed, replays later
                 offsets = {tp: msgs[-1].offset + 1 for tp, msgs in batches.items() if msgs}
                 try:
-                    await consumer.commit(offsets)
-                except CommitFailedError:
-                    # The group moved on (partitions reassigned): the new owner replays the batch,
-                    # which is harmless (idempotent records, at-least-once publication).
-                    log.warning("offset commit refused after a rebalance; batch will be replayed")
+                    await self._retrying("offset commit", lambda o=offsets: _commit(consumer, o))
+                except RETRYABLE:
+                    return  # stopping while Kafka is away: the batch replays (harmlessly) later
                 self.processed += len(records)
                 self.ready = True
                 for tp, next_offset in offsets.items():
@@ -227,6 +225,16 @@ class IngestWorker:
                         metrics.CONSUMER_LAG.labels(tp.topic, tp.partition).set(
                             max(0, high - next_offset)
                         )
+
+
+async def _commit(consumer: AIOKafkaConsumer, offsets: dict[Any, int]) -> None:
+    try:
+        await consumer.commit(offsets)
+    except (CommitFailedError, IllegalStateError):
+        # The group moved on (partitions reassigned): the new owner replays the batch, which is
+        # harmless (idempotent records, at-least-once publication). Other Kafka errors are
+        # retried by the caller until the broker is back.
+        log.warning("offset commit refused after a rebalance; batch will be replayed")
 
 
 async def serve_metrics(worker: IngestWorker, host: str, port: int) -> asyncio.Server:
