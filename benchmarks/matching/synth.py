@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import random
 import string
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from anyascii import anyascii
 from faker import Faker
+from faker.config import AVAILABLE_LOCALES
 
 # (faker locale, ICAO nationality, script is Latin)
 LOCALES: list[tuple[str, str, bool]] = [
@@ -47,20 +49,76 @@ class Pools:
     last: list[str]
     nationality: str
     is_latin: bool
+    composed: bool = False  # given names already hold their parts: draw one
+
+
+# Scripts that build given names (and Japanese surnames) from a small stock of syllables or
+# characters: faker lists only a few dozen whole names for them, far fewer than real life has.
+_COMPOSED = {"zh_CN", "ja_JP", "ko_KR", "vi_VN"}
+_DEPRECATED = {"fr_QC"}
+
+
+def _script(name: str) -> str:
+    ch = next((c for c in name if c.isalpha()), "")
+    return unicodedata.name(ch, "?").split()[0] if ch else "?"
+
+
+def _sisters(loc: str) -> list[str]:
+    """Faker locales of the same language (en_US: en, en_GB, en_AU...): one bigger pool."""
+    lang = loc.split("_")[0]
+    out = [x for x in AVAILABLE_LOCALES
+           if (x == lang or x.startswith(lang + "_")) and x not in _DEPRECATED]
+    if lang == "zh":
+        out = ["zh_CN"]  # zh_TW writes traditional characters: another script variant
+    return sorted(set(out) | {loc})
+
+
+def _compose(rng: random.Random, names: list[str], n: int, sep: str = "") -> list[str]:
+    """Given names made of two parts of the pool's names (characters or syllables)."""
+    parts = sorted({ch for name in names for ch in (name.split() if sep else name)})
+    if len(parts) < 2:
+        return names
+    out = set(names)
+    for _ in range(n):
+        a, b = rng.sample(parts, 2)
+        out.add(f"{a}{sep}{b}")
+    return sorted(out)
 
 
 def build_pools(seed: int) -> list[Pools]:
     pools = []
+    rng = random.Random(seed)
     for loc, nat, is_latin in LOCALES:
-        fk = Faker(loc)
-        fk.seed_instance(seed)
+        fakers = []
+        for sister in _sisters(loc):
+            fk = Faker(sister)
+            fk.seed_instance(seed)
+            fakers.append(fk)
 
-        def draw(fn: Any) -> list[str]:
-            seen = {fn() for _ in range(POOL)}
-            return sorted(x for x in seen if x and " " not in x.strip())
+        script = _script(Faker(loc).last_name())
 
-        pools.append(Pools(draw(fk.first_name_male), draw(fk.first_name_female),
-                           draw(fk.last_name), nat, is_latin))
+        def draw(attr: str, fakers: list[Faker] = fakers, script: str = script) -> list[str]:
+            seen: set[str] = set()
+            for fk in fakers:
+                fn = getattr(fk, attr)
+                seen.update(fn() for _ in range(POOL))
+            # Sister locales may write another script (el_CY, ar_*): keep the locale's own.
+            return sorted(x for x in seen
+                          if x and " " not in x.strip() and _script(x) == script)
+
+        first_m, first_f, last = (draw("first_name_male"), draw("first_name_female"),
+                                  draw("last_name"))
+        if loc in _COMPOSED:
+            if loc == "vi_VN":
+                middle = list(fakers[0].provider("faker.providers.person").middle_names)
+                first_m = _compose(rng, [*first_m, *middle], 300, " ")
+                first_f = _compose(rng, [*first_f, *middle], 300, " ")
+            else:
+                first_m = _compose(rng, first_m, POOL)
+                first_f = _compose(rng, first_f, POOL)
+            if loc == "ja_JP":
+                last = _compose(rng, [x for x in last if len(x) == 2], POOL // 3)
+        pools.append(Pools(first_m, first_f, last, nat, is_latin, loc in _COMPOSED))
     return pools
 
 
@@ -86,7 +144,7 @@ def random_person(rng: random.Random, pools: list[Pools]) -> Person:
     pool = rng.choice(pools)
     sex = rng.choice("MF")
     firsts = pool.first_m if sex == "M" else pool.first_f
-    n_given = 1 if rng.random() < 0.6 else 2
+    n_given = 1 if pool.composed or rng.random() < 0.6 else 2
     given = rng.sample(firsts, n_given) if len(firsts) >= n_given else firsts[:1]
     surname = rng.choice(pool.last)
     if pool.is_latin and rng.random() < 0.25:
