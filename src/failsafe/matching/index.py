@@ -30,7 +30,7 @@ import jellyfish
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
-from failsafe.matching.normalize import PARTICLES, format_partial_date, skeleton
+from failsafe.matching.normalize import PARTICLES, format_partial_date, skeleton, variant_key
 from failsafe.matching.score import (
     DEFAULT_PARAMS,
     DEFAULT_THRESHOLD,
@@ -56,14 +56,22 @@ _COMMON_SHARE = 0.001  # a token in more than 1 name in 1000 is "common"
 _STATS_MIN_NAMES = 1000  # below this the index is too small for frequency statistics
 _TOKEN_CACHE_MAX = 200_000
 _MAX_QUERY_TOKENS = 8
+_SPLIT_MIN = 128  # posting sets at least this big are split by birth year for queries
 
 
-@dataclass(frozen=True, slots=True)
 class _TokenHits:
-    sims: dict[int, float]  # vocabulary id -> similarity to the query token
-    multi: frozenset[int]  # multi-token name records holding a similar token
-    solo: frozenset[int]  # one-token name records holding a similar token
-    df: int  # name records holding the token itself
+    """What one query token string resolves to (cached per token string)."""
+
+    __slots__ = ("by_year", "df", "multi", "sims", "solo")
+
+    def __init__(self, sims: dict[int, float], multi: frozenset[int], solo: frozenset[int],
+                 df: int) -> None:
+        self.sims = sims  # vocabulary id -> similarity to the query token
+        self.multi = multi  # multi-token name records holding a similar token
+        self.solo = solo  # one-token name records holding a similar token
+        self.df = df  # name records holding the token itself
+        # `multi` split by the owners' birth years (0: none), built on first use for big sets.
+        self.by_year: dict[int, frozenset[int]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +101,9 @@ class WatchlistIndex:
         self._owners: dict[int, tuple[tuple[str, int], ...]] = {}
         # Birth years of a name's owners (0: an owner without one): a cheap first filter.
         self._years: dict[int, frozenset[int]] = {}
+        # ... and the other way round: year -> names with an owner born that year (0: without
+        # one). A query's candidates are intersected with its year's neighbourhood in C.
+        self._by_year: dict[int, frozenset[int] | set[int]] = {}
         self._docs: dict[str, tuple[tuple[str, str], ...]] = {}
         self._next_name = 0
         self._cache: dict[str, _TokenHits] = {}
@@ -135,6 +146,7 @@ class WatchlistIndex:
                 self._bulk = False
                 self._postings = {k: frozenset(v) for k, v in self._postings.items()}
                 self._solo = {k: frozenset(v) for k, v in self._solo.items()}
+                self._by_year = {k: frozenset(v) for k, v in self._by_year.items()}
                 self._invalidate()
         return n
 
@@ -220,7 +232,7 @@ class WatchlistIndex:
                     self._post(table, vid, nid)
                 self._name_ids[key] = nid
             self._owners[nid] = (*self._owners.get(nid, ()), (entry.id, variant_no))
-            self._years[nid] = self._years.get(nid, _EMPTY) | {entry.dob[0] if entry.dob else 0}
+            self._set_years(nid, self._years.get(nid, _EMPTY) | {entry.dob[0] if entry.dob else 0})
             nids.append(nid)
         for doc in entry.documents:
             self._docs[doc.number] = (
@@ -230,6 +242,16 @@ class WatchlistIndex:
         self._entry_names[entry.id] = tuple(nids)
         self._entries[entry.id] = entry  # last: readers see the entry only once complete
 
+    def _set_years(self, nid: int, years: frozenset[int]) -> None:
+        old = self._years.get(nid, _EMPTY)
+        if years == old:
+            return
+        for y in years - old:
+            self._post(self._by_year, y, nid)
+        for y in old - years:
+            self._unpost(self._by_year, y, nid)
+        self._years[nid] = years
+
     def _remove_locked(self, entry_id: str) -> bool:
         entry = self._entries.pop(entry_id, None)  # first: it stops matching right away
         if entry is None:
@@ -238,11 +260,12 @@ class WatchlistIndex:
             owners = tuple(o for o in self._owners.get(nid, ()) if o[0] != entry_id)
             if owners:
                 self._owners[nid] = owners
-                self._years[nid] = frozenset(
+                self._set_years(nid, frozenset(
                     (e.dob[0] if e.dob else 0)
                     for e in (self._entries.get(o[0]) for o in owners) if e is not None
-                )
+                ))
                 continue
+            self._set_years(nid, _EMPTY)
             self._years.pop(nid, None)
             rec = self._names.pop(nid)
             self._owners.pop(nid, None)
@@ -299,10 +322,19 @@ class WatchlistIndex:
             if initial is not None:
                 sims[initial] = params.initial_sim
             pool: set[str] = set()
+            direct: set[str] = set()  # variant and one-edit neighbours: no prefilter
             for key in _bucket_keys(token):
-                if key[0] != "f":
+                if key[0] in "rd":
+                    direct.update(self._buckets.get(key, ()))
+                elif key[0] != "f":
                     pool.update(self._buckets.get(key, ()))
             pool.discard(token)
+            direct.discard(token)
+            pool -= direct
+            for tok in direct:
+                s = token_similarity(token, tok, params)
+                if s > 0.0:
+                    sims[vocab[tok]] = s
             if pool:
                 choices = list(pool)
                 if token.islower():
@@ -345,19 +377,46 @@ class WatchlistIndex:
         hits = [self._hits(t, cache) for t in toks]
         return self._candidates(toks, hits)
 
-    def _candidates(self, toks: tuple[str, ...], hits: list[_TokenHits]) -> set[int]:
+    def _candidates(
+        self, toks: tuple[str, ...], hits: list[_TokenHits], window: tuple[int, ...] = ()
+    ) -> set[int]:
+        """Names sharing two tokens with the query (one-token names: one). With a `window` of
+        birth years, big posting sets are cut to names with an owner born in it first."""
         out: set[int] = set()
         for h in hits:
             out |= h.solo
         if len(hits) < 2:
             return out
-        order = sorted(range(len(hits)), key=lambda i: len(hits[i].multi))
-        for a in range(len(order)):
-            sa = hits[order[a]].multi
+        multis = [self._in_years(h, window) for h in hits] if window else [h.multi for h in hits]
+        multis.sort(key=len)
+        for a in range(len(multis)):
+            sa = multis[a]
             if not sa:
                 continue
-            for b in range(a + 1, len(order)):
-                out |= sa & hits[order[b]].multi
+            for b in range(a + 1, len(multis)):
+                out |= sa & multis[b]
+        return out
+
+    def _in_years(self, h: _TokenHits, window: tuple[int, ...]) -> frozenset[int] | set[int]:
+        if len(h.multi) < _SPLIT_MIN:
+            return h.multi  # small: the caller's final year filter is cheaper
+        by = h.by_year
+        if by is None:
+            years = self._years
+            split: dict[int, set[int]] = {}
+            for nid in h.multi:
+                for y in years.get(nid, _EMPTY):
+                    got = split.get(y)
+                    if got is None:
+                        split[y] = {nid}
+                    else:
+                        got.add(nid)
+            by = h.by_year = {y: frozenset(v) for y, v in split.items()}
+        out: set[int] = set()
+        for y in window:
+            got_y = by.get(y)
+            if got_y:
+                out |= got_y
         return out
 
     def screen(
@@ -378,17 +437,27 @@ class WatchlistIndex:
         n_names = len(names)
         best: dict[str, tuple[float, str, Any]] = {}
         dob_ceiling: dict[str, float] = {}
-        name_years = self._years
         qy = query.dob[0] if query.dob else 0
         # Owners born in another year score at most dob_floor: skip them when that is too low.
         year_filter = bool(qy) and params.dob_floor < threshold
+        window = (qy, qy - 1, qy + 1, 0) if year_filter else ()
 
         for qv in query.names:
             toks = _query_tokens(qv.tokens)
             if not toks:
                 continue
             hits = [self._hits(t, cache) for t in toks]
-            cands = self._candidates(toks, hits)
+            cands = self._candidates(toks, hits, window)
+            if cands and year_filter:
+                # Owners born in another year score at most dob_floor: keep the names with an
+                # owner born within a year of the query's, or without a date of birth.
+                by_year = self._by_year
+                kept: set[int] = set()
+                for y in window:
+                    ys = by_year.get(y)
+                    if ys:
+                        kept |= cands & ys
+                cands = kept
             if not cands:
                 continue
             wq = [
@@ -405,10 +474,6 @@ class WatchlistIndex:
                 own = owners.get(nid)
                 if rec is None or not own:
                     continue
-                if year_filter:
-                    ys = name_years.get(nid, _EMPTY)
-                    if not (qy in ys or 0 in ys or qy - 1 in ys or qy + 1 in ys):
-                        continue  # every owner was born in another year
                 # Cheap bound first: a name score is at most 1, and the date of birth only
                 # lowers it, so owners whose date of birth contradicts can't reach threshold.
                 ceiling = 0.0
@@ -583,4 +648,12 @@ def _bucket_keys(token: str) -> tuple[str, ...]:
         if len(token) >= 4:
             keys.append("a" + token[:2] + token[-1])  # survives one edit inside the token
             keys.append("g" + "".join(sorted(token)))  # survives transpositions
+        keys.append("r" + variant_key(token))  # romanisation variants (FEHER / PHEHER)
+        if 3 <= len(token) <= 5:
+            # Short tokens: their one-letter deletions, so a single edit shares a key (RADU /
+            # RAU, KAUL / KRUL, SAHA / SAAH). Not between two tokens of three letters: the
+            # scorer accepts no edit there (TAN, VAN, LAN are different names).
+            keys.append("d" + token)
+            if len(token) > 3:
+                keys.extend({"d" + token[:i] + token[i + 1:] for i in range(len(token))})
     return tuple(keys)

@@ -60,8 +60,9 @@ HONORIFICS = _wordset(
     ESQ PHD MD"""
 )
 # Particles carry little identity; the scorer gives them a small weight and no evidence.
+# Not LE, LA, DO, DU: they are also among the commonest surnames (Lê, Đỗ, 杜 Du, La).
 PARTICLES = _wordset(
-    """AL EL BIN BINT BEN IBN ABU UMM OULD DE DA DI DEL DELLA DER DEN DOS DAS DO DU LA LE
+    """AL EL BIN BINT BEN IBN ABU UMM OULD DE DA DI DEL DELLA DER DEN DOS DAS
     VAN VON Y E ST"""
 )
 _PARTICLE_FOLD = {"IBN": "BIN", "EL": "AL", "UL": "AL", "UD": "AL", "UR": "AL"}
@@ -141,6 +142,34 @@ def skeleton(token: str) -> str:
     return "".join(out)
 
 
+# Spelling alternations of romanisation (one sound, several Latin spellings across
+# transliteration systems and languages): Ф → F/PH, В → V/W, Х → KH/H/CH, Ц → TS/C, Ю → YU/IU,
+# У → U/OU, Ж/Й → J/Y/I, К → K/C, КС → X/KS, Ш → SH/SCH. Applied in order, on upper-case tokens.
+_VARIANT_FOLDS = (
+    ("SCH", "SH"), ("PH", "F"), ("TS", "C"), ("TZ", "C"), ("CK", "K"), ("X", "KS"),
+    ("C", "K"), ("Q", "K"), ("KH", "H"), ("W", "V"), ("J", "Y"), ("OU", "U"), ("IE", "I"),
+)
+
+
+@lru_cache(maxsize=262144)
+def variant_key(token: str) -> str:
+    """The token with romanisation alternations folded and doubled letters collapsed:
+    two spellings of one name (FEHER/PHEHER, MUN/MOUN, GWON/GVON, YUN/IUN) share it."""
+    if not token or token.islower():
+        return token
+    t = token
+    if len(t) > 1 and t[0] == "I" and t[1] in "AEOU":
+        t = "Y" + t[1:]  # Iurii / Yurii
+    for a, b in _VARIANT_FOLDS:
+        if a in t:
+            t = t.replace(a, b)
+    out: list[str] = []
+    for ch in t:
+        if not out or out[-1] != ch:
+            out.append(ch)
+    return "".join(out)
+
+
 def _split_last_first(value: str) -> str:
     # "PUTIN, Vladimir" → "Vladimir PUTIN": one comma separates surname from given names.
     if value.count(",") == 1:
@@ -187,9 +216,13 @@ def normalize_document_number(number: str | None) -> str:
     """Document number as compared: upper case, no separators, O→0 and I→1 (and Q→0)."""
     if not number:
         return ""
-    return _DOC_DROP.sub("", clean_text(str(number))).upper().translate(_DOC_FOLD)
+    number = str(number)
+    if number.isascii() and number.isalnum():  # the usual case: nothing to drop
+        return number.upper().translate(_DOC_FOLD)
+    return _DOC_DROP.sub("", clean_text(number)).upper().translate(_DOC_FOLD)
 
 
+@lru_cache(maxsize=4096)
 def normalize_country(code: str | None) -> str:
     if not code:
         return ""
@@ -212,6 +245,11 @@ def parse_partial_date(value: object) -> DateParts | None:
     """`1974`, `1974-08`, `1974-08-12` (a time part is ignored) → (year, month, day)."""
     if not isinstance(value, str) or not value:
         return None
+    return _parse_date(value)
+
+
+@lru_cache(maxsize=65536)
+def _parse_date(value: str) -> DateParts | None:
     m = _DATE.match(value)
     if not m:
         return None

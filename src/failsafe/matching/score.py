@@ -15,12 +15,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
-from failsafe.matching.normalize import PARTICLES, DateParts, name_tokens, skeleton
+from failsafe.matching.normalize import PARTICLES, DateParts, name_tokens, skeleton, variant_key
 
 _jw = JaroWinkler.normalized_similarity
 _lev = Levenshtein.normalized_similarity
+_osa = OSA.distance
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,8 @@ class Params:
     sharpen: float = 1.0  # s = 1 - (1 - JW) * sharpen: spreads the 0.8-1.0 band of JW
     edit_mix: float = 0.3  # share of normalised Levenshtein similarity mixed into JW
     initial_sim: float = 0.85  # "V" against "VLADIMIR"
+    variant_sim: float = 0.9  # romanisation variants: FEHER / PHEHER, GWON / GVON
+    weak_sim: float = 0.75  # one edit on a token under the cutoff (RADU / RAU): score, no evidence
     conflict_penalty: float = 1.5  # weight of leftover tokens present on both sides
     extra_penalty: float = 0.2  # weight of leftover tokens on one side only
     particle_weight: float = 0.25  # AL, BIN, DE, VAN...
@@ -70,6 +73,15 @@ def token_similarity(a: str, b: str, params: Params = DEFAULT_PARAMS) -> float:
             # tempers that without hurting one-letter typos much.
             raw = (1.0 - params.edit_mix) * raw + params.edit_mix * _lev(a, b)
         cut = params.short_cutoff if min(la, lb) <= 3 else params.token_cutoff
+        if raw < params.variant_sim and variant_key(a) == variant_key(b):
+            return params.variant_sim
+        if raw < cut:
+            # One typed letter wrong, missing, extra or swapped: it adds to the score of a
+            # name other tokens confirm, never to the evidence (see `score_token_lists`).
+            # Not between two three-letter tokens: TAN, VAN, LAN are different names.
+            if params.weak_sim and min(la, lb) >= 3 and max(la, lb) >= 4 and _osa(a, b) <= 1:
+                return params.weak_sim
+            return 0.0
     if raw < cut:
         return 0.0
     return max(0.0, 1.0 - (1.0 - raw) * params.sharpen)
@@ -128,7 +140,7 @@ def score_token_lists(
             evidence += 0.5
         elif len(tq) <= 2 or len(tc) <= 2:
             evidence += 0.5 if s >= 0.95 else 0.0
-        elif s >= 0.7:
+        elif s >= params.token_cutoff:
             evidence += 0.5 if common_q is not None and common_q[i] else 1.0
     left_q = sum(wq[i] for i in range(nq) if not used_q[i])
     left_c = sum(wc[j] for j in range(nc) if not used_c[j])

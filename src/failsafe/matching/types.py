@@ -76,10 +76,17 @@ def _str(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _is_map(value: object) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)  # the ABC check is slow
+
+
 def _name_from(part: object) -> NameVariant | None:
+    if part is None:
+        return None
     if isinstance(part, str):
         display = part.strip()
-    elif isinstance(part, Mapping):
+    elif _is_map(part):
+        assert isinstance(part, Mapping)
         display = display_name(
             _str(part.get("surname")) or None,
             _str(part.get("given_names")) or None,
@@ -93,15 +100,16 @@ def _name_from(part: object) -> NameVariant | None:
 
 def _add_name(out: list[NameVariant], seen: set[tuple[str, ...]], v: NameVariant | None) -> None:
     if v is not None:
-        key = tuple(sorted(v.tokens))
+        key = v.tokens if len(v.tokens) == 1 else tuple(sorted(v.tokens))
         if key not in seen:
             seen.add(key)
             out.append(v)
 
 
 def _document(d: object) -> DocumentKey | None:
-    if not isinstance(d, Mapping):
+    if d is None or not _is_map(d):
         return None
+    assert isinstance(d, Mapping)
     raw = d.get("number")
     number = normalize_document_number(str(raw) if isinstance(raw, str | int) else None)
     if not number:
@@ -175,12 +183,14 @@ def query_from_event(d: Mapping[str, Any]) -> Query:
 
     Call `apply_mrz` first when the event carries an MRZ, so its fields fill the gaps."""
     traveller = d.get("traveller")
-    if not isinstance(traveller, Mapping):
+    if traveller is None or not _is_map(traveller):
         traveller = d if "event_id" not in d else {}
     names: list[NameVariant] = []
     seen: set[tuple[str, ...]] = set()
     _add_name(names, seen, _name_from(traveller))
-    _add_name(names, seen, _name_from(traveller.get("name_original")))
+    original = traveller.get("name_original")
+    if original:
+        _add_name(names, seen, _name_from(original))
     doc = _document(d.get("document"))
     event_id = d.get("event_id")
     return Query(

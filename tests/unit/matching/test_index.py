@@ -165,3 +165,26 @@ def test_queries_during_concurrent_changes() -> None:
     t.join()
     assert errors == []
     assert [m.entry_id for m in ix.screen(event("PETROV", "IVAN"))] == ["x299"]
+
+
+def test_one_edit_short_token_matches_when_the_date_of_birth_confirms() -> None:
+    ix = make_index(entry("e1", "TUDOR", "RADU"), entry("e2", "TUDOR", "RADU", "1990-01-01"))
+    assert [m.entry_id for m in ix.screen(event("TUDOR", "RAU"))] == ["e1"]
+    assert ix.screen(event("TUDOR", "RAU", None)) == []  # nothing confirms the short token
+
+
+def test_birth_year_window_keeps_entries_without_a_date_of_birth() -> None:
+    # Enough names share NGUYEN and VAN for their posting sets to be split by birth year.
+    ix = make_index(*[entry(f"e{i}", "NGUYEN", f"VAN {chr(66 + i % 20)}ORA{chr(66 + i // 20)}",
+                            f"{1940 + i % 60}-01-01") for i in range(300)],
+                    entry("nodob", "NGUYEN", "VAN MINH", None),
+                    entry("same", "NGUYEN", "VAN MINH", "1975-01-01"),
+                    entry("other", "NGUYEN", "VAN MINH", "1990-01-01"))
+    got = {m.entry_id for m in ix.screen(event("NGUYEN", "VAN MINH", "1975-01-01"), limit=None)}
+    assert {"nodob", "same"} <= got
+    assert "other" not in got
+
+
+def test_common_surname_le_is_not_a_particle() -> None:
+    ix = make_index(entry("e1", "LE", "HOANG TRI", None))
+    assert [m.entry_id for m in ix.screen(event("LE", "HOANG TRI"))] == ["e1"]

@@ -77,3 +77,24 @@ def test_dob_factor_never_raises() -> None:
     for s in (None, 0.0, 0.5, 0.8, 1.0):
         assert dob_factor(s) <= 1.0
     assert dob_factor(0.0) < dob_factor(0.8) < dob_factor(1.0)
+
+
+def test_romanisation_variants_compare_as_near_equal() -> None:
+    from failsafe.matching.normalize import variant_key
+
+    for a, b in [("FEHER", "PHEHER"), ("MUN", "MOUN"), ("GWON", "GVON"), ("YUN", "IUN"),
+                 ("WATTS", "WATC"), ("KHA", "CHA")]:
+        assert variant_key(a) == variant_key(b), (a, b)
+    assert compare_names("Pal Pheher", "Pal Feher") >= T
+    assert variant_key("TAN") != variant_key("VAN")
+
+
+def test_one_edit_on_a_short_token_counts_only_with_other_evidence() -> None:
+    from failsafe.matching.score import token_similarity
+
+    assert token_similarity("RAU", "RADU") > 0.0  # one letter dropped
+    assert token_similarity("KRUL", "KAUL") > 0.0  # one letter wrong
+    assert token_similarity("TAN", "VAN") == 0.0  # three letters each: different names
+    # Two long tokens confirm the short one; on its own it is never enough.
+    assert compare_names("Joseph Kyle Dan", "Joseph Kyle Dean") >= T
+    assert compare_names("Rau Tudor", "Radu Tudor") < T
