@@ -170,6 +170,60 @@ def variant_key(token: str) -> str:
     return "".join(out)
 
 
+# Korean names are also written in Han characters (hanja): 金正恩 is 김정은, Kim Jong Un,
+# while anyascii reads it as Chinese (Jin Zheng En). Nationalities whose Han names are read
+# the Korean way:
+KOREAN_NATIONALITIES = frozenset({"KOR", "PRK"})
+_HANJA: dict[str, str] | None = None
+_I_VOWELS = frozenset({2, 3, 6, 7, 12, 17, 20})  # ㅑ ㅒ ㅕ ㅖ ㅛ ㅠ ㅣ
+
+
+def _is_han(ch: str) -> bool:
+    code = ord(ch)
+    return (0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0xF900 <= code <= 0xFAFF
+            or 0x20000 <= code <= 0x2FA1F)
+
+
+def _initial_sound(syllable: str) -> str:
+    """South Korea's initial-sound rule at the start of a word: 리 → 이, 류 → 유, 라 → 나,
+    녀 → 여 (李 is Lee, not Ri)."""
+    code = ord(syllable) - 0xAC00
+    lead, vowel, tail = code // 588, (code % 588) // 28, code % 28
+    if lead == 5:  # ㄹ
+        lead = 11 if vowel in _I_VOWELS else 2
+    elif lead == 2 and vowel in _I_VOWELS:  # ㄴ
+        lead = 11
+    return chr(0xAC00 + lead * 588 + vowel * 28 + tail)
+
+
+def korean_reading(value: str) -> str | None:
+    """Hangul for a name written only in Han characters (a Korean name in hanja), else None.
+    The reading table (Unihan's kHangul) is loaded on the first Han name seen."""
+    global _HANJA
+    if not value or value.isascii():
+        return None
+    han = [ch for ch in value if not ch.isspace()]
+    if not han or not all(_is_han(ch) for ch in han):
+        return None
+    if _HANJA is None:
+        from failsafe.matching._hanja import PAIRS
+
+        _HANJA = dict(zip(PAIRS[::2], PAIRS[1::2], strict=True))
+    out: list[str] = []
+    start = True
+    for ch in value:
+        if ch.isspace():
+            out.append(" ")
+            start = True
+            continue
+        hangul = _HANJA.get(ch)
+        if hangul is None:
+            return None
+        out.append(_initial_sound(hangul) if start else hangul)
+        start = False
+    return "".join(out)
+
+
 def _split_last_first(value: str) -> str:
     # "PUTIN, Vladimir" → "Vladimir PUTIN": one comma separates surname from given names.
     if value.count(",") == 1:
@@ -222,11 +276,15 @@ def normalize_document_number(number: str | None) -> str:
     return _DOC_DROP.sub("", clean_text(number)).upper().translate(_DOC_FOLD)
 
 
-@lru_cache(maxsize=4096)
 def normalize_country(code: str | None) -> str:
     if not code:
         return ""
-    return str(code).strip().upper().replace("<", "")
+    return _country(code if isinstance(code, str) else str(code))
+
+
+@lru_cache(maxsize=4096)
+def _country(code: str) -> str:
+    return code.strip().upper().replace("<", "")
 
 
 def normalize_sex(value: str | None) -> str:

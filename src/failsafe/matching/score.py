@@ -17,7 +17,14 @@ from dataclasses import dataclass
 
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
-from failsafe.matching.normalize import PARTICLES, DateParts, name_tokens, skeleton, variant_key
+from failsafe.matching.normalize import (
+    PARTICLES,
+    DateParts,
+    korean_reading,
+    name_tokens,
+    skeleton,
+    variant_key,
+)
 
 _jw = JaroWinkler.normalized_similarity
 _lev = Levenshtein.normalized_similarity
@@ -236,8 +243,17 @@ def token_weights(tokens: Sequence[str], params: Params = DEFAULT_PARAMS) -> lis
 
 
 def compare_names(a: str, b: str, params: Params = DEFAULT_PARAMS) -> float:
-    """Name score of two raw names, with no index statistics (no rarity)."""
-    return compare_tokens(name_tokens(a), name_tokens(b), params).score
+    """Name score of two raw names, with no index statistics (no rarity). A name written only
+    in Han characters is also read the Korean way (no nationality is known here)."""
+    score = compare_tokens(name_tokens(a), name_tokens(b), params).score
+    ka, kb = korean_reading(a), korean_reading(b)
+    if ka or kb:
+        for x in {ka or a, a}:
+            for y in {kb or b, b}:
+                if (x, y) != (a, b):
+                    score = max(score, compare_tokens(name_tokens(x), name_tokens(y),
+                                                      params).score)
+    return score
 
 
 def compare_tokens(

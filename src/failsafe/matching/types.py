@@ -13,8 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from failsafe.matching.normalize import (
+    KOREAN_NATIONALITIES,
     DateParts,
     display_name,
+    korean_reading,
     name_tokens,
     normalize_country,
     normalize_document_number,
@@ -106,6 +108,21 @@ def _add_name(out: list[NameVariant], seen: set[tuple[str, ...]], v: NameVariant
             out.append(v)
 
 
+def _add_korean(out: list[NameVariant], seen: set[tuple[str, ...]], original: object,
+                nationalities: frozenset[str] | set[str]) -> None:
+    """A Han-only original name of a Korean (or of someone whose nationality is not given)
+    also gets its Korean reading as a name variant (金正恩: Kim Jong Un beside Jin Zheng En)."""
+    if not isinstance(original, str) or (
+        nationalities and not (nationalities & KOREAN_NATIONALITIES)
+    ):
+        return
+    hangul = korean_reading(original)
+    if hangul:
+        tokens = name_tokens(hangul)
+        if tokens:
+            _add_name(out, seen, NameVariant(original.strip(), tokens))
+
+
 def _document(d: object) -> DocumentKey | None:
     if d is None or not _is_map(d):
         return None
@@ -156,6 +173,13 @@ def entry_from_dict(d: Mapping[str, Any], now: datetime | None = None) -> EntryR
     if isinstance(aliases, list):
         for alias in aliases:
             _add_name(names, seen, _name_from(alias))
+    nats = subject.get("nationalities")
+    if isinstance(nats, str):
+        nats = [nats]
+    nationalities = frozenset(
+        normalize_country(n) for n in (nats if isinstance(nats, list) else ()) if n
+    )
+    _add_korean(names, seen, subject.get("name_original"), nationalities)
     docs_raw = subject.get("documents")
     documents = tuple(
         doc for doc in (_document(x) for x in (docs_raw if isinstance(docs_raw, list) else ()))
@@ -163,17 +187,12 @@ def entry_from_dict(d: Mapping[str, Any], now: datetime | None = None) -> EntryR
     )
     if not names and not documents:
         return None
-    nats = subject.get("nationalities")
-    if isinstance(nats, str):
-        nats = [nats]
     return EntryRecord(
         id=str(entry_id),
         names=tuple(names),
         dob=parse_partial_date(subject.get("date_of_birth")),
         sex=normalize_sex(_str(subject.get("sex"))),
-        nationalities=frozenset(
-            normalize_country(n) for n in (nats if isinstance(nats, list) else ()) if n
-        ),
+        nationalities=nationalities,
         documents=documents,
     )
 
@@ -188,9 +207,11 @@ def query_from_event(d: Mapping[str, Any]) -> Query:
     names: list[NameVariant] = []
     seen: set[tuple[str, ...]] = set()
     _add_name(names, seen, _name_from(traveller))
+    nationality = normalize_country(_str(traveller.get("nationality")))
     original = traveller.get("name_original")
     if original:
         _add_name(names, seen, _name_from(original))
+        _add_korean(names, seen, original, {nationality} if nationality else set())
     doc = _document(d.get("document"))
     event_id = d.get("event_id")
     return Query(
@@ -198,6 +219,6 @@ def query_from_event(d: Mapping[str, Any]) -> Query:
         names=tuple(names),
         dob=parse_partial_date(traveller.get("date_of_birth")),
         sex=normalize_sex(_str(traveller.get("sex"))),
-        nationality=normalize_country(_str(traveller.get("nationality"))),
+        nationality=nationality,
         documents=(doc,) if doc is not None else (),
     )

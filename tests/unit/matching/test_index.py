@@ -188,3 +188,11 @@ def test_birth_year_window_keeps_entries_without_a_date_of_birth() -> None:
 def test_common_surname_le_is_not_a_particle() -> None:
     ix = make_index(entry("e1", "LE", "HOANG TRI", None))
     assert [m.entry_id for m in ix.screen(event("LE", "HOANG TRI"))] == ["e1"]
+
+
+def test_han_name_of_a_korean_is_also_read_the_korean_way() -> None:
+    ix = make_index(entry("k", "", "", None, name_original="金正恩", nationalities=["PRK"]),
+                    entry("c", "", "", None, name_original="金正恩", nationalities=["CHN"]))
+    got = [m.entry_id for m in ix.screen(event("KIM", "JONG UN", None))]
+    assert got == ["k"]
+    assert {m.entry_id for m in ix.screen(event("JIN", "ZHENG EN", None))} == {"c", "k"}

@@ -72,3 +72,12 @@ def test_partial_dates() -> None:
     assert parse_partial_date("1974-13-01") == (1974, None, None)
     assert parse_partial_date("garbage") is None
     assert parse_partial_date(None) is None
+
+
+def test_korean_reading_of_han_names() -> None:
+    from failsafe.matching.normalize import korean_reading
+
+    assert name_tokens(korean_reading("金正恩") or "") == ("KIM", "JONG", "UN")
+    assert name_tokens(korean_reading("李明博") or "")[0] == "LEE"  # 리 → 이 at the start
+    assert korean_reading("Kim") is None
+    assert korean_reading("山田たろう") is None  # kana: Japanese, not a hanja name
