@@ -28,7 +28,7 @@ from typing import Any
 
 import jellyfish
 from rapidfuzz import process
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import OSA, JaroWinkler
 
 from failsafe.matching.normalize import PARTICLES, format_partial_date, skeleton, variant_key
 from failsafe.matching.score import (
@@ -56,7 +56,7 @@ _COMMON_SHARE = 0.001  # a token in more than 1 name in 1000 is "common"
 _STATS_MIN_NAMES = 1000  # below this the index is too small for frequency statistics
 _TOKEN_CACHE_MAX = 200_000
 _MAX_QUERY_TOKENS = 8
-_SPLIT_MIN = 128  # posting sets at least this big are split by birth year for queries
+_SPLIT_MIN = 256  # posting sets at least this big are split by birth year for queries
 
 
 class _TokenHits:
@@ -71,7 +71,7 @@ class _TokenHits:
         self.solo = solo  # one-token name records holding a similar token
         self.df = df  # name records holding the token itself
         # `multi` split by the owners' birth years (0: none), built on first use for big sets.
-        self.by_year: dict[int, frozenset[int]] | None = None
+        self.by_year: dict[int, set[int]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,12 +322,19 @@ class WatchlistIndex:
             if initial is not None:
                 sims[initial] = params.initial_sim
             pool: set[str] = set()
-            direct: set[str] = set()  # variant and one-edit neighbours: no prefilter
+            direct: set[str] = set()  # romanisation variants: no prefilter
+            edits: set[str] = set()  # one-edit neighbours of short tokens
             for key in _bucket_keys(token):
-                if key[0] in "rd":
+                if key[0] == "r":
                     direct.update(self._buckets.get(key, ()))
+                elif key[0] == "d":
+                    edits.update(self._buckets.get(key, ()))
                 elif key[0] != "f":
                     pool.update(self._buckets.get(key, ()))
+            if edits:
+                # Deletion keys collect neighbours at up to two edits: keep one (in C).
+                direct.update(c for c, _d, _i in process.extract(
+                    token, list(edits), scorer=OSA.distance, score_cutoff=1, limit=None))
             pool.discard(token)
             direct.discard(token)
             pool -= direct
@@ -411,7 +418,7 @@ class WatchlistIndex:
                         split[y] = {nid}
                     else:
                         got.add(nid)
-            by = h.by_year = {y: frozenset(v) for y, v in split.items()}
+            by = h.by_year = split  # read-only from here on
         out: set[int] = set()
         for y in window:
             got_y = by.get(y)
