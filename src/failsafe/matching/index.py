@@ -70,7 +70,8 @@ class _TokenHits:
         self.multi = multi  # multi-token name records holding a similar token
         self.solo = solo  # one-token name records holding a similar token
         self.df = df  # name records holding the token itself
-        # `multi` split by the owners' birth years (0: none), built on first use for big sets.
+        # Big `multi` sets cut to a query year's window (the year +-1, or no date of birth),
+        # by query year, built on first use.
         self.by_year: dict[int, set[int]] | None = None
 
 
@@ -348,10 +349,12 @@ class WatchlistIndex:
                     shortlist = choices
                 else:
                     # Cheap C prefilter; skeleton-compared (lower-case) tokens go through.
+                    # The scorer's 0.7 JW + 0.3 Levenshtein >= 0.8 practically needs JW >=
+                    # 0.78; variant and one-edit partners come from their own buckets above.
                     shortlist = [
                         c for c, _s, _i in process.extract(
                             token, choices, scorer=JaroWinkler.normalized_similarity,
-                            score_cutoff=0.7, limit=None,
+                            score_cutoff=0.78, limit=None,
                         )
                     ]
                     shortlist.extend(c for c in choices if c.islower())
@@ -409,22 +412,18 @@ class WatchlistIndex:
             return h.multi  # small: the caller's final year filter is cheaper
         by = h.by_year
         if by is None:
-            years = self._years
-            split: dict[int, set[int]] = {}
-            for nid in h.multi:
-                for y in years.get(nid, _EMPTY):
-                    got = split.get(y)
-                    if got is None:
-                        split[y] = {nid}
-                    else:
-                        got.add(nid)
-            by = h.by_year = split  # read-only from here on
-        out: set[int] = set()
-        for y in window:
-            got_y = by.get(y)
-            if got_y:
-                out |= got_y
-        return out
+            by = h.by_year = {}
+        got = by.get(window[0])
+        if got is None:
+            # Intersections with the year -> names table, in C; kept with the cached token.
+            got = set()
+            multi, by_year = h.multi, self._by_year
+            for y in window:
+                ys = by_year.get(y)
+                if ys:
+                    got |= multi & ys
+            by[window[0]] = got
+        return got
 
     def screen(
         self,
