@@ -84,6 +84,25 @@ def _in_ranges(ch: str, ranges: tuple[tuple[int, int], ...]) -> bool:
     return any(lo <= code <= hi for lo, hi in ranges)
 
 
+@lru_cache(maxsize=65536)
+def _char_latin(ch: str, word_start: bool) -> tuple[str, bool, bool]:
+    """(Latin rendering, is a syllable of its own, is from a vowel-less script) of a
+    non-ASCII character; cached: a list holds a few thousand distinct characters."""
+    if _in_ranges(ch, _SYLLABIC_RANGES):
+        syllable = anyascii(ch)
+        if word_start and 0xAC00 <= ord(ch) <= 0xD7AF:
+            # A Hangul word starts with the surname: use its customary spelling
+            # (Kim, Lee, Park), which is what passports and lists carry, not RR's.
+            syllable = _HANGUL_SURNAMES.get(syllable, syllable)
+        # Revised Romanisation writes eo/eu where McCune-Reischauer (and most
+        # passports before 2000, and North Korea) write o/u.
+        syllable = (
+            syllable.replace("eo", "o").replace("eu", "u").replace("Eo", "O").replace("Eu", "U")
+        )
+        return syllable, True, False
+    return anyascii(ch), False, _in_ranges(ch, _ABJAD_RANGES)
+
+
 def _romanise(value: str) -> tuple[str, bool]:
     """Latin rendering of `value`, and whether it came from a vowel-less script."""
     if value.isascii():
@@ -97,23 +116,12 @@ def _romanise(value: str) -> tuple[str, bool]:
         if ch.isascii():
             parts.append(ch)
             continue
-        if _in_ranges(ch, _SYLLABIC_RANGES):
-            syllable = anyascii(ch)
-            if word_start and 0xAC00 <= ord(ch) <= 0xD7AF:
-                # A Hangul word starts with the surname: use its customary spelling
-                # (Kim, Lee, Park), which is what passports and lists carry, not RR's.
-                syllable = _HANGUL_SURNAMES.get(syllable, syllable)
-            # Revised Romanisation writes eo/eu where McCune-Reischauer (and most
-            # passports before 2000, and North Korea) write o/u.
-            syllable = (
-                syllable.replace("eo", "o").replace("eu", "u").replace("Eo", "O").replace("Eu", "U")
-            )
-            parts.append(syllable)
+        latin, syllable, from_abjad = _char_latin(ch, word_start)
+        parts.append(latin)
+        if syllable:
             parts.append(" ")
-            continue
-        if not abjad and _in_ranges(ch, _ABJAD_RANGES):
+        elif from_abjad:
             abjad = True
-        parts.append(anyascii(ch))
     return "".join(parts), abjad
 
 
