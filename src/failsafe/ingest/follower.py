@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 class Screener(Protocol):
     """What the follower and the pipeline need of the matching engine."""
 
+    def add_many(self, entries: list[dict[str, Any]]) -> Any: ...
     def upsert(self, entry: dict[str, Any]) -> Any: ...
     def remove(self, entry_id: str) -> Any: ...
     def screen(self, event: dict[str, Any], threshold: float, limit: int | None) -> list[Any]: ...
@@ -53,7 +54,7 @@ class WatchlistFollower:
         sessions: async_sessionmaker[AsyncSession],
         screener: Screener,
         interval: float = 0.2,
-        batch: int = 5000,
+        batch: int = 20_000,
     ) -> None:
         self.sessions = sessions
         self.screener = screener
@@ -98,26 +99,38 @@ class WatchlistFollower:
                 )
             ).all()
         now = utcnow()
+        live: list[dict[str, Any]] = []
         for row in rows:
-            self._apply(row, now)
+            doc = self._apply(row, now)
+            if doc is not None:
+                live.append(doc)
             self.revision = max(self.revision, row.revision)
+        if not self.ready and len(live) > 1:
+            # The initial load: the index's bulk path, several times faster than one by one
+            # (safe here: no query runs until the load is over).
+            self.screener.add_many(live)
+        else:
+            for doc in live:
+                self.screener.upsert(doc)
         self._expire(now)
         metrics.WATCHLIST_REVISION.set(self.revision)
         return len(rows)
 
-    def _apply(self, row: Any, now: datetime) -> None:
+    def _apply(self, row: Any, now: datetime) -> dict[str, Any] | None:
+        """Book-keep one changed entry; return its document when it is to be (re)indexed."""
         if is_live(row, now):
             doc = entry_document(row)
-            self.screener.upsert(doc)
             self.entries[row.id] = doc
             if row.expires_at is not None:
                 self._expiries[row.id] = row.expires_at
             else:
                 self._expiries.pop(row.id, None)
-        elif row.id in self.entries:
+            return doc
+        if row.id in self.entries:
             self.screener.remove(row.id)
             del self.entries[row.id]
             self._expiries.pop(row.id, None)
+        return None
 
     def _expire(self, now: datetime) -> None:
         for entry_id in [e for e, at in self._expiries.items() if at <= now]:

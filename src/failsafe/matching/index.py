@@ -204,8 +204,11 @@ class WatchlistIndex:
         if self._bulk:
             if cur is None:
                 table[vid] = {nid}
+            elif isinstance(cur, frozenset):
+                # Left frozen by an earlier bulk load or a single add: thaw it once.
+                table[vid] = set(cur) | {nid}
             else:
-                cur.add(nid)  # type: ignore[union-attr]
+                cur.add(nid)
         else:
             table[vid] = (cur or _EMPTY) | {nid}
 

@@ -196,3 +196,19 @@ def test_han_name_of_a_korean_is_also_read_the_korean_way() -> None:
     got = [m.entry_id for m in ix.screen(event("KIM", "JONG UN", None))]
     assert got == ["k"]
     assert {m.entry_id for m in ix.screen(event("JIN", "ZHENG EN", None))} == {"c", "k"}
+
+
+def test_bulk_loads_can_follow_each_other() -> None:
+    # The follower loads a large list in several bulk batches, then adds one by one.
+    index = WatchlistIndex()
+    first = [{"id": f"a{i}", "subject": {"surname": f"SURNAME{i}", "given_names": "ANNA"}}
+             for i in range(50)]
+    second = [{"id": f"b{i}", "subject": {"surname": f"SURNAME{i}", "given_names": "BORIS"}}
+              for i in range(50)]
+    assert index.add_many(first) == 50
+    assert index.add_many(second) == 50
+    index.upsert({"id": "c1", "subject": {"surname": "SURNAME7", "given_names": "CLARA"}})
+    found = {m.entry_id for m in index.screen({"traveller": {"surname": "SURNAME7",
+                                                             "given_names": "BORIS"}})}
+    assert "b7" in found
+    assert "a7" not in found
