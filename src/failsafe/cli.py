@@ -40,6 +40,9 @@ def serve(
         port=port or settings.server.port,
         access_log=False,  # the access log would record `?token=` query strings
         log_config=None,
+        # Per-message deflate keeps a zlib context pair per socket (most of an idle socket's
+        # memory); alert frames are small and bureaus many.
+        ws_per_message_deflate=False,
     )
 
 
