@@ -67,6 +67,7 @@ class Pipeline:
         dead_letters: DeadLetterSink | None = None,
         threshold: float | None = None,
         max_event_bytes: int = 256 * 1024,
+        alert_every: int = 64,
     ) -> None:
         self.sessions = sessions
         self.follower = follower
@@ -74,6 +75,8 @@ class Pipeline:
         self.dead_letters = dead_letters
         self.threshold = DEFAULT_THRESHOLD if threshold is None else threshold
         self.max_event_bytes = max_event_bytes
+        # Events screened between two recordings of the hits so far (see `process`).
+        self.alert_every = alert_every
 
     def screen(self, event: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[Any]]:
         """MRZ applied, then the matches at or above the threshold, best first."""
@@ -126,16 +129,31 @@ class Pipeline:
                         quality_flags=flags,
                     )
                 )
+            if len(hits) and (i + 1) % self.alert_every == 0:
+                # An alert should not wait for the rest of a large batch to be screened: record
+                # and publish what has hit so far (nothing is committed upstream before the
+                # whole batch is durable, so this changes latency, not guarantees).
+                await self._alert(hits, outcome)
+                hits = []
+        await self._alert(hits, outcome)
         metrics.EVENTS_CONSUMED.inc(len(records))
-        metrics.HITS.inc(len(hits))
         if outcome.rejected and self.dead_letters is not None:
             await self.dead_letters.send(outcome.rejected)
-        outcome.hits = len(hits)
-        if hits:
-            outcome.alerts, created = await record_hits(self.sessions, hits)
-            outcome.created = created
-            metrics.ALERTS_CREATED.inc(created)
-            await self.bus.publish(outcome.alerts)
-            metrics.ALERTS_PUBLISHED.inc(len(outcome.alerts))
+        # By id, once each (an event repeated within the batch meets its own alert again).
+        outcome.alerts = sorted(
+            {int(a["id"]): a for a in outcome.alerts}.values(), key=lambda a: int(a["id"])
+        )
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
         return outcome
+
+    async def _alert(self, hits: list[Hit], outcome: BatchOutcome) -> None:
+        if not hits:
+            return
+        metrics.HITS.inc(len(hits))
+        outcome.hits += len(hits)
+        alerts, created = await record_hits(self.sessions, hits)
+        outcome.created += created
+        metrics.ALERTS_CREATED.inc(created)
+        await self.bus.publish(alerts)
+        metrics.ALERTS_PUBLISHED.inc(len(alerts))
+        outcome.alerts.extend(alerts)

@@ -88,3 +88,32 @@ async def test_mrz_fills_the_traveller_and_flags_disagreements(pipeline: Any) ->
     assert alert["entry"]["id"] == entry["id"]
     assert alert["method"] == "document"
     assert any(f.startswith("mrz_mismatch") for f in alert["quality_flags"])
+
+
+class RecordingBus(MemoryAlertBus):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[list[int]] = []
+
+    async def publish(self, alerts: Sequence[dict[str, Any]]) -> None:
+        self.calls.append([int(a["id"]) for a in alerts])
+        await super().publish(alerts)
+
+
+async def test_hits_are_published_without_waiting_for_the_rest_of_the_batch(
+    pipeline: Any,
+) -> None:
+    pipe, sessions, _ = pipeline
+    pipe.bus = bus = RecordingBus()
+    pipe.alert_every = 4
+    entry = await put_entry(sessions, entry_doc("OKAFOR", "EMEKA", dob="1968-10-10"))
+    await pipe.follower.load()
+    events = [event("OKAFOR", "EMEKA", dob="1968-10-10")]
+    events += [event(f"NOBODY{i}", "X") for i in range(8)]
+    events += [event("OKAFOR", "EMEKA", dob="1968-10-10")]
+    out = await pipe.process([RawRecord(orjson.dumps(e)) for e in events])
+    # The first hit went out with the first 4 events, the second at the end of the batch.
+    assert bus.calls == [[1], [2]]
+    assert [a["id"] for a in out.alerts] == [1, 2]
+    assert {a["entry"]["id"] for a in out.alerts} == {entry["id"]}
+    assert (out.hits, out.created) == (2, 2)
