@@ -28,7 +28,7 @@ from typing import Any
 
 import jellyfish
 from rapidfuzz import process
-from rapidfuzz.distance import OSA, JaroWinkler
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
 from failsafe.matching.normalize import PARTICLES, format_partial_date, skeleton, variant_key
 from failsafe.matching.score import (
@@ -72,7 +72,7 @@ class _TokenHits:
         self.df = df  # name records holding the token itself
         # Big `multi` sets cut to a query year's window (the year +-1, or no date of birth),
         # by query year, built on first use.
-        self.by_year: dict[int, set[int]] | None = None
+        self.by_year: dict[int, frozenset[int]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +82,9 @@ class _NameRec:
 
 
 _EMPTY: frozenset[int] = frozenset()
+_jw = JaroWinkler.normalized_similarity
+_lev = Levenshtein.normalized_similarity
+_osa = OSA.distance
 
 
 class WatchlistIndex:
@@ -109,6 +112,9 @@ class WatchlistIndex:
         self._next_name = 0
         self._cache: dict[str, _TokenHits] = {}
         self._weights: dict[int, float] = {}
+        # Query year -> names with an owner born within a year of it or without a date of
+        # birth (built on first use, dropped on any change like the token cache).
+        self._windows: dict[int, frozenset[int]] = {}
         self._bulk = False
 
     # -- size ------------------------------------------------------------------------------
@@ -182,6 +188,18 @@ class WatchlistIndex:
     def _invalidate(self) -> None:
         self._cache = {}
         self._weights = {}
+        self._windows = {}
+
+    def _window(self, qy: int) -> frozenset[int]:
+        windows = self._windows  # first: a change after this point drops what we add
+        got = windows.get(qy)
+        if got is None:
+            by_year = self._by_year
+            got = frozenset().union(*(by_year.get(y, _EMPTY) for y in (qy, qy - 1, qy + 1, 0)))
+            if len(windows) > 512:
+                windows.clear()
+            windows[qy] = got
+        return got
 
     def _vid(self, token: str) -> int:
         vid = self._vocab.get(token)
@@ -325,16 +343,25 @@ class WatchlistIndex:
             initial = vocab.get(token[0].upper())
             if initial is not None:
                 sims[initial] = params.initial_sim
+            buckets = self._buckets
             pool: set[str] = set()
             direct: set[str] = set()  # romanisation variants: no prefilter
             edits: set[str] = set()  # one-edit neighbours of short tokens
             for key in _bucket_keys(token):
-                if key[0] == "r":
-                    direct.update(self._buckets.get(key, ()))
-                elif key[0] == "d":
-                    edits.update(self._buckets.get(key, ()))
-                elif key[0] != "f":
-                    pool.update(self._buckets.get(key, ()))
+                kind = key[0]
+                if kind == "r":
+                    direct.update(buckets.get(key, ()))
+                elif kind == "d":
+                    edits.update(buckets.get(key, ()))
+                elif kind == "k" or kind == "l":
+                    # Same consonant skeleton. Skeleton-compared (lower-case) tokens are
+                    # scored directly, as is everything for a lower-case query token; other
+                    # upper-case tokens go through the prefilter.
+                    skel = key[1:]
+                    direct.update(buckets.get("l" + skel, ()))
+                    (pool if kind == "k" else direct).update(buckets.get("k" + skel, ()))
+                elif kind != "f":
+                    pool.update(buckets.get(key, ()))
             if edits:
                 # Deletion keys collect neighbours at up to two edits: keep one (in C).
                 direct.update(c for c, _d, _i in process.extract(
@@ -347,36 +374,33 @@ class WatchlistIndex:
                 if s > 0.0:
                     sims[vocab[tok]] = s
             if pool:
-                choices = list(pool)
-                if token.islower():
-                    shortlist = choices
-                else:
-                    # Cheap C prefilter; skeleton-compared (lower-case) tokens go through.
-                    # The scorer's 0.7 JW + 0.3 Levenshtein >= 0.8 practically needs JW >=
-                    # 0.78; variant and one-edit partners come from their own buckets above.
-                    shortlist = [
-                        c for c, _s, _i in process.extract(
-                            token, choices, scorer=JaroWinkler.normalized_similarity,
-                            score_cutoff=0.78, limit=None,
-                        )
-                    ]
-                    shortlist.extend(c for c in choices if c.islower())
-                for tok in shortlist:
-                    s = token_similarity(token, tok, params)
+                # Cheap C prefilter. The scorer's 0.7 JW + 0.3 Levenshtein >= 0.8 practically
+                # needs JW >= 0.78. Romanisation variants are all in `direct`, so for a pool
+                # token `token_similarity` reduces to the mix above the cutoff and to the
+                # one-edit rule below it: computed here with C calls only (same result).
+                mix, sharpen, weak = params.edit_mix, params.sharpen, params.weak_sim
+                n = len(token)
+                for tok, jw, _i in process.extract(
+                    token, list(pool), scorer=_jw, score_cutoff=0.78, limit=None,
+                ):
+                    raw = (1.0 - mix) * jw + mix * _lev(token, tok) if mix else jw
+                    m = len(tok)
+                    if raw >= (params.short_cutoff if n <= 3 or m <= 3 else params.token_cutoff):
+                        s = 1.0 - (1.0 - raw) * sharpen
+                    elif (weak and -1 <= n - m <= 1 and min(n, m) >= 3 and max(n, m) >= 4
+                          and _osa(token, tok) <= 1):
+                        s = weak
+                    else:
+                        continue
                     if s > 0.0:
                         sims[vocab[tok]] = s
         postings, solo_t = self._postings, self._solo
-        multi: set[int] = set()
-        solo: set[int] = set()
-        for vid in sims:
-            p = postings.get(vid)
-            if p:
-                multi.update(p)
-            p = solo_t.get(vid)
-            if p:
-                solo.update(p)
-        hit = _TokenHits(sims, frozenset(multi), frozenset(solo),
-                         self._df(exact) if exact is not None else 0)
+        hit = _TokenHits(
+            sims,
+            _EMPTY.union(*[p for v in sims if (p := postings.get(v))]),
+            _EMPTY.union(*[p for v in sims if (p := solo_t.get(v))]),
+            self._df(exact) if exact is not None else 0,
+        )
         if len(cache) >= _TOKEN_CACHE_MAX:
             cache.clear()
         cache[token] = hit
@@ -410,7 +434,7 @@ class WatchlistIndex:
                 out |= sa & multis[b]
         return out
 
-    def _in_years(self, h: _TokenHits, window: tuple[int, ...]) -> frozenset[int] | set[int]:
+    def _in_years(self, h: _TokenHits, window: tuple[int, ...]) -> frozenset[int]:
         if len(h.multi) < _SPLIT_MIN:
             return h.multi  # small: the caller's final year filter is cheaper
         by = h.by_year
@@ -418,14 +442,8 @@ class WatchlistIndex:
             by = h.by_year = {}
         got = by.get(window[0])
         if got is None:
-            # Intersections with the year -> names table, in C; kept with the cached token.
-            got = set()
-            multi, by_year = h.multi, self._by_year
-            for y in window:
-                ys = by_year.get(y)
-                if ys:
-                    got |= multi & ys
-            by[window[0]] = got
+            # One intersection with the window's names, in C; kept with the cached token.
+            got = by[window[0]] = h.multi & self._window(window[0])
         return got
 
     def screen(
@@ -460,13 +478,7 @@ class WatchlistIndex:
             if cands and year_filter:
                 # Owners born in another year score at most dob_floor: keep the names with an
                 # owner born within a year of the query's, or without a date of birth.
-                by_year = self._by_year
-                kept: set[int] = set()
-                for y in window:
-                    ys = by_year.get(y)
-                    if ys:
-                        kept |= cands & ys
-                cands = kept
+                cands &= self._window(qy)
             if not cands:
                 continue
             wq = [
@@ -648,21 +660,24 @@ def _bucket_keys(token: str) -> tuple[str, ...]:
     if len(token) == 1:
         return ("1" + token.upper(),)
     up = token.upper()
+    if token.islower():
+        # Skeleton-compared tokens (vowel-less scripts) sit apart from the others' skeleton
+        # bucket: the resolver scores them without the JW prefilter.
+        return ("f" + up[0], "l" + skeleton(token))
     keys = ["f" + up[0], "k" + skeleton(token)]
-    if not token.islower():
-        keys.append("p" + token[:3])
-        if len(token) >= 4:
-            keys.append("s" + token[-3:])
-        keys.append("m" + jellyfish.metaphone(token))
-        if len(token) >= 4:
-            keys.append("a" + token[:2] + token[-1])  # survives one edit inside the token
-            keys.append("g" + "".join(sorted(token)))  # survives transpositions
-        keys.append("r" + variant_key(token))  # romanisation variants (FEHER / PHEHER)
-        if 3 <= len(token) <= 5:
-            # Short tokens: their one-letter deletions, so a single edit shares a key (RADU /
-            # RAU, KAUL / KRUL, SAHA / SAAH). Not between two tokens of three letters: the
-            # scorer accepts no edit there (TAN, VAN, LAN are different names).
-            keys.append("d" + token)
-            if len(token) > 3:
-                keys.extend({"d" + token[:i] + token[i + 1:] for i in range(len(token))})
+    keys.append("p" + token[:3])
+    if len(token) >= 4:
+        keys.append("s" + token[-3:])
+    keys.append("m" + jellyfish.metaphone(token))
+    if len(token) >= 4:
+        keys.append("a" + token[:2] + token[-1])  # survives one edit inside the token
+        keys.append("g" + "".join(sorted(token)))  # survives transpositions
+    keys.append("r" + variant_key(token))  # romanisation variants (FEHER / PHEHER)
+    if 3 <= len(token) <= 5:
+        # Short tokens: their one-letter deletions, so a single edit shares a key (RADU /
+        # RAU, KAUL / KRUL, SAHA / SAAH). Not between two tokens of three letters: the
+        # scorer accepts no edit there (TAN, VAN, LAN are different names).
+        keys.append("d" + token)
+        if len(token) > 3:
+            keys.extend({"d" + token[:i] + token[i + 1:] for i in range(len(token))})
     return tuple(keys)
