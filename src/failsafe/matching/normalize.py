@@ -125,10 +125,11 @@ def _romanise(value: str) -> tuple[str, bool]:
     return "".join(parts), abjad
 
 
-def fold_token(token: str) -> str:
+def fold_token(token: str, digraphs: bool = True) -> str:
     """ICAO Doc 9303 folds on an upper-case token: Ä→AE and Ä→A must compare equal, so every
-    AE/OE/UE/AA becomes the single vowel on both sides of a comparison."""
-    if len(token) > 3 and ("E" in token or "AA" in token):
+    AE/OE/UE/AA becomes the single vowel on both sides of a comparison (unless `digraphs` is
+    false: see `unfolded_tokens`)."""
+    if digraphs and len(token) > 3 and ("E" in token or "AA" in token):
         token = token.replace("AE", "A").replace("OE", "O").replace("UE", "U")
         token = token.replace("AA", "A")
     if "Y" in token[1:]:
@@ -244,6 +245,20 @@ def _split_last_first(value: str) -> str:
 @lru_cache(maxsize=262144)
 def name_tokens(value: str) -> tuple[str, ...]:
     """Comparison tokens of a raw name (any script, any case, MRZ '<' fillers allowed)."""
+    return _name_tokens(value, True)
+
+
+@lru_cache(maxsize=65536)
+def unfolded_tokens(value: str) -> tuple[str, ...] | None:
+    """The name's tokens without the AE/OE/UE/AA folds, or None when they are the same as
+    `name_tokens`. A typo can create a digraph that the fold then removes, two edits from the
+    name meant (PATEL typed PTAEL folds to PTAL); the letters as typed are one edit away, so a
+    query is compared in both forms."""
+    tokens = _name_tokens(value, False)
+    return None if tokens == name_tokens(value) else tokens
+
+
+def _name_tokens(value: str, digraphs: bool) -> tuple[str, ...]:
     if not value:
         return ()
     text = clean_text(value).replace("<", " ")
@@ -253,7 +268,7 @@ def name_tokens(value: str) -> tuple[str, ...]:
     text = _CAMEL.sub(" ", text)
     text = text.translate(_DIGIT_FOLD)
     raw = _NON_LETTER.sub(" ", text).upper().split()
-    tokens = [fold_token(t) for t in raw]
+    tokens = [fold_token(t, digraphs) for t in raw]
     kept = [t for t in tokens if t not in HONORIFICS]
     if kept:
         tokens = kept

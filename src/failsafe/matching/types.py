@@ -22,6 +22,7 @@ from failsafe.matching.normalize import (
     normalize_document_number,
     normalize_sex,
     parse_partial_date,
+    unfolded_tokens,
 )
 
 
@@ -206,7 +207,11 @@ def query_from_event(d: Mapping[str, Any]) -> Query:
         traveller = d if "event_id" not in d else {}
     names: list[NameVariant] = []
     seen: set[tuple[str, ...]] = set()
-    _add_name(names, seen, _name_from(traveller))
+    main = _name_from(traveller)
+    _add_name(names, seen, main)
+    if main is not None and (unfolded := unfolded_tokens(main.display)):
+        # The letters as typed too, beside the Doc 9303 folds (see `unfolded_tokens`).
+        _add_name(names, seen, NameVariant(main.display, unfolded))
     nationality = normalize_country(_str(traveller.get("nationality")))
     original = traveller.get("name_original")
     if original:

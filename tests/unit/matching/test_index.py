@@ -212,3 +212,17 @@ def test_bulk_loads_can_follow_each_other() -> None:
                                                              "given_names": "BORIS"}})}
     assert "b7" in found
     assert "a7" not in found
+
+
+def test_typo_that_creates_a_digraph_still_matches() -> None:
+    # PTAEL folds to PTAL (two edits from PATEL); the letters as typed are one edit away.
+    ix = make_index(entry("e1", "PATEL", "RAJESH KUMAR"))
+    [m] = ix.screen(event("PTAEL", "RAJESH KUMAR"))
+    assert m.entry_id == "e1"
+    assert ix.screen(event("MUELLER", "RAJESH KUMAR")) == []
+
+
+def test_skeleton_compared_tokens_are_resolved() -> None:
+    # Arabic-script names are compared on consonant skeletons, kept in a bucket of their own.
+    ix = make_index(entry("e1", "", "", name_original="محمد عبدالله"))
+    assert [m.entry_id for m in ix.screen(event("ABDULLAH", "MOHAMMED"))] == ["e1"]

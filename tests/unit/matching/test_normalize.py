@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from failsafe.matching import name_tokens, normalize_document_number
-from failsafe.matching.normalize import clean_text, parse_partial_date
+from failsafe.matching.normalize import clean_text, parse_partial_date, unfolded_tokens
 
 
 def test_icao_umlaut_folds_compare_equal() -> None:
@@ -81,3 +81,9 @@ def test_korean_reading_of_han_names() -> None:
     assert name_tokens(korean_reading("李明博") or "")[0] == "LEE"  # 리 → 이 at the start
     assert korean_reading("Kim") is None
     assert korean_reading("山田たろう") is None  # kana: Japanese, not a hanja name
+
+
+def test_unfolded_tokens_keep_the_digraphs_as_typed() -> None:
+    assert name_tokens("Raj PTAEL") == ("RAJ", "PTAL")
+    assert unfolded_tokens("Raj PTAEL") == ("RAJ", "PTAEL")
+    assert unfolded_tokens("Raj Patel") is None
