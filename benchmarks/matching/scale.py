@@ -81,14 +81,15 @@ def fresh_build(src: Path, wl_path: Path) -> tuple[float, float, int]:
 
 
 def fresh_throughput(src: Path, wl_path: Path, ev_path: Path, runs: int,
-                     threshold: float) -> list[float]:
-    """Events/s of each warm pass of the engine under `src`, in a fresh process."""
+                     threshold: float) -> tuple[float, list[float]]:
+    """Events/s of the cold pass and of each warm pass of the engine under `src`, in a fresh
+    process."""
     n_events = sum(1 for line in ev_path.read_bytes().splitlines() if line.strip())
     res = subprocess.run([sys.executable, "-c", _FRESH_SCREEN, str(wl_path), str(src.resolve()),
                           str(ev_path), str(runs), str(threshold)],
                          capture_output=True, text=True, check=True)
     times = [float(x) for x in res.stdout.split()]
-    return [n_events / t for t in times[1:]]
+    return n_events / times[0], [n_events / t for t in times[1:]]
 
 
 def main() -> None:
@@ -100,6 +101,9 @@ def main() -> None:
                     help="timed passes over the traffic (the first is cold)")
     ap.add_argument("--baseline-src", type=Path, default=None,
                     help="a `src` dir of another engine version, timed on the same files")
+    ap.add_argument("--ab-rounds", type=int, default=2,
+                    help="fresh processes per version in the A/B (each: one cold pass, then "
+                         "warm ones)")
     ap.add_argument("--naive-sample", type=int, default=50)
     ap.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
     ap.add_argument("--show-misses", type=int, default=10)
@@ -164,14 +168,26 @@ def main() -> None:
         # The machine is shared and noisy: alternate the two versions, fresh processes both.
         cur: list[float] = []
         base: list[float] = []
-        for _ in range(2):
-            cur += fresh_throughput(REPO / "src", wl_path, ev_path, args.runs, args.threshold)
-            base += fresh_throughput(args.baseline_src, wl_path, ev_path, args.runs,
-                                     args.threshold)
+        cur_cold: list[float] = []
+        base_cold: list[float] = []
+        for _ in range(args.ab_rounds):
+            cold, warm_ = fresh_throughput(REPO / "src", wl_path, ev_path, args.runs,
+                                           args.threshold)
+            cur_cold.append(cold)
+            cur += warm_
+            cold, warm_ = fresh_throughput(args.baseline_src, wl_path, ev_path, args.runs,
+                                           args.threshold)
+            base_cold.append(cold)
+            base += warm_
         c, b = statistics.median(cur), statistics.median(base)
-        print(f"A/B in fresh processes, alternated, median of {len(cur)} warm passes each: "
-              f"this version {c:,.0f} events/s, baseline {args.baseline_src} {b:,.0f} "
-              f"events/s ({c / b:.2f}x)")
+        cc, bc = statistics.median(cur_cold), statistics.median(base_cold)
+        print(f"A/B in fresh processes, alternated, {args.ab_rounds} processes each: "
+              f"warm (median of {len(cur)} passes) this version {c:,.0f} events/s, baseline "
+              f"{args.baseline_src} {b:,.0f} events/s ({c / b:.2f}x); cold (median of "
+              f"{len(cur_cold)} first passes) this version {cc:,.0f} events/s, baseline "
+              f"{bc:,.0f} events/s ({cc / bc:.2f}x)")
+        print(f"  cold passes, this version: {', '.join(f'{x:,.0f}' for x in cur_cold)}; "
+              f"baseline: {', '.join(f'{x:,.0f}' for x in base_cold)}")
     tmp.cleanup()
 
     results = [orjson.loads(x) for x in out.splitlines()]
