@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -57,8 +58,20 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled error", exc_info=exc)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # The stack without the exception's message: messages may quote request data, and
+        # personal data (names, documents) must never reach the logs.
+        stack = " <- ".join(
+            f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}"
+            for f in reversed(traceback.extract_tb(exc.__traceback__))
+        )
+        log.error(
+            "unhandled %s in %s %s at %s",
+            type(exc).__name__,
+            request.method,
+            request.url.path,
+            stack,
+        )
         return JSONResponse(
             {"error": {"code": "internal", "message": "internal error"}}, status_code=500
         )

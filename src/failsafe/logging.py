@@ -5,10 +5,24 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import traceback
 from datetime import UTC, datetime
+from typing import Any
 
 
-class JsonFormatter(logging.Formatter):
+class RedactingFormatter(logging.Formatter):
+    """Tracebacks keep their frames and the exception's type, never its message: messages quote
+    data (a KeyError names the key, a driver error the value), and personal data must never
+    reach the logs. This covers every logger, uvicorn's "Exception in ASGI application" too."""
+
+    def formatException(self, ei: Any) -> str:
+        etype, _value, tb = ei
+        frames = "".join(traceback.format_list(traceback.extract_tb(tb)))
+        name = getattr(etype, "__name__", "Exception")
+        return f"Traceback (most recent call last):\n{frames}{name}: <message withheld>"
+
+
+class JsonFormatter(RedactingFormatter):
     def format(self, record: logging.LogRecord) -> str:
         line = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
@@ -26,7 +40,7 @@ def configure_logging(level: str = "INFO", json_lines: bool = False) -> None:
     if json_lines:
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

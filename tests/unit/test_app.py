@@ -74,3 +74,20 @@ def test_metrics_are_exposed(tmp_path: Path) -> None:
         body = client.get("/metrics").text
     assert "failsafe_events_consumed_total" in body
     assert "failsafe_consumer_lag" in body
+
+
+def test_unexpected_errors_are_logged_without_their_message(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(_settings(tmp_path))
+
+    @app.get("/crash")
+    async def crash() -> None:
+        raise KeyError("IVAN PETROV")  # a message quoting personal data
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/crash")
+    assert response.status_code == 500
+    assert response.json() == {"error": {"code": "internal", "message": "internal error"}}
+    assert "unhandled KeyError in GET /crash at test_app.py:" in caplog.text
+    assert "PETROV" not in caplog.text
