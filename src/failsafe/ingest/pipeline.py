@@ -67,7 +67,7 @@ class Pipeline:
         dead_letters: DeadLetterSink | None = None,
         threshold: float | None = None,
         max_event_bytes: int = 256 * 1024,
-        alert_every: int = 64,
+        alert_within: float = 0.1,
     ) -> None:
         self.sessions = sessions
         self.follower = follower
@@ -75,8 +75,8 @@ class Pipeline:
         self.dead_letters = dead_letters
         self.threshold = DEFAULT_THRESHOLD if threshold is None else threshold
         self.max_event_bytes = max_event_bytes
-        # Events screened between two recordings of the hits so far (see `process`).
-        self.alert_every = alert_every
+        # Seconds a hit may wait for the rest of its batch before it is recorded (see `process`).
+        self.alert_within = alert_within
 
     def screen(self, event: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[Any]]:
         """MRZ applied, then the matches at or above the threshold, best first."""
@@ -88,6 +88,7 @@ class Pipeline:
         started = time.perf_counter()
         outcome = BatchOutcome()
         hits: list[Hit] = []
+        hits_since = 0.0  # when the oldest hit not yet recorded was found
         for i, record in enumerate(records):
             try:
                 if record.value is None:
@@ -115,6 +116,8 @@ class Pipeline:
                 metrics.EVENTS_INVALID.labels("processing error").inc()
                 continue
             outcome.accepted.append(event["event_id"])
+            if matches and not hits:
+                hits_since = time.perf_counter()
             for match in matches:
                 entry = self.follower.entries.get(match.entry_id)
                 if entry is None:  # removed between screening and now
@@ -129,10 +132,11 @@ class Pipeline:
                         quality_flags=flags,
                     )
                 )
-            if len(hits) and (i + 1) % self.alert_every == 0:
-                # An alert should not wait for the rest of a large batch to be screened: record
-                # and publish what has hit so far (nothing is committed upstream before the
-                # whole batch is durable, so this changes latency, not guarantees).
+            if hits and time.perf_counter() - hits_since >= self.alert_within:
+                # An alert should not wait long for the rest of a large batch to be screened:
+                # record and publish what has hit so far (nothing is committed upstream before
+                # the whole batch is durable, so this changes latency, not guarantees). Not after
+                # every hit: each recording is a transaction, and under load they add up.
                 await self._alert(hits, outcome)
                 hits = []
         await self._alert(hits, outcome)
