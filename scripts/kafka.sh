@@ -26,8 +26,10 @@ fetch_jars() {
   command -v java >/dev/null || { say "java not found (install a JDK 17+)"; exit 1; }
   say "fetching broker jars from Maven Central into $libs (once)"
   rm -rf "$libs"
+  mkdir -p "$dir"
   mvn -q -B -Dstyle.color=never -f "$root/deploy/kafka/pom.xml" dependency:copy-dependencies \
-      -DincludeScope=runtime -DoutputDirectory="$libs"
+      -DincludeScope=runtime -DoutputDirectory="$libs" >"$dir/mvn.log" 2>&1 \
+    || { say "mvn failed:"; cat "$dir/mvn.log" >&2; exit 1; }
   touch "$libs/.complete"
 }
 
