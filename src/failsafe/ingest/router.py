@@ -92,10 +92,13 @@ async def _json_items(request: Request, limit: int) -> list[Any]:
     return items
 
 
-def _screening(state: Any) -> ScreeningService:
+def _screening(state: Any, *, matcher: bool = True) -> ScreeningService:
+    """The screening service; with `matcher`, only once the watchlist is loaded (503 before)."""
     service = state.services.get("screening")
-    if not isinstance(service, ScreeningService) or not service.ready:
-        raise Unavailable("the matcher is not loaded yet")
+    if not isinstance(service, ScreeningService):
+        raise Unavailable("the screening service is not running")
+    if matcher and not service.follower.ready:
+        raise Unavailable("the matcher is not loaded yet; retry shortly")
     return service
 
 
@@ -128,7 +131,8 @@ _EVENTS_BODY = {
 )
 async def post_events(request: Request, state: StateDep, actor: SenderDep) -> EventsResult:
     items = await _json_items(request, MAX_EVENTS_PER_REQUEST)
-    service = _screening(state)
+    # With Kafka the events only go to the topic: no need to wait for this replica's matcher.
+    service = _screening(state, matcher=state.settings.kafka.bootstrap_servers is None)
     max_bytes = state.settings.kafka.max_event_bytes
     accepted: list[Accepted] = []
     rejected: list[Rejected] = []
