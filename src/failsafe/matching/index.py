@@ -30,7 +30,13 @@ import jellyfish
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
-from failsafe.matching.normalize import PARTICLES, format_partial_date, skeleton, variant_key
+from failsafe.matching.normalize import (
+    PARTICLES,
+    format_partial_date,
+    name_tokens_with_repeats,
+    skeleton,
+    variant_key,
+)
 from failsafe.matching.score import (
     DEFAULT_PARAMS,
     DEFAULT_THRESHOLD,
@@ -242,7 +248,7 @@ class WatchlistIndex:
     def _add_locked(self, entry: EntryRecord) -> None:
         nids: list[int] = []
         for variant_no, variant in enumerate(entry.names):
-            key = tuple(sorted(variant.tokens))
+            key = tuple(sorted(_with_repeats(variant)))
             nid = self._name_ids.get(key)
             if nid is None:
                 nid = self._next_name
@@ -481,6 +487,12 @@ class WatchlistIndex:
                 cands &= self._window(qy)
             if not cands:
                 continue
+            full = _with_repeats(qv)
+            if full is not qv.tokens and len(full) <= _MAX_QUERY_TOKENS:
+                # Score with the repeated tokens too: LASZLO LASZLO is a two-token name.
+                by_tok = dict(zip(toks, hits, strict=True))
+                toks = full
+                hits = [by_tok[t] for t in full]
             wq = [
                 length_weight(t) * self._rarity(h.df)
                 * (params.particle_weight if t in PARTICLES else 1.0)
@@ -645,6 +657,15 @@ def token_features(
 
 def _as_record(item: EntryRecord | Mapping[str, Any]) -> EntryRecord | None:
     return item if isinstance(item, EntryRecord) else entry_from_dict(item)
+
+
+def _with_repeats(v: NameVariant) -> tuple[str, ...]:
+    """The variant's tokens with repeated ones kept (`name_tokens_with_repeats`), or its own
+    tokens (the same object) when nothing repeats or they come from another reading."""
+    full = name_tokens_with_repeats(v.display)
+    if len(full) > len(v.tokens) and tuple(dict.fromkeys(full)) == v.tokens:
+        return full
+    return v.tokens
 
 
 def _query_tokens(tokens: tuple[str, ...]) -> tuple[str, ...]:

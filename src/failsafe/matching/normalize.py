@@ -245,7 +245,9 @@ def _split_last_first(value: str) -> str:
 @lru_cache(maxsize=262144)
 def name_tokens(value: str) -> tuple[str, ...]:
     """Comparison tokens of a raw name (any script, any case, MRZ '<' fillers allowed)."""
-    return _name_tokens(value, True)
+    # A repeated token adds no identity ("SERGEY SERGEY SHOIGU"). One normalisation serves
+    # both forms: the index asks for the repeats of the same display right after.
+    return tuple(dict.fromkeys(name_tokens_with_repeats(value)))
 
 
 @lru_cache(maxsize=65536)
@@ -258,7 +260,15 @@ def unfolded_tokens(value: str) -> tuple[str, ...] | None:
     return None if tokens == name_tokens(value) else tokens
 
 
-def _name_tokens(value: str, digraphs: bool) -> tuple[str, ...]:
+@lru_cache(maxsize=262144)
+def name_tokens_with_repeats(value: str) -> tuple[str, ...]:
+    """`name_tokens` with repeated tokens kept ("LASZLO LASZLO" stays two tokens). The index
+    scores with these: a listed name of a repeated token is a two-token name, so one token of
+    a longer traveller name must not match it alone (LASZLO DEAK ~ LASZLO LASZLO)."""
+    return _name_tokens(value, True, False)
+
+
+def _name_tokens(value: str, digraphs: bool, dedup: bool = True) -> tuple[str, ...]:
     if not value:
         return ()
     text = clean_text(value).replace("<", " ")
@@ -274,8 +284,7 @@ def _name_tokens(value: str, digraphs: bool) -> tuple[str, ...]:
         tokens = kept
     if abjad:
         tokens = [t if t in PARTICLES else t.lower() for t in tokens]
-    # A repeated token adds no identity ("SERGEY SERGEY SHOIGU").
-    return tuple(dict.fromkeys(tokens))
+    return tuple(dict.fromkeys(tokens)) if dedup else tuple(tokens)
 
 
 def display_name(surname: str | None, given_names: str | None, full_name: str | None) -> str:

@@ -168,19 +168,37 @@ def score_token_lists(
             left_c = sum(wc[j] for j in range(nc) if not used_c[j])
     conflict = min(left_q, left_c)
     extra_w = max(left_q, left_c) - conflict
+    # A repeated token ("LASZLO LASZLO") left over beside its paired copy holds a slot that
+    # contradicts a different leftover on the other side (LASZLO DEAK), but omitting it costs
+    # nothing: a mononym written in both name fields is still the one name.
+    rep_q = _repeat_weight(q, used_q, wq) if left_q > 0.0 else 0.0
+    rep_c = _repeat_weight(c, used_c, wc) if left_c > 0.0 else 0.0
+    if rep_q or rep_c:
+        extra_w = max(0.0, extra_w - (rep_q if left_q > left_c else rep_c))
     denom = matched_w + params.conflict_penalty * conflict + params.extra_penalty * extra_w
     raw = matched_ws / denom if denom > 0 else 0.0
     # One token is enough only between two one-token names of a long, uncommon token.
     single_ok = (
         units == 1
-        and left_q == 0.0
-        and left_c == 0.0
+        and left_q <= rep_q
+        and left_c <= rep_c
         and evidence >= 1.0
         and max(len(q[0]), len(c[0])) >= 5
         and not (common_q is not None and common_q[0])
     )
     score = cap_by_evidence(raw, evidence, single_ok, params)
     return NameScore(score, raw, evidence, tuple(pairs), single_ok)
+
+
+def _repeat_weight(t: Sequence[str], used: list[bool], w: Sequence[float]) -> float:
+    """Weight of the unpaired tokens of `t` that repeat a paired token of `t`."""
+    out = 0.0
+    for i, tok in enumerate(t):
+        if not used[i] and t.count(tok) > 1 and any(
+            used[k] for k in range(len(t)) if t[k] == tok
+        ):
+            out += w[i]
+    return out
 
 
 def _could_reach(

@@ -226,3 +226,23 @@ def test_skeleton_compared_tokens_are_resolved() -> None:
     # Arabic-script names are compared on consonant skeletons, kept in a bucket of their own.
     ix = make_index(entry("e1", "", "", name_original="محمد عبدالله"))
     assert [m.entry_id for m in ix.screen(event("ABDULLAH", "MOHAMMED"))] == ["e1"]
+
+
+def test_repeated_token_name_is_not_matched_by_one_token_of_a_longer_name() -> None:
+    # LASZLO LASZLO is a two-token name: LASZLO DEAK shares one token and contradicts the
+    # other, even with the same date of birth. The repeat is kept, not deduplicated away.
+    ix = make_index(entry("e1", "LASZLO", "LASZLO"), entry("e2", "MAI", "HUU MAI"))
+    assert ix.screen(event("DEAK", "LASZLO")) == []
+    assert ix.screen(event("DANG", "MAI HUU")) == []
+    # The same name, a typo in the repeat, or the repeat omitted (a mononym written in
+    # both name fields on one side only) still match.
+    assert [m.entry_id for m in ix.screen(event("LASZLO", "LASZLO"))] == ["e1"]
+    assert [m.entry_id for m in ix.screen(event("LASLO", "LASZLO"))] == ["e1"]
+    assert [m.entry_id for m in ix.screen(event("", "LASZLO"))] == ["e1"]
+    assert [m.entry_id for m in ix.screen(event("MAI", "HUU MAI"))] == ["e2"]
+    assert [m.entry_id for m in ix.screen(event("MAI", "HUU"))] == ["e2"]
+
+
+def test_repeated_token_traveller_name_matches_a_mononym() -> None:
+    ix = make_index(entry("e1", "", "HANNIBAL"))
+    assert [m.entry_id for m in ix.screen(event("HANNIBAL", "HANNIBAL"))] == ["e1"]
