@@ -7,6 +7,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
 import asyncpg
 import pytest
@@ -16,6 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from failsafe.db import migrate
 from failsafe.db.engine import create_engine
 from failsafe.settings import DatabaseSettings
+
+if TYPE_CHECKING:
+    from tests.integration.alerts.factories import RunningApp
 
 PG_ENV = "FAILSAFE_TEST_PG"  # e.g. postgresql://failsafe:failsafe@127.0.0.1:15432
 KAFKA_ENV = "FAILSAFE_TEST_KAFKA"  # e.g. 127.0.0.1:19092
@@ -112,3 +116,13 @@ async def fresh_pg_url(pg_server: str) -> AsyncIterator[str]:
     await asyncio.to_thread(migrate.upgrade, url)
     yield url
     await drop_database(pg_server, name)
+
+
+@pytest_asyncio.fixture
+async def app(fresh_pg_url: str) -> AsyncIterator[RunningApp]:
+    """`failsafe serve`'s app on a fresh migrated PostgreSQL, served by uvicorn on a free port
+    (the alert API, hub and dashboard tests)."""
+    from tests.integration.alerts.factories import running_app, settings_for
+
+    async with running_app(settings_for(fresh_pg_url)) as running:
+        yield running

@@ -28,7 +28,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -39,6 +38,7 @@ sys.path.insert(0, str(ROOT / "benchmarks" / "matching"))
 sys.path.insert(0, str(ROOT))
 
 from synth import generate_traffic, generate_watchlist  # noqa: E402
+from tests.conftest import create_database, drop_database  # noqa: E402
 from tests.factories import entry_doc, put_entry  # noqa: E402
 
 from failsafe.db import migrate  # noqa: E402
@@ -62,23 +62,9 @@ def as_event(ev: dict[str, Any], now: str) -> dict[str, Any]:
 
 
 async def fresh_database(pg: str) -> str:
-    name = f"failsafe_bench_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(f"{pg}/postgres")
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    url = f"{pg.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{name}"
+    url = await create_database(pg, f"failsafe_bench_{uuid.uuid4().hex[:8]}")
     await asyncio.to_thread(migrate.upgrade, url)
     return url
-
-
-async def drop_database(pg: str, url: str) -> None:
-    conn = await asyncpg.connect(f"{pg}/postgres")
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 async def load_watchlist(url: str, entries: list[dict[str, Any]]) -> None:
@@ -274,7 +260,7 @@ async def run_case(
             p.terminate()
         for p in procs:
             p.wait(60)
-        await drop_database(args.pg, url)
+        await drop_database(args.pg, url.rsplit("/", 1)[1])
 
 
 async def change_latency(args: argparse.Namespace, sessions: Any, topic: str) -> list[float]:

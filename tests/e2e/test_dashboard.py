@@ -8,22 +8,17 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx2
 import pytest
-import pytest_asyncio
 from playwright.async_api import async_playwright, expect
 
 from failsafe.ingest.service import ScreeningService
 from tests.integration.alerts.factories import (
     RunningApp,
-    fresh_database,
     make_entry,
     make_token,
-    running_app,
-    settings_for,
 )
 
 pytestmark = pytest.mark.integration
@@ -39,12 +34,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-@pytest_asyncio.fixture
-async def app(pg_server: str) -> AsyncIterator[RunningApp]:
-    async with fresh_database(pg_server) as url, running_app(settings_for(url)) as running:
-        yield running
 
 
 async def test_live_alert_appears_and_is_acknowledged_from_the_page(

@@ -19,21 +19,12 @@ from failsafe.db.models import AlertTransition, AuditLog
 from tests.integration.alerts.factories import (
     RunningApp,
     emit,
-    fresh_database,
     make_entry,
     make_hit,
     make_token,
-    running_app,
-    settings_for,
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest_asyncio.fixture
-async def app(pg_server: str) -> AsyncIterator[RunningApp]:
-    async with fresh_database(pg_server) as url, running_app(settings_for(url)) as running:
-        yield running
 
 
 @pytest_asyncio.fixture

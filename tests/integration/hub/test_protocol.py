@@ -3,11 +3,8 @@ frames, filters, acks."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import orjson
 import pytest
-import pytest_asyncio
 from sqlalchemy import select
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
@@ -17,23 +14,14 @@ from tests.integration.alerts.factories import (
     RunningApp,
     collect_alerts,
     emit,
-    fresh_database,
     make_entry,
     make_hit,
     make_token,
     open_stream,
     recv_json,
-    running_app,
-    settings_for,
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest_asyncio.fixture
-async def app(pg_server: str) -> AsyncIterator[RunningApp]:
-    async with fresh_database(pg_server) as url, running_app(settings_for(url)) as running:
-        yield running
 
 
 async def _close_code(url: str, headers: dict[str, str] | None = None) -> int | None:

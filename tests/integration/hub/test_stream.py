@@ -7,12 +7,10 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
-from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 import pytest
-import pytest_asyncio
 from sqlalchemy import select
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
@@ -25,23 +23,14 @@ from tests.integration.alerts.factories import (
     RunningApp,
     collect_alerts,
     emit,
-    fresh_database,
     make_entry,
     make_hit,
     make_token,
     open_stream,
     recv_json,
-    running_app,
-    settings_for,
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest_asyncio.fixture
-async def app(pg_server: str) -> AsyncIterator[RunningApp]:
-    async with fresh_database(pg_server) as url, running_app(settings_for(url)) as running:
-        yield running
 
 
 async def test_replay_then_live_without_gap_or_duplicate(app: RunningApp) -> None:
