@@ -178,7 +178,8 @@ async def running_app(settings: Settings) -> AsyncIterator[RunningApp]:
     app = create_app(settings)
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan="on",
-        ws="auto",  # as `failsafe serve` runs it (websockets sans-I/O)
+        ws="auto",  # as `failsafe serve` runs it (websockets sans-I/O, no per-message deflate)
+        ws_per_message_deflate=False,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
