@@ -39,7 +39,6 @@ class MemoryAlertBus:
     def __init__(self, queue_size: int = 10_000) -> None:
         self._subscribers: set[asyncio.Queue[Alert]] = set()
         self._queue_size = queue_size
-        self.published = 0
 
     async def start(self) -> None:
         return None
@@ -49,7 +48,6 @@ class MemoryAlertBus:
 
     async def publish(self, alerts: Sequence[Alert]) -> None:
         for alert in alerts:
-            self.published += 1
             for queue in list(self._subscribers):
                 # A subscriber that stopped reading loses the overflow; the hub resumes from the
                 # database by id, as it does after any gap.

@@ -27,7 +27,7 @@ from failsafe.db.engine import create_engine, create_sessionmaker
 from failsafe.hub.bus import KafkaAlertBus
 from failsafe.ingest import metrics
 from failsafe.ingest.follower import Screener, WatchlistFollower
-from failsafe.ingest.pipeline import BatchOutcome, Pipeline, RawRecord, Rejection
+from failsafe.ingest.pipeline import Pipeline, RawRecord, Rejection
 from failsafe.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -281,12 +281,3 @@ async def run_worker(worker: IngestWorker, metrics_host: str, metrics_port: int 
         if server is not None:
             server.close()
 
-
-def outcome_summary(outcome: BatchOutcome) -> dict[str, int]:
-    return {
-        "accepted": len(outcome.accepted),
-        "rejected": len(outcome.rejected),
-        "hits": outcome.hits,
-        "alerts": len(outcome.alerts),
-        "created": outcome.created,
-    }
