@@ -280,4 +280,3 @@ async def run_worker(worker: IngestWorker, metrics_host: str, metrics_port: int 
     finally:
         if server is not None:
             server.close()
-
