@@ -3,11 +3,14 @@
 Output: one JSON line per event, in input order,
 `{"event_id": ..., "matches": [{"entry_id", "score", "method", "explanation"}]}` (best first,
 only scores >= threshold, at most --limit), plus `"flags"` when the event's MRZ disagreed with
-its fields. An event line that cannot be screened (not JSON, not an object, no event_id) still
-gets its line, `{"event_id": <id or null>, "line": N, "error": "<kind>"}` and no `matches` key,
-so output stays aligned with input and a failure never reads as "no match". Every bad line
-(watchlist or events) is reported on stderr as `FILE:LINE: kind`; no names or other personal
-data are ever printed there. The exit status is 1 when any line was bad, else 0.
+its fields. An event line that cannot be screened (not JSON, not an object, no event_id, a
+date of birth outside the one date grammar of failsafe.kit.codes) still gets its line,
+`{"event_id": <id or null>, "line": N, "error": "<kind>"}` and no `matches` key, so output
+stays aligned with input and a failure never reads as "no match". Every bad line (watchlist or
+events) is reported on stderr as `FILE:LINE: kind`; no names or other personal
+data are ever printed there. Watchlist dates of birth are read with the watchlist's own schema
+(`subject.dates_of_birth`, the `date_of_birth` shorthand first): a line with an unreadable one
+is a bad line. The exit status is 1 when any line was bad, else 0.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Annotated, Any, BinaryIO
 import orjson
 import typer
 
+from failsafe.kit.codes import normalize_partial_date, subject_dates
 from failsafe.matching import DEFAULT_THRESHOLD, WatchlistIndex, apply_mrz, entry_from_dict
 from failsafe.matching.types import query_from_event
 
@@ -68,6 +72,15 @@ def load_watchlist(
                 stats.bad += 1
                 _report(report, source, lineno, "missing id")
                 continue
+            subject = d.get("subject")
+            if isinstance(subject, dict):
+                # The watchlist's own date grammar, as the API and import apply it.
+                try:
+                    d = {**d, "subject": {**subject, **subject_dates(subject)}}
+                except ValueError:
+                    stats.bad += 1
+                    _report(report, source, lineno, "invalid date of birth")
+                    continue
             try:
                 rec = entry_from_dict(d)
             except (TypeError, ValueError, AttributeError):
@@ -115,6 +128,8 @@ def screen_lines(
                 kind = "missing event_id"
             elif not isinstance(event_id, str | int):
                 kind = "wrong type: event_id"
+            else:
+                d, kind = _normalize_traveller_dob(d)
         if kind:
             stats.bad += 1
             _report(report, source, lineno, kind)
@@ -145,6 +160,23 @@ def screen_lines(
     if out:
         write(b"\n".join(out) + b"\n")
     return stats
+
+
+def _normalize_traveller_dob(d: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The event with its traveller's date of birth in the one grammar (as the event schema
+    reads it), or the error kind when that date is unreadable: such an event is rejected, as
+    by POST /v1/events and the ingest worker."""
+    traveller = d.get("traveller")
+    if not isinstance(traveller, dict) or traveller.get("date_of_birth") is None:
+        return d, ""
+    dob = traveller["date_of_birth"]
+    if not isinstance(dob, str):
+        return d, "wrong type: traveller.date_of_birth"
+    try:
+        dob = normalize_partial_date(dob)
+    except ValueError:
+        return d, "invalid traveller.date_of_birth"
+    return {**d, "traveller": {**traveller, "date_of_birth": dob}}, ""
 
 
 def _stderr(message: str) -> None:
