@@ -78,7 +78,12 @@ class Counter(Base):
 
 
 class WatchlistEntry(Base):
-    """The current version of a watchlist entry. `document` is the entry contract's JSON."""
+    """The current version of a watchlist entry. `document` is the entry contract's JSON.
+
+    Subject fields that nothing filters on in SQL (names' originals, dates of birth with
+    `subject.dates_of_birth` and its `date_of_birth` shorthand, documents...) live in `document`
+    only, here and in each version's snapshot: the matcher and the API read them from there, so
+    a column would be a second copy to keep in step."""
 
     __tablename__ = "watchlist_entry"
 

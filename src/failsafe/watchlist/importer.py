@@ -5,7 +5,9 @@ stops the good ones. Re-importing the same file changes nothing (see service.imp
 
 CSV columns (header required, any order, empty cells omitted; lists separated by `;`):
     id, notice_type, notice_reference, notice_issued_at, notice_expires_at, owner_bureau,
-    surname, given_names, full_name, name_original, date_of_birth, sex, nationalities,
+    surname, given_names, full_name, name_original, date_of_birth,
+    dates_of_birth (`1970-03-14`, `1970-03` or `1970`; `~1970` for about 1970; `1968..1972` for
+    a range of years, both included), sex, nationalities,
     aliases (`SURNAME, GIVEN NAMES` or a full name without a comma),
     documents (`TYPE:NUMBER:STATE` or `TYPE:NUMBER:STATE:EXPIRY`),
     case_category, case_summary, requested_action, distribution_mode, distribution_allow,
@@ -36,8 +38,9 @@ Record = tuple[int, dict[str, Any] | str]
 CSV_COLUMNS = (
     "id", "notice_type", "notice_reference", "notice_issued_at", "notice_expires_at",
     "owner_bureau", "surname", "given_names", "full_name", "name_original", "date_of_birth",
-    "sex", "nationalities", "aliases", "documents", "case_category", "case_summary",
-    "requested_action", "distribution_mode", "distribution_allow", "distribution_deny", "status",
+    "dates_of_birth", "sex", "nationalities", "aliases", "documents", "case_category",
+    "case_summary", "requested_action", "distribution_mode", "distribution_allow",
+    "distribution_deny", "status",
 )  # fmt: skip
 
 
@@ -109,6 +112,17 @@ def _document(text: str) -> dict[str, str]:
     return doc
 
 
+def _birth_date(text: str) -> str | dict[str, str]:
+    """One `dates_of_birth` cell item as the entry contract writes it. Only the syntax is read
+    here; the years and dates are validated with the JSON lines, by the same schema."""
+    if text.startswith("~"):
+        return {"circa": text[1:].strip()}
+    if ".." in text:
+        start, _, end = text.partition("..")
+        return {"from": start.strip(), "to": end.strip()}
+    return text
+
+
 def csv_record(row: dict[str, str]) -> dict[str, Any]:
     """One CSV row as the entry contract's JSON (validation happens afterwards, as for JSONL)."""
     cell = {k: (v or "").strip() for k, v in row.items() if k is not None}
@@ -120,6 +134,8 @@ def csv_record(row: dict[str, str]) -> dict[str, Any]:
         (k, k)
         for k in ("surname", "given_names", "full_name", "name_original", "date_of_birth", "sex")
     )
+    if cell.get("dates_of_birth"):
+        subject["dates_of_birth"] = [_birth_date(d) for d in _split(cell["dates_of_birth"])]
     if cell.get("nationalities"):
         subject["nationalities"] = _split(cell["nationalities"])
     if cell.get("aliases"):

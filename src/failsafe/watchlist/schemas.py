@@ -17,7 +17,13 @@ from pydantic import (
     model_validator,
 )
 
-from failsafe.kit.codes import CountryCode, PartialDate
+from failsafe.kit.codes import (
+    MAX_DATES_OF_BIRTH,
+    BirthDate,
+    CountryCode,
+    PartialDate,
+    settle_dates_of_birth,
+)
 
 NoticeType = Literal[
     "red", "green", "blue", "yellow", "orange", "purple", "black", "un_special", "diffusion"
@@ -89,7 +95,22 @@ class Subject(PersonName):
         Field(default=None, description="the name in its original script")
     )
     aliases: list[Alias] = Field(default_factory=list, max_length=MAX_ALIASES)
-    date_of_birth: PartialDate | None = None
+    date_of_birth: PartialDate | None = Field(
+        default=None,
+        description=(
+            "shorthand for the first date of `dates_of_birth`: on input it is put first in the "
+            "list; answered as the list's first item written as a date (null if none is)"
+        ),
+    )
+    dates_of_birth: list[BirthDate] = Field(
+        default_factory=list,
+        max_length=MAX_DATES_OF_BIRTH,
+        description=(
+            "every date of birth the notice gives, the best agreeing one counts: a date "
+            '(`YYYY`, `YYYY-MM`, `YYYY-MM-DD`), about a year (`{"circa": 1970}`), or a range '
+            'of years, both included (`{"from": 1968, "to": 1972}`, at most 30 years)'
+        ),
+    )
     sex: Literal["M", "F", "X"] | None = None
     nationalities: list[CountryCode] = Field(default_factory=list, max_length=MAX_NATIONALITIES)
     documents: list[TravelDocument] = Field(default_factory=list, max_length=MAX_DOCUMENTS)
@@ -98,6 +119,14 @@ class Subject(PersonName):
     @classmethod
     def _unique(cls, value: list[str]) -> list[str]:
         return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _settle_dates_of_birth(self) -> Subject:
+        # One list, the shorthand first: stored and answered with both fields consistent.
+        self.date_of_birth, self.dates_of_birth = settle_dates_of_birth(
+            self.date_of_birth, self.dates_of_birth
+        )
+        return self
 
 
 class Notice(_Input):
@@ -158,6 +187,7 @@ ENTRY_EXAMPLE: dict[str, Any] = {
         "name_original": "Иван Петров",
         "aliases": [{"surname": "PETROFF", "given_names": "JOHN"}, {"full_name": "VANYA PETROV"}],
         "date_of_birth": "1970-03",
+        "dates_of_birth": ["1970-03", {"circa": 1971}, {"from": 1968, "to": 1972}],
         "sex": "M",
         "nationalities": ["RUS"],
         "documents": [{"type": "P", "number": "753123456", "issuing_state": "RUS"}],
@@ -195,8 +225,13 @@ class EntryIn(_Input):
 
     def contract_fields(self) -> dict[str, Any]:
         """The caller-controlled part of the stored document, in canonical form: two inputs
-        meaning the same entry give equal dicts (this is what makes re-imports idempotent)."""
-        return self.model_dump(mode="json", exclude_none=True, exclude={"id", "status"})
+        meaning the same entry give equal dicts (this is what makes re-imports idempotent).
+
+        `subject.date_of_birth` is always present (null when no item is a date), so that clients
+        reading only the shorthand see "no date" rather than a missing field."""
+        out = self.model_dump(mode="json", exclude_none=True, exclude={"id", "status"})
+        out["subject"]["date_of_birth"] = self.subject.date_of_birth
+        return out
 
 
 # The document keys an input controls; the rest (id, status, version...) the server does.

@@ -224,6 +224,42 @@ def merge_patch(target: Any, patch: Any) -> Any:
     return result
 
 
+def _patch_dates_of_birth(
+    current: dict[str, Any], patch: dict[str, Any], merged: dict[str, Any]
+) -> None:
+    """Make a merge patch of one of the two date-of-birth fields mean what its sender meant.
+
+    `date_of_birth` is the shorthand for the first item of `dates_of_birth`, and validation puts
+    it first in the list. Merged naively, a patch of one field would keep the other's stale
+    value: a new `date_of_birth` would be added beside the old one instead of replacing it, and
+    a new list would get the old shorthand back in front. So: a patch that changes only
+    `date_of_birth` replaces (or, with null, removes) the old shorthand's item in the list; one
+    that changes only `dates_of_birth` drops the shorthand, which is then read off the new list.
+    A field sent back unchanged (read-modify-write) counts as not changed; changing both takes
+    both, the shorthand first."""
+    subject_patch = patch.get("subject")
+    old = current.get("subject")
+    new = merged.get("subject")
+    if not (isinstance(subject_patch, dict) and isinstance(old, dict) and isinstance(new, dict)):
+        return
+    old_first = old.get("date_of_birth")
+    old_list = old.get("dates_of_birth")
+    if not isinstance(old_list, list):
+        old_list = [old_first] if old_first is not None else []
+    first_changed = (
+        "date_of_birth" in subject_patch and subject_patch["date_of_birth"] != old_first
+    )
+    list_changed = (
+        "dates_of_birth" in subject_patch and subject_patch["dates_of_birth"] != old_list
+    )
+    if first_changed and not list_changed:
+        replacement = subject_patch["date_of_birth"]
+        items = [item for item in old_list if item != old_first]
+        new["dates_of_birth"] = items if replacement is None else [replacement, *items]
+    elif list_changed and not first_changed:
+        new.pop("date_of_birth", None)
+
+
 def _resolve_owner(actor: Actor, requested: str | None) -> str:
     if actor.is_admin:
         if requested is None:
@@ -512,6 +548,7 @@ async def update_entry(
         patch.pop(key, None)
     current = contract_of(row.document)
     merged = merge_patch(current, patch)
+    _patch_dates_of_birth(current, patch, merged)
     try:
         data = EntryIn.model_validate(merged)
     except ValidationError as exc:
