@@ -18,24 +18,46 @@ from failsafe.cli import app
 from failsafe.matching import WatchlistIndex
 
 WATCHLIST: list[dict[str, Any]] = [
-    {"id": "w1", "subject": {"surname": "DOE", "given_names": "JOHN",
-                             "date_of_birth": "1969-06-16"}},
-    {"id": "w2", "subject": {"surname": "PETROV", "given_names": "IVAN",
-                             "dates_of_birth": ["1985-2-1", {"circa": 1986}],
-                             "date_of_birth": "1985"}},
-    {"id": "w3", "subject": {"surname": "KOWALSKA", "given_names": "ANNA",
-                             "dates_of_birth": [{"from": 1972, "to": 1960}]}},
-    {"id": "w4", "subject": {"surname": "KOWALSKI", "given_names": "JAN",
-                             "date_of_birth": "1969-13-01"}},
+    {
+        "id": "w1",
+        "subject": {"surname": "DOE", "given_names": "JOHN", "date_of_birth": "1969-06-16"},
+    },
+    {
+        "id": "w2",
+        "subject": {
+            "surname": "PETROV",
+            "given_names": "IVAN",
+            "dates_of_birth": ["1985-2-1", {"circa": 1986}],
+            "date_of_birth": "1985",
+        },
+    },
+    {
+        "id": "w3",
+        "subject": {
+            "surname": "KOWALSKA",
+            "given_names": "ANNA",
+            "dates_of_birth": [{"from": 1972, "to": 1960}],
+        },
+    },
+    {
+        "id": "w4",
+        "subject": {"surname": "KOWALSKI", "given_names": "JAN", "date_of_birth": "1969-13-01"},
+    },
     {"id": "w5", "subject": {"surname": "NOWAK", "given_names": "ADAM"}},
 ]
 EVENTS: list[dict[str, Any]] = [
-    {"event_id": "unpadded", "traveller": {"surname": "DOE", "given_names": "JOHN",
-                                           "date_of_birth": "1969-6-16"}},
-    {"event_id": "dotted", "traveller": {"surname": "DOE", "given_names": "JOHN",
-                                         "date_of_birth": "16.06.1969"}},
-    {"event_id": "number", "traveller": {"surname": "DOE", "given_names": "JOHN",
-                                         "date_of_birth": 19690616}},
+    {
+        "event_id": "unpadded",
+        "traveller": {"surname": "DOE", "given_names": "JOHN", "date_of_birth": "1969-6-16"},
+    },
+    {
+        "event_id": "dotted",
+        "traveller": {"surname": "DOE", "given_names": "JOHN", "date_of_birth": "16.06.1969"},
+    },
+    {
+        "event_id": "number",
+        "traveller": {"surname": "DOE", "given_names": "JOHN", "date_of_birth": 19690616},
+    },
     {"event_id": "none", "traveller": {"surname": "NOWAK", "given_names": "ADAM"}},
 ]
 
@@ -79,8 +101,11 @@ def test_events_with_unreadable_dates_get_an_error_line(tmp_path: Path) -> None:
     # An unpadded date is the same date: JOHN DOE 1969-6-16 is the listed 1969-06-16.
     assert [m["entry_id"] for m in out[0]["matches"]] == ["w1"]
     assert out[1] == {"event_id": "dotted", "line": 2, "error": "invalid traveller.date_of_birth"}
-    assert out[2] == {"event_id": "number", "line": 3,
-                      "error": "wrong type: traveller.date_of_birth"}
+    assert out[2] == {
+        "event_id": "number",
+        "line": 3,
+        "error": "wrong type: traveller.date_of_birth",
+    }
     assert [m["entry_id"] for m in out[3]["matches"]] == ["w5"]
     assert f"{ev}:2: invalid traveller.date_of_birth" in result.stderr
     assert "DOE" not in result.stderr and "1969" not in result.stderr.replace(str(ev), "")

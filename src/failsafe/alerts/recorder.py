@@ -206,7 +206,12 @@ async def _record_once(
                 "id": alert_id,
                 "created_at": now.isoformat(),
                 "status": "new",
-                "severity": routing.severity(notice.get("type"), action, hit.score),
+                "severity": routing.severity(
+                    notice.get("type"),
+                    action,
+                    hit.score,
+                    routing.dob_agreement(hit.explanation),
+                ),
                 "score": round(hit.score, 4),
                 "method": hit.method,
                 "recipients": to,

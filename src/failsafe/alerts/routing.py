@@ -1,5 +1,8 @@
 """Who receives an alert, and how severe it is (DESIGN.md "Alert": routing, never broadcast).
 
+Severity: see `severity` (the notice, the requested action, the score and the date-of-birth
+agreement of the match's explanation).
+
 Recipients: the entry's owner bureau, the bureau of the country where the event happened, and for
 exits and bookings the destination and transit countries (airports mapped to countries with
 airportsdata). Then the entry's distribution rules remove anyone not entitled: `deny` always,
@@ -92,9 +95,47 @@ def apply_distribution(entry: Mapping[str, Any], bureaus: Iterable[str]) -> set[
     return allowed
 
 
-def severity(notice_type: str | None, requested_action: str | None, score: float) -> str:
+# How well the traveller's date of birth agrees with the entry's, as the matcher explains it
+# (the `agreement` of the explanation's `date_of_birth` item), best first.
+DOB_AGREEMENTS = ("exact", "close", "unknown", "far")
+
+
+def dob_agreement(explanation: Iterable[Mapping[str, Any]]) -> str | None:
+    """The date-of-birth agreement a match's explanation states, or None when it states none.
+    With several `date_of_birth` items (several dates of birth on the entry) the best one counts,
+    as it does for the score."""
+    found = [
+        item["agreement"]
+        for item in explanation
+        if isinstance(item, Mapping)
+        and item.get("feature") == "date_of_birth"
+        and item.get("agreement") in DOB_AGREEMENTS
+    ]
+    return min(found, key=DOB_AGREEMENTS.index) if found else None
+
+
+def severity(
+    notice_type: str | None,
+    requested_action: str | None,
+    score: float,
+    dob: str | None = None,
+) -> str:
+    """How urgent an alert is: the requested action, raised for notices about people sought or
+    dangerous, one step lower for weaker evidence; then one step lower again when the dates of
+    birth clearly disagree (`dob` is the explanation's agreement, see `dob_agreement`).
+
+    A far date lowers the severity after the clamp, so it shows on every alert (a red notice to
+    locate and detain with a clearly different date of birth reads `high`, not `critical`): a
+    strong name with such a date is still an alert, but likely a namesake or a data error, and
+    the bureau should see that before acting. A `close` date (one part off by one, a placeholder
+    `-01-01`, a year-only date against a full one: how real records differ) does not lower it:
+    it is the common case of the same person, and what it costs in certainty is already in the
+    score, which lowers the severity below 0.85. `unknown` (no date on one side) neither."""
     level = _ACTION_SEVERITY.get(requested_action or "", 1)
     level += _NOTICE_BUMP.get(notice_type or "", 0)
     if score < 0.85:
         level -= 1  # weaker evidence: still an alert, one step less urgent
-    return SEVERITIES[max(0, min(level, len(SEVERITIES) - 1))]
+    level = max(0, min(level, len(SEVERITIES) - 1))
+    if dob == "far":
+        level = max(0, level - 1)
+    return SEVERITIES[level]

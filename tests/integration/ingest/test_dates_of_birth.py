@@ -1,0 +1,205 @@
+"""Dates of birth through the ingest path on the real broker and PostgreSQL: the worker hands
+the index entries with `subject.dates_of_birth`, reads an unpadded traveller date as the same
+date, dead-letters an event whose date is outside the grammar with a reason (its neighbours
+go on); and the recorder lowers the severity of a hit whose explanation says the dates are far
+apart (hand-written explanations: the matcher's own are tested with the matcher)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from typing import Any
+
+import orjson
+import pytest
+import pytest_asyncio
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from failsafe.alerts.recorder import Hit, record_hits
+from failsafe.auth.service import CLI_ACTOR
+from failsafe.db.engine import create_engine, create_sessionmaker
+from failsafe.db.models import Alert
+from failsafe.ingest.worker import IngestWorker
+from failsafe.matching.index import WatchlistIndex
+from failsafe.settings import DatabaseSettings, KafkaSettings, Settings, TopicSettings
+from failsafe.watchlist.schemas import EntryIn
+from failsafe.watchlist.service import create_entry
+from tests.factories import entry_doc, event, put_entry
+
+pytestmark = pytest.mark.integration
+
+
+class RecordingIndex(WatchlistIndex):
+    """The real index, keeping the entry dicts it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.given: dict[str, Mapping[str, Any]] = {}
+
+    def add_many(self, entries: Iterable[Any]) -> int:
+        entries = list(entries)
+        for e in entries:
+            if isinstance(e, Mapping):
+                self.given[e["id"]] = e
+        return super().add_many(entries)
+
+    def upsert(self, entry: Any) -> bool:
+        if isinstance(entry, Mapping):
+            self.given[entry["id"]] = entry
+        return super().upsert(entry)
+
+
+def entry_body(surname: str, given_names: str, **subject: Any) -> dict[str, Any]:
+    return {
+        "notice": {"type": "red", "reference": f"DOB/{surname}"},
+        "owner_bureau": "FRA",
+        "subject": {"surname": surname, "given_names": given_names, **subject},
+        "case": {"requested_action": "discreet_check"},
+    }
+
+
+async def read_topic(bootstrap: str, topic: str, n: int, timeout: float = 30) -> list[Any]:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    )
+    await consumer.start()
+    out: list[Any] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while len(out) < n:
+                for records in (await consumer.getmany(timeout_ms=300)).values():
+                    out.extend(records)
+    finally:
+        await consumer.stop()
+    return out
+
+
+@pytest_asyncio.fixture
+async def sessions(fresh_pg_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(DatabaseSettings(url=fresh_pg_url))
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
+async def test_the_worker_sees_dates_of_birth_and_dead_letters_unreadable_ones(
+    fresh_pg_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    kafka_bootstrap: str,
+    unique_topic: Callable[[str], str],
+) -> None:
+    settings = Settings(
+        database=DatabaseSettings(url=fresh_pg_url),
+        kafka=KafkaSettings(
+            bootstrap_servers=kafka_bootstrap,
+            consumer_group=unique_topic("group"),
+            topics=TopicSettings(
+                events=unique_topic("events"),
+                events_dlq=unique_topic("dlq"),
+                alerts=unique_topic("alerts"),
+            ),
+        ),
+    )
+    async with sessions() as session:  # written by the watchlist service, as the API does
+        entry = await create_entry(
+            session,
+            CLI_ACTOR,
+            EntryIn.model_validate(
+                entry_body(
+                    "DOE",
+                    "JOHN",
+                    date_of_birth="1969-06-16",
+                    dates_of_birth=[{"circa": 1971}, {"from": 1960, "to": 1962}],
+                )
+            ),
+        )
+    index = RecordingIndex()
+    worker = IngestWorker(settings, index, batch_size=100)
+    task = asyncio.create_task(worker.run())
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        async with asyncio.timeout(30):
+            while not worker.ready:
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.05)
+        subject = index.given[entry["id"]]["subject"]
+        assert subject["date_of_birth"] == "1969-06-16"
+        assert subject["dates_of_birth"] == [
+            "1969-06-16",
+            {"circa": 1971},
+            {"from": 1960, "to": 1962},
+        ]
+        unpadded = event("DOE", "JOHN", dob="1969-6-16")
+        dotted = event("DOE", "JOHN", dob="16.06.1969")
+        impossible = event("DOE", "JOHN", dob="1969-02-30")
+        bad = [orjson.dumps(dotted), orjson.dumps(impossible)]
+        for raw in (bad[0], orjson.dumps(unpadded), bad[1]):
+            await producer.send_and_wait(settings.kafka.topics.events, raw, key=b"k")
+        dlq = await read_topic(kafka_bootstrap, settings.kafka.topics.events_dlq, 2)
+        assert [m.value for m in dlq] == bad
+        assert [dict(m.headers)["failsafe.error"].decode() for m in dlq] == [
+            "schema violation: traveller.date_of_birth: date_format",
+            "schema violation: traveller.date_of_birth: date_value",
+        ]
+        async with asyncio.timeout(30):
+            while True:
+                async with sessions() as s:
+                    alerts = list((await s.execute(select(Alert))).scalars())
+                if alerts:
+                    break
+                await asyncio.sleep(0.1)
+        (alert,) = alerts
+        assert (alert.event_id, alert.entry_id) == (unpadded["event_id"], entry["id"])
+        # The sighting keeps the date as normalised by the event schema.
+        assert alert.payload["event"]["traveller"]["date_of_birth"] == "1969-06-16"
+    finally:
+        await producer.stop()
+        worker.request_stop()
+        await asyncio.wait_for(task, 30)
+
+
+async def test_the_recorder_lowers_severity_for_far_dates(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    name = {"feature": "name", "score": 0.97, "query": "X", "candidate": "X"}
+
+    def dob(agreement: str) -> dict[str, Any]:
+        return {
+            "feature": "date_of_birth",
+            "score": 0.5,
+            "query": "1985",
+            "candidate": "1960",
+            "agreement": agreement,
+            "detail": "hand-written",
+        }
+
+    entry = await put_entry(
+        sessions,
+        entry_doc("PETROV", "IVAN", dob="1960", notice_type="green", action="discreet_check"),
+    )
+    hits = [
+        Hit(
+            event=event("PETROV", "IVAN", dob="1985"),
+            entry=entry,
+            score=0.95,
+            method="name",
+            explanation=explanation,
+        )
+        for explanation in (
+            [name, dob("exact")],
+            [name, dob("close")],
+            [name, dob("far")],
+            [name, dob("far"), dob("close")],
+            [name],
+        )
+    ]
+    out, created = await record_hits(sessions, hits)
+    assert created == 5
+    assert [a["severity"] for a in out] == ["high", "high", "medium", "high", "high"]
+    async with sessions() as s:
+        stored = {a.id: a.severity for a in (await s.execute(select(Alert))).scalars()}
+    assert [stored[a["id"]] for a in out] == ["high", "high", "medium", "high", "high"]
+    assert out[2]["explanation"][1]["agreement"] == "far"  # the reason travels with the alert
