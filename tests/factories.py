@@ -35,6 +35,7 @@ def entry_doc(
             "surname": surname,
             "given_names": given_names,
             "date_of_birth": dob,
+            "dates_of_birth": [dob] if dob else [],
             "documents": documents or [],
             "nationalities": [],
             "aliases": [],

@@ -186,10 +186,13 @@ async def read_entry(entry_id: EntryIdPath, actor: ReaderDep, session: SessionDe
     response_model=Entry,
     summary="Change an entry (a new version)",
     description="A JSON merge patch (RFC 7396) of the entry's fields: objects merge, `null` "
-    "removes, lists and values replace. Optimistic concurrency: `If-Match` with the ETag "
-    "(412 when stale) or `version` in the body (409 when stale); without either the change "
-    "applies to the current version. Status changes only through `/cancel`; changing "
-    "`owner_bureau` is for admins. A patch that changes nothing creates no version.",
+    "removes, lists and values replace. `subject.date_of_birth` is the shorthand for the first "
+    "date of `subject.dates_of_birth`: patching only it replaces (null: removes) that date and "
+    "keeps the others; patching only the list replaces it, shorthand included. Optimistic "
+    "concurrency: `If-Match` with the ETag (412 when stale) or `version` in the body (409 "
+    "when stale); without either the change applies to the current version. Status changes "
+    "only through `/cancel`; changing `owner_bureau` is for admins. A patch that changes "
+    "nothing creates no version.",
     responses=error_responses(404, 409, 412, 413, 422),
 )
 async def update_entry(
@@ -208,6 +211,18 @@ async def update_entry(
                 },
                 "change the requested action": {
                     "value": {"case": {"requested_action": "locate_and_detain"}}
+                },
+                "replace the dates of birth": {
+                    "description": "The whole list; `date_of_birth` is then its first date.",
+                    "value": {
+                        "subject": {
+                            "dates_of_birth": ["1970-03-14", {"from": 1968, "to": 1972}]
+                        }
+                    },
+                },
+                "correct the date of birth": {
+                    "description": "Replaces the first date of the list; the others stay.",
+                    "value": {"subject": {"date_of_birth": "1970-03-15"}},
                 },
             }
         ),
