@@ -1,8 +1,9 @@
-"""Dates of birth through the ingest path on the real broker and PostgreSQL: the worker hands
-the index entries with `subject.dates_of_birth`, reads an unpadded traveller date as the same
-date, dead-letters an event whose date is outside the grammar with a reason (its neighbours
-go on); and the recorder lowers the severity of a hit whose explanation says the dates are far
-apart (hand-written explanations: the matcher's own are tested with the matcher)."""
+"""Dates of birth through the ingest path on the real broker and PostgreSQL: the worker (and
+`serve`'s matcher behind POST /v1/events and /v1/screen) hands the index entries with
+`subject.dates_of_birth`, reads an unpadded traveller date as the same date, and rejects an event
+whose date is outside the grammar with the same reason everywhere (its neighbours go on); and
+the recorder lowers the severity of a hit whose explanation says the dates are far apart
+(hand-written explanations: the matcher's own are tested with the matcher)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from failsafe.matching.index import WatchlistIndex
 from failsafe.settings import DatabaseSettings, KafkaSettings, Settings, TopicSettings
 from failsafe.watchlist.schemas import EntryIn
 from failsafe.watchlist.service import create_entry
+from tests.apptools import running, token, wait_ready
 from tests.factories import entry_doc, event, put_entry
 
 pytestmark = pytest.mark.integration
@@ -203,3 +205,42 @@ async def test_the_recorder_lowers_severity_for_far_dates(
         stored = {a.id: a.severity for a in (await s.execute(select(Alert))).scalars()}
     assert [stored[a["id"]] for a in out] == ["high", "high", "medium", "high", "high"]
     assert out[2]["explanation"][1]["agreement"] == "far"  # the reason travels with the alert
+
+
+async def test_serve_screens_with_the_list_and_rejects_unreadable_dates(fresh_pg_url: str) -> None:
+    settings = Settings(database=DatabaseSettings(url=fresh_pg_url))  # no Kafka: in process
+    async with running(settings) as (client, state):
+        await wait_ready(state)
+        analyst = await token(state, "analyst", "FRA")
+        border = await token(state, "border", "DEU")
+        body = entry_body(
+            "KOWALSKA", "ANNA", date_of_birth="1969-06-16", dates_of_birth=[{"circa": 1972}]
+        )
+        r = await client.post("/v1/watchlist", json=body, headers=analyst)
+        assert r.status_code == 201, r.text
+        entry_id = r.json()["id"]
+        follower = state.services["screening"].follower
+        async with asyncio.timeout(5):
+            while entry_id not in follower.entries:
+                await asyncio.sleep(0.05)
+        assert follower.entries[entry_id]["subject"]["dates_of_birth"] == [
+            "1969-06-16",
+            {"circa": 1972},
+        ]
+        unpadded = event("KOWALSKA", "ANNA", dob="1969-6-16")
+        dotted = event("KOWALSKA", "ANNA", dob="16/06/1969")
+        reason = "schema violation: traveller.date_of_birth: date_format"
+        screened = (
+            await client.post("/v1/screen", json=[unpadded, dotted], headers=analyst)
+        ).json()
+        assert [m["entry_id"] for m in screened[0]["matches"]] == [entry_id]
+        assert screened[1] == {"event_id": None, "matches": [], "error": reason}
+        r = await client.post("/v1/events", json=[dotted, unpadded], headers=border)
+        assert r.status_code == 202, r.text
+        assert r.json() == {
+            "accepted": [{"index": 1, "event_id": unpadded["event_id"]}],
+            "rejected": [{"index": 0, "reason": reason}],
+        }
+        async with state.sessionmaker() as s:
+            alerts = list((await s.execute(select(Alert))).scalars())
+        assert [(a.event_id, a.entry_id) for a in alerts] == [(unpadded["event_id"], entry_id)]
