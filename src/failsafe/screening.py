@@ -172,6 +172,8 @@ def _normalize_traveller_dob(d: dict[str, Any]) -> tuple[dict[str, Any], str]:
     dob = traveller["date_of_birth"]
     if not isinstance(dob, str):
         return d, "wrong type: traveller.date_of_birth"
+    if not dob.strip():  # "" is "not known", as in the event schema
+        return {**d, "traveller": {**traveller, "date_of_birth": None}}, ""
     try:
         dob = normalize_partial_date(dob)
     except ValueError:

@@ -59,6 +59,10 @@ EVENTS: list[dict[str, Any]] = [
         "traveller": {"surname": "DOE", "given_names": "JOHN", "date_of_birth": 19690616},
     },
     {"event_id": "none", "traveller": {"surname": "NOWAK", "given_names": "ADAM"}},
+    {
+        "event_id": "blank",
+        "traveller": {"surname": "NOWAK", "given_names": "ADAM", "date_of_birth": ""},
+    },
 ]
 
 
@@ -97,7 +101,7 @@ def test_events_with_unreadable_dates_get_an_error_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["screen", "--watchlist", str(wl), "--events", str(ev)])
     assert result.exit_code == 1
     out = [orjson.loads(x) for x in result.stdout.splitlines()]
-    assert [o["event_id"] for o in out] == ["unpadded", "dotted", "number", "none"]
+    assert [o["event_id"] for o in out] == ["unpadded", "dotted", "number", "none", "blank"]
     # An unpadded date is the same date: JOHN DOE 1969-6-16 is the listed 1969-06-16.
     assert [m["entry_id"] for m in out[0]["matches"]] == ["w1"]
     assert out[1] == {"event_id": "dotted", "line": 2, "error": "invalid traveller.date_of_birth"}
@@ -107,5 +111,6 @@ def test_events_with_unreadable_dates_get_an_error_line(tmp_path: Path) -> None:
         "error": "wrong type: traveller.date_of_birth",
     }
     assert [m["entry_id"] for m in out[3]["matches"]] == ["w5"]
+    assert [m["entry_id"] for m in out[4]["matches"]] == ["w5"]  # "" is no date, not an error
     assert f"{ev}:2: invalid traveller.date_of_birth" in result.stderr
     assert "DOE" not in result.stderr and "1969" not in result.stderr.replace(str(ev), "")

@@ -13,7 +13,7 @@ import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from failsafe.errors import InvalidEvent
-from failsafe.kit.codes import PartialDate
+from failsafe.kit.codes import OptionalPartialDate
 
 SCHEMA_V1: Literal["failsafe.event/v1"] = "failsafe.event/v1"
 
@@ -34,7 +34,7 @@ class Traveller(_Open):
     given_names: Name | None = None
     full_name: Name | None = None
     name_original: Name | None = None
-    date_of_birth: PartialDate | None = None  # the one date grammar (failsafe.kit.codes)
+    date_of_birth: OptionalPartialDate = None  # the one date grammar (failsafe.kit.codes)
     sex: Annotated[str, StringConstraints(max_length=1)] | None = None
     nationality: Code | None = None
 

@@ -181,6 +181,16 @@ PartialDate = Annotated[
 the padded form, kept as text)."""
 
 
+def _blank_is_none(value: Any) -> Any:
+    # Senders write "" for "not known": that is no date, not a malformed one (an event must not
+    # be rejected, and so go unscreened, for it).
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+OptionalPartialDate = Annotated[PartialDate | None, BeforeValidator(_blank_is_none)]
+"""A `PartialDate` or nothing; a blank string reads as nothing."""
+
+
 # --- dates of birth: several per person, some approximate ------------------------------------
 
 MAX_DATES_OF_BIRTH = 10
@@ -280,7 +290,7 @@ class _SubjectDates(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    date_of_birth: PartialDate | None = None
+    date_of_birth: OptionalPartialDate = None
     dates_of_birth: list[BirthDate] = Field(default_factory=list, max_length=MAX_DATES_OF_BIRTH)
 
     @model_validator(mode="after")

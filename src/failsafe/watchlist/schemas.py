@@ -21,6 +21,7 @@ from failsafe.kit.codes import (
     MAX_DATES_OF_BIRTH,
     BirthDate,
     CountryCode,
+    OptionalPartialDate,
     PartialDate,
     settle_dates_of_birth,
 )
@@ -95,7 +96,7 @@ class Subject(PersonName):
         Field(default=None, description="the name in its original script")
     )
     aliases: list[Alias] = Field(default_factory=list, max_length=MAX_ALIASES)
-    date_of_birth: PartialDate | None = Field(
+    date_of_birth: OptionalPartialDate = Field(
         default=None,
         description=(
             "shorthand for the first date of `dates_of_birth`: on input it is put first in the "

@@ -38,6 +38,8 @@ def test_the_shorthand_alone_is_a_list_of_one() -> None:
 
 def test_no_date_is_stored_as_null_and_an_empty_list() -> None:
     assert dates(stored_subject()) == (None, [])
+    assert dates(stored_subject(date_of_birth="")) == (None, [])  # blank: not known
+    assert dates(stored_subject(date_of_birth=" ", dates_of_birth=["1970"])) == ("1970", ["1970"])
 
 
 def test_several_and_approximate_dates_with_the_shorthand_first_and_no_repeats() -> None:
