@@ -5,7 +5,9 @@ the contract now has: `[date_of_birth]` when the entry had one, else `[]`; and
 `subject.date_of_birth` is written out as null when absent (the API answers both fields). The
 documents are JSON, so this is a data migration only: no table changes shape. One set-based
 UPDATE per table, in SQL, on PostgreSQL (jsonb) and SQLite (JSON1) alike; entries that already
-have the list are left alone, so running it on a partly migrated table is harmless.
+have the list are left alone, so running it on a partly migrated table is harmless. Measured on
+the 2-core shared machine, PostgreSQL 15: 100,000 entries with one version each in 11 s
+(`alembic upgrade head`, start-up included); writers to the watchlist wait meanwhile.
 
 Downgrade removes the list (and a null `date_of_birth`): the shorthand keeps the first date, the
 other dates of birth an entry was given since are lost.
