@@ -175,8 +175,6 @@ async def revoke_principal(
     principal = await get_principal(session, principal_id)
     if principal.revoked_at is not None:
         return principal
-    if principal.id == actor.id and not confirm_self:
-        raise Conflict("this is your own token: revoke it with ?confirm=true")
     if principal.role == "admin":
         # Locked so that two admins revoking each other at once cannot both succeed.
         admins = (
@@ -188,6 +186,8 @@ async def revoke_principal(
         ).all()
         if set(admins) <= {principal.id}:
             raise Conflict("this is the last active admin: create another admin first")
+    if principal.id == actor.id and not confirm_self:
+        raise Conflict("this is your own token: revoke it with ?confirm=true")
     principal.revoked_at = utcnow()
     audit.record(session, actor, "principal.revoke", "principal", principal.id, {})
     await session.commit()

@@ -204,3 +204,44 @@ async def test_cli_principal_create_prints_a_working_token(
     assert code == 0
     async with api_client(url) as api:
         assert (await api.client.get("/v1/principals/me", headers=auth(token))).status_code == 401
+
+
+async def test_the_last_admin_and_ones_own_token_are_not_revoked_by_mistake(
+    fresh_pg_url: str, tmp_path: Path
+) -> None:
+    async with api_client(fresh_pg_url) as api:
+        c = api.client
+        first = await api.principal("admin")
+        first_id = (await c.get("/v1/principals/me", headers=auth(first))).json()["id"]
+        # Alone: refused, with or without confirmation.
+        for params in ({}, {"confirm": "true"}):
+            r = await c.post(
+                f"/v1/principals/{first_id}/revoke", params=params, headers=auth(first)
+            )
+            assert r.status_code == 409, r.text
+            assert r.json()["error"]["message"] == (
+                "this is the last active admin: create another admin first"
+            )
+        second = await api.principal("admin")
+        second_id = (await c.get("/v1/principals/me", headers=auth(second))).json()["id"]
+        # One's own token: only with ?confirm=true.
+        r = await c.post(f"/v1/principals/{first_id}/revoke", headers=auth(first))
+        assert r.status_code == 409
+        assert "?confirm=true" in r.json()["error"]["message"]
+        assert (await c.get("/v1/principals/me", headers=auth(first))).status_code == 200
+        r = await c.post(
+            f"/v1/principals/{first_id}/revoke", params={"confirm": "true"}, headers=auth(first)
+        )
+        assert r.status_code == 200 and r.json()["revoked_at"] is not None
+        assert (await c.get("/v1/principals/me", headers=auth(first))).status_code == 401
+        # Now the second is the last one.
+        r = await c.post(
+            f"/v1/principals/{second_id}/revoke", params={"confirm": "true"}, headers=auth(second)
+        )
+        assert r.status_code == 409
+    # The command line keeps the last admin too.
+    code, _, err = await _run(
+        "principal", "revoke", second_id, env={"FAILSAFE_DATABASE__URL": fresh_pg_url},
+        cwd=tmp_path,
+    )
+    assert code == 2 and "last active admin" in err
