@@ -16,6 +16,7 @@ from sqlalchemy import select
 from failsafe.auth.service import authenticate_token
 from failsafe.db.models import Bureau, Principal
 from failsafe.errors import Unauthorized
+from tests.conftest import scan_output
 from tests.integration.api import api_client, auth
 
 pytestmark = pytest.mark.integration
@@ -165,6 +166,7 @@ async def _run(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, st
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await proc.communicate()
+    scan_output(f"failsafe {' '.join(args[:2])}", err.decode())  # stdout carries tokens by design
     return proc.returncode or 0, out.decode(), err.decode()
 
 
