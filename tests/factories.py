@@ -13,6 +13,7 @@ from failsafe.db import counters
 from failsafe.db.base import utcnow
 from failsafe.db.models import WatchlistEntry, WatchlistEntryVersion
 from failsafe.watchlist.service import row_values
+from tests.conftest import personal_data
 
 
 def entry_doc(
@@ -27,6 +28,7 @@ def entry_doc(
     distribution: dict[str, Any] | None = None,
     entry_id: str | None = None,
 ) -> dict[str, Any]:
+    personal_data(surname, given_names, *(d.get("number") for d in documents or []))
     return {
         "id": entry_id or f"e-{uuid.uuid4().hex[:12]}",
         "notice": {"type": notice_type, "reference": f"2026/{uuid.uuid4().hex[:8]}"},
@@ -80,6 +82,7 @@ def event(
     event_id: str | None = None,
     flight: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    personal_data(surname, given_names, (document or {}).get("number"))
     ev: dict[str, Any] = {
         "schema": "failsafe.event/v1",
         "event_id": event_id or f"ev-{uuid.uuid4().hex}",

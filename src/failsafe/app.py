@@ -27,6 +27,7 @@ from failsafe.hub.service import Hub
 from failsafe.ingest.router import router as events_router
 from failsafe.ingest.service import ScreeningService
 from failsafe.kit.state import AppState
+from failsafe.logging import install_redaction
 from failsafe.settings import Settings, get_settings
 from failsafe.watchlist.router import router as watchlist_router
 
@@ -38,7 +39,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _failsafe_error(_request: Request, exc: FailsafeError) -> JSONResponse:
         if exc.status_code >= 500:
             log.error("request failed: %s", exc.code, exc_info=exc)
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        headers = dict(exc.headers)
+        if exc.status_code == 401:
+            headers["WWW-Authenticate"] = "Bearer"
         return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -100,6 +103,9 @@ async def _start_services(state: AppState) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    # However the app is served (`failsafe serve`, uvicorn's CLI, a test), uvicorn's request
+    # lines are redacted before any handler sees them.
+    install_redaction()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

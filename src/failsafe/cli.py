@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from failsafe import screening
 from failsafe.auth.cli import principal_app
 from failsafe.logging import configure_logging
-from failsafe.settings import get_settings
+from failsafe.settings import Settings, get_settings
 from failsafe.watchlist.cli import watchlist_app
 
 app = typer.Typer(
@@ -38,12 +40,24 @@ def serve(
         create_app(settings),
         host=host or settings.server.host,
         port=port or settings.server.port,
-        access_log=False,  # the access log would record `?token=` query strings
-        log_config=None,
+        **uvicorn_options(settings),
+    )
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How `serve` runs uvicorn, beyond host and port (tests run their servers the same way)."""
+    trusted = settings.server.forwarded_allow_ips.strip()
+    return {
+        "access_log": settings.server.access_log,
+        "log_config": None,  # our handlers and redaction (failsafe.logging), not uvicorn's
+        # Only the configured proxies' X-Forwarded-For is believed; uvicorn's own default would
+        # trust any loopback peer.
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": trusted or [],
         # Per-message deflate keeps a zlib context pair per socket (most of an idle socket's
         # memory); alert frames are small and bureaus many.
-        ws_per_message_deflate=False,
-    )
+        "ws_per_message_deflate": False,
+    }
 
 
 @app.command()

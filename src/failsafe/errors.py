@@ -18,6 +18,7 @@ never carry personal data (names, document numbers, MRZ): they end up in logs.
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 
@@ -25,10 +26,18 @@ class FailsafeError(Exception):
     status_code: ClassVar[int] = 500
     code: ClassVar[str] = "internal"
 
-    def __init__(self, message: str = "", details: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        message: str = "",
+        details: list[dict[str, Any]] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message or self.code)
         self.message = message or self.code.replace("_", " ")
         self.details = details or []
+        # Response headers the error carries (e.g. `Retry-After` on 429).
+        self.headers = dict(headers or {})
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -79,6 +88,12 @@ class InvalidEvent(Unprocessable):
 class TooManyRequests(FailsafeError):
     status_code = 429
     code = "rate_limited"
+
+    @classmethod
+    def retry_in(cls, message: str, seconds: float) -> TooManyRequests:
+        """The error with `Retry-After` (whole seconds, at least 1) and the same in details."""
+        wait = max(1, math.ceil(seconds))
+        return cls(message, details=[{"retry_after": wait}], headers={"Retry-After": str(wait)})
 
 
 class Unavailable(FailsafeError):

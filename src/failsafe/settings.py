@@ -44,6 +44,14 @@ class AuthSettings(BaseModel):
 class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # Proxies whose `X-Forwarded-For`/`X-Forwarded-Proto` are believed (uvicorn's
+    # forwarded_allow_ips): comma-separated addresses or networks, "*" for any. Empty (the
+    # default): no proxy is trusted and the client is the peer, so that a client cannot choose
+    # its own address (and with it the failed-authentication budget it is counted against).
+    forwarded_allow_ips: str = ""
+    # uvicorn's access log (one line per request and websocket), with `token=`/`ticket=` values
+    # and credentials redacted like every other line (failsafe.logging).
+    access_log: bool = False
 
 
 class Settings(BaseSettings):

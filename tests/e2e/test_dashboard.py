@@ -1,7 +1,7 @@
 """The bureau dashboard in a real headless browser (Playwright driving Debian's chromium): an
 event sent in makes an alert appear on the open page without reload, with its explanation and the
 subject's movements; acknowledging it there changes its status in the API. The token never
-appears in an HTTP URL."""
+appears in a URL (the websocket connects with a one-time ticket)."""
 
 from __future__ import annotations
 
@@ -61,6 +61,8 @@ async def test_live_alert_appears_and_is_acknowledged_from_the_page(
             page = await context.new_page()
             http_urls: list[str] = []
             page.on("request", lambda request: http_urls.append(request.url))
+            ws_urls: list[str] = []
+            page.on("websocket", lambda ws: ws_urls.append(ws.url))
             console_errors: list[str] = []
             page.on(
                 "console",
@@ -124,8 +126,9 @@ async def test_live_alert_appears_and_is_acknowledged_from_the_page(
                 assert body["status"] == "acknowledged"
                 assert body["transitions"][0]["note"] == "checked from the dashboard"
 
-            # The token travelled in headers only (the websocket's ?token= is not an HTTP URL).
+            # The token travelled in headers only: the websocket connected with a one-time ticket.
             assert http_urls and not [u for u in http_urls if bureau in u]
+            assert ws_urls and all("?ticket=fst_" in u and bureau not in u for u in ws_urls)
             assert not console_errors, console_errors
         finally:
             await context.close()

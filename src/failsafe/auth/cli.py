@@ -90,15 +90,40 @@ def list_() -> None:
 
 @principal_app.command("revoke")
 def revoke(principal_id: str = typer.Argument(..., help="The principal's id.")) -> None:
-    """Revoke a principal's token."""
+    """Revoke a principal's token (refused for the last active admin). With Kafka configured,
+    its open websockets are closed on every `serve` replica at once."""
     from failsafe.auth.service import CLI_ACTOR, revoke_principal
     from failsafe.errors import FailsafeError
 
+    settings = get_settings()
+
     async def work(session: AsyncSession) -> None:
         await revoke_principal(session, principal_id, CLI_ACTOR)
+        if settings.kafka.bootstrap_servers:
+            await _announce_revocation(settings, principal_id)
 
     try:
-        run_with_session(get_settings(), work)
+        run_with_session(settings, work)
     except FailsafeError as exc:
         raise typer.BadParameter(exc.message) from None
     typer.echo(f"revoked {principal_id}", err=True)
+
+
+async def _announce_revocation(settings: Settings, principal_id: str) -> None:
+    from failsafe.hub.bus import KafkaAlertBus, revocation
+
+    bootstrap = settings.kafka.bootstrap_servers
+    assert bootstrap is not None
+    bus = KafkaAlertBus(bootstrap, settings.kafka.topics.alerts, settings.kafka.client_id)
+    try:
+        async with asyncio.timeout(10):
+            await bus.start()
+            await bus.publish([revocation(principal_id)])
+    except Exception:  # noqa: BLE001 (revoked all the same; the heartbeat closes the sockets)
+        typer.echo(
+            "warning: Kafka did not take the revocation; open websockets close at their next "
+            "heartbeat (within a minute)",
+            err=True,
+        )
+    finally:
+        await bus.stop()

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from failsafe.auth.ratelimit import FailureLimiter
-from failsafe.auth.service import Actor, Role, authenticate_token, ensure_bootstrap_admin
+from failsafe.auth.service import (
+    BOOTSTRAP_ADMIN_ID,
+    Actor,
+    Role,
+    authenticate_token,
+    ensure_bootstrap_admin,
+)
 from failsafe.auth.tokens import looks_like_token
 from failsafe.db.models import Principal
 from failsafe.errors import Forbidden, TooManyRequests, Unauthorized
@@ -39,8 +45,51 @@ def failure_limiter(state: AppState) -> FailureLimiter:
 
 
 def client_address(request: Request) -> str:
-    # Behind a proxy, run uvicorn with --proxy-headers so that this is the real client.
+    """The client's address as uvicorn resolved it: the peer, or the `X-Forwarded-For` client
+    when the peer is one of `server.forwarded_allow_ips` (no proxy is trusted by default)."""
     return request.client.host if request.client else "unknown"
+
+
+async def authenticate_limited(
+    session: AsyncSession,
+    limiter: FailureLimiter,
+    client: str,
+    token: str,
+    *,
+    check: Callable[[AsyncSession, str], Awaitable[Principal]] = authenticate_token,
+) -> Principal:
+    """The principal of `token` (or of a websocket ticket, with `check`), under the per-address
+    failure budget.
+
+    Only failures are limited, never a valid token: one bureau's desks behind one NAT address
+    share a budget, and a mistyped or stale token at one desk must not lock out the others.
+    Once an address is over its budget, a presented token is still checked: a valid one
+    authenticates, a failing one gets 429 (with `Retry-After`) instead of 401 and extends the
+    block. That this still lets an attacker over the budget learn when a guess is right is
+    harmless for the tokens we generate: 256 random bits, out of reach at any rate, so the
+    budget was never what protected them; it bounds the noise of failures and flags the
+    address. The one secret an operator may choose (`auth.bootstrap_admin_token`, 16 characters
+    at least) could be weak: it does not authenticate from an address over its budget, and
+    answers exactly as a failure does (429), so guessing it stays rate-limited."""
+    over_budget = limiter.retry_after(client) > 0
+    try:
+        principal = await check(session, token)
+    except Unauthorized:
+        limiter.record_failure(client)
+        log.info("authentication failed from %s", client)  # never the token itself
+        if over_budget:
+            raise _rate_limited(limiter, client) from None
+        raise
+    if over_budget and principal.id == BOOTSTRAP_ADMIN_ID:
+        limiter.record_failure(client)
+        raise _rate_limited(limiter, client)
+    return principal
+
+
+def _rate_limited(limiter: FailureLimiter, client: str) -> TooManyRequests:
+    return TooManyRequests.retry_in(
+        "too many failed authentications; retry later", limiter.retry_after(client)
+    )
 
 
 async def current_principal(
@@ -49,24 +98,13 @@ async def current_principal(
     state: StateDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
-    """The caller's principal: 401 without a valid token, 429 after too many failures."""
-    client = client_address(request)
-    limiter = failure_limiter(state)
-    # Checked before the token: once an address is blocked, even a right guess gains nothing.
-    wait = limiter.retry_after(client)
-    if wait > 0:
-        raise TooManyRequests(
-            "too many failed authentications; retry later",
-            details=[{"retry_after": math.ceil(wait)}],
-        )
+    """The caller's principal: 401 without a valid token, 429 for a failing one from an address
+    over its failure budget (see `authenticate_limited`)."""
     if credentials is None:
         raise Unauthorized("missing bearer token")
-    try:
-        return await authenticate_token(session, credentials.credentials)
-    except Unauthorized:
-        limiter.record_failure(client)
-        log.info("authentication failed from %s", client)  # never the token itself
-        raise
+    return await authenticate_limited(
+        session, failure_limiter(state), client_address(request), credentials.credentials
+    )
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

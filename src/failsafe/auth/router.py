@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -10,11 +12,18 @@ from failsafe.auth import service
 from failsafe.auth.deps import AdminDep, PrincipalDep
 from failsafe.auth.schemas import PrincipalCreate, PrincipalCreated, PrincipalOut, PrincipalPage
 from failsafe.auth.service import Role
+from failsafe.hub.bus import revocation
+from failsafe.hub.service import Hub
 from failsafe.kit.codes import CountryCode
 from failsafe.kit.limits import BodyLimitRoute
 from failsafe.kit.openapi import error_responses
 from failsafe.kit.pagination import cursor_key, encode_cursor
-from failsafe.kit.state import SessionDep
+from failsafe.kit.state import AppState, SessionDep, StateDep
+
+log = logging.getLogger(__name__)
+
+# A broker away must not hold the admin's request for long: the heartbeat is the fallback.
+_PUBLISH_TIMEOUT = 5.0
 
 router = APIRouter(
     prefix="/v1/principals",
@@ -71,8 +80,40 @@ async def get_principal(principal_id: str, actor: AdminDep, session: SessionDep)
 
 @router.post(
     "/{principal_id}/revoke",
-    summary="Revoke a principal's token (admin); idempotent",
-    responses=error_responses(403, 404),
+    summary="Revoke a principal's token (admin); idempotent. Its open websockets are closed "
+    "(1008) on every replica. 409 for the last active admin, and for one's own token "
+    "without ?confirm=true",
+    responses=error_responses(403, 404, 409),
 )
-async def revoke_principal(principal_id: str, actor: AdminDep, session: SessionDep) -> PrincipalOut:
-    return PrincipalOut.model_validate(await service.revoke_principal(session, principal_id, actor))
+async def revoke_principal(
+    principal_id: str,
+    actor: AdminDep,
+    session: SessionDep,
+    state: StateDep,
+    confirm: Annotated[
+        bool, Query(description="required (true) to revoke the calling admin's own token")
+    ] = False,
+) -> PrincipalOut:
+    principal = await service.revoke_principal(session, principal_id, actor, confirm_self=confirm)
+    await close_sockets(state, principal.id)
+    return PrincipalOut.model_validate(principal)
+
+
+async def close_sockets(state: AppState, principal_id: str) -> None:
+    """Close a revoked principal's websockets now on every replica, not at their next heartbeat:
+    the revocation travels on the alert bus, which every replica's hub reads."""
+    hub = state.services.get("hub")
+    if isinstance(hub, Hub):
+        hub.close_principal(principal_id, "token revoked")  # this replica's, even without a bus
+    bus = state.services.get("alert_bus")
+    if bus is None:
+        return
+    try:
+        async with asyncio.timeout(_PUBLISH_TIMEOUT):
+            await bus.publish([revocation(principal_id)])
+    except Exception:  # noqa: BLE001 (the revocation itself is committed)
+        log.warning(
+            "revocation of %s not published on the alert bus; other replicas close its "
+            "sockets at their next heartbeat",
+            principal_id,
+        )

@@ -1,4 +1,10 @@
-"""Principals: create (token shown once), authenticate, list, revoke; the bootstrap admin."""
+"""Principals: create (token shown once), authenticate, list, revoke; the bootstrap admin; one-time
+websocket tickets.
+
+Invariants: tokens and tickets are stored as SHA-256 only; a ticket authenticates at most once
+(consumed by one conditional UPDATE, so two replicas racing for it cannot both win) and only
+within `TICKET_TTL`; the last active admin cannot be revoked, nor an admin's own token without
+`confirm_self`."""
 
 from __future__ import annotations
 
@@ -8,14 +14,20 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal, get_args
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import failsafe.audit.service as audit
-from failsafe.auth.tokens import display_prefix, hash_token, looks_like_token, new_token
+from failsafe.auth.tokens import (
+    display_prefix,
+    hash_token,
+    looks_like_token,
+    new_ticket,
+    new_token,
+)
 from failsafe.db.base import utcnow
-from failsafe.db.models import Bureau, Principal
-from failsafe.errors import BadRequest, NotFound, Unauthorized
+from failsafe.db.models import Bureau, Principal, StreamTicket
+from failsafe.errors import BadRequest, Conflict, NotFound, Unauthorized
 from failsafe.kit.codes import is_country_code
 
 Role = Literal["admin", "analyst", "bureau", "border"]
@@ -23,6 +35,12 @@ ROLES: tuple[str, ...] = get_args(Role)
 BOOTSTRAP_ADMIN_ID = "bootstrap-admin"
 # Recording every request's use would make each read a write; a few minutes' precision is enough.
 _TOUCH_INTERVAL = timedelta(minutes=5)
+# Long enough for a page to open its socket right after asking; short enough that a ticket seen
+# in a log, a proxy or a browser's history is worthless by the time anyone reads it.
+TICKET_TTL = timedelta(seconds=30)
+# Tickets are deleted a while after they expire (when the next one is issued), not at once: a
+# ticket row just expired still explains a refused socket to whoever looks.
+_TICKET_RETENTION = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,13 +164,89 @@ async def get_principal(session: AsyncSession, principal_id: str) -> Principal:
     return principal
 
 
-async def revoke_principal(session: AsyncSession, principal_id: str, actor: Actor) -> Principal:
-    """Revoke and commit; revoking twice keeps the first time."""
+async def revoke_principal(
+    session: AsyncSession, principal_id: str, actor: Actor, *, confirm_self: bool = False
+) -> Principal:
+    """Revoke and commit; revoking twice keeps the first time.
+
+    Refused (Conflict) for the last active admin: nobody could then manage principals through
+    the API. Revoking one's own token is refused unless `confirm_self` (the API's
+    `?confirm=true`): one click must not sign an admin out for good by mistake."""
     principal = await get_principal(session, principal_id)
-    if principal.revoked_at is None:
-        principal.revoked_at = utcnow()
-        audit.record(session, actor, "principal.revoke", "principal", principal.id, {})
-        await session.commit()
+    if principal.revoked_at is not None:
+        return principal
+    if principal.role == "admin":
+        # Locked so that two admins revoking each other at once cannot both succeed.
+        admins = (
+            await session.scalars(
+                select(Principal.id)
+                .where(Principal.role == "admin", Principal.revoked_at.is_(None))
+                .with_for_update()
+            )
+        ).all()
+        if set(admins) <= {principal.id}:
+            raise Conflict("this is the last active admin: create another admin first")
+    if principal.id == actor.id and not confirm_self:
+        raise Conflict("this is your own token: revoke it with ?confirm=true")
+    principal.revoked_at = utcnow()
+    audit.record(session, actor, "principal.revoke", "principal", principal.id, {})
+    await session.commit()
+    return principal
+
+
+async def principal_is_active(session: AsyncSession, principal_id: str) -> bool:
+    revoked = await session.execute(
+        select(Principal.revoked_at).where(Principal.id == principal_id)
+    )
+    row = revoked.first()
+    return row is not None and row[0] is None
+
+
+async def issue_stream_ticket(session: AsyncSession, principal: Principal) -> str:
+    """A new one-time websocket ticket for `principal`, valid for `TICKET_TTL`; commits."""
+    ticket = new_ticket()
+    now = utcnow()
+    await session.execute(
+        delete(StreamTicket).where(StreamTicket.expires_at < now - _TICKET_RETENTION)
+    )
+    session.add(
+        StreamTicket(
+            ticket_hash=hash_token(ticket),
+            principal_id=principal.id,
+            created_at=now,
+            expires_at=now + TICKET_TTL,
+        )
+    )
+    await session.commit()
+    return ticket
+
+
+async def redeem_stream_ticket(session: AsyncSession, ticket: str) -> Principal:
+    """The active principal a ticket was issued to, consuming the ticket (commits).
+
+    Unauthorized for an unknown, used or expired ticket, and for a revoked principal. The
+    UPDATE ... WHERE used_at IS NULL AND expires_at > now is the whole check: the database
+    decides which of two concurrent uses wins, on whichever replica each one arrives."""
+    if not looks_like_token(ticket):
+        raise Unauthorized("invalid ticket")
+    now = utcnow()
+    principal_id = await session.scalar(
+        update(StreamTicket)
+        .where(
+            StreamTicket.ticket_hash == hash_token(ticket),
+            StreamTicket.used_at.is_(None),
+            StreamTicket.expires_at > now,
+        )
+        .values(used_at=now)
+        .returning(StreamTicket.principal_id)
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    if principal_id is None:
+        raise Unauthorized("invalid, used or expired ticket")
+    principal = await session.get(Principal, principal_id)
+    if principal is None or principal.revoked_at is not None:
+        raise Unauthorized("invalid or revoked token")
     return principal
 
 

@@ -17,8 +17,16 @@ MIN_TOKEN_LEN = 16
 MAX_TOKEN_LEN = 128
 
 
+TICKET_PREFIX = "fst_"  # a one-time websocket ticket (failsafe.auth.service.issue_stream_ticket)
+
+
 def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(_TOKEN_BYTES)
+
+
+def new_ticket() -> str:
+    # As random as a token: a ticket is a bearer credential for its 30 seconds.
+    return TICKET_PREFIX + secrets.token_urlsafe(_TOKEN_BYTES)
 
 
 def hash_token(token: str) -> str:

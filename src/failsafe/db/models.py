@@ -1,8 +1,9 @@
 """The data model, in one place because it was designed as one: every domain imports from here.
 
-Tables: bureau, principal, counter, watchlist_entry (+ watchlist_entry_version), sighting, alert
-(+ alert_recipient, alert_transition, alert_ack), audit_log. Personal data lives only in the
-JSON documents of entries, entry versions, sightings and alerts, never in audit details.
+Tables: bureau, principal (+ stream_ticket), counter, watchlist_entry (+ watchlist_entry_version),
+sighting, alert (+ alert_recipient, alert_transition, alert_ack), audit_log. Personal data lives
+only in the JSON documents of entries, entry versions, sightings and alerts, never in audit
+details.
 """
 
 from __future__ import annotations
@@ -66,6 +67,24 @@ class Principal(Base):
     created_by: Mapped[str | None] = mapped_column(String(32))
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StreamTicket(Base):
+    """A one-time websocket ticket (`POST /v1/alerts/stream/ticket`): a browser cannot put its
+    bearer token in a websocket's headers, and a URL's query string is what logs record. Stored
+    as SHA-256 only, valid for seconds, consumed at most once by one atomic UPDATE (whichever
+    `serve` replica the socket reaches)."""
+
+    __tablename__ = "stream_ticket"
+
+    ticket_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    principal_id: Mapped[str] = mapped_column(
+        ForeignKey("principal.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Indexed: issuing a ticket also deletes the long-expired ones.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Counter(Base):

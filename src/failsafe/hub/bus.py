@@ -4,6 +4,11 @@ Two implementations behind one small interface, the same code path in both modes
 - `MemoryAlertBus`: the embedded mode, one process; subscribers get every alert published.
 - `KafkaAlertBus`: topic `failsafe.alerts.v1`, JSON values keyed by alert id. Publication is
   at-least-once (a replayed batch publishes again); readers de-duplicate by alert id.
+
+Besides alerts the bus carries control messages, `{"control": ..., ...}` without an `id`, that
+every replica's hub must act on: `revocation(principal_id)` (close that principal's sockets).
+They travel with the alerts, under the same key, so an alert published after a revocation
+reaches every hub after it.
 """
 
 from __future__ import annotations
@@ -23,6 +28,12 @@ log = logging.getLogger(__name__)
 
 Alert = dict[str, Any]
 ALERTS_KEY = b"alerts"
+PRINCIPAL_REVOKED = "principal_revoked"
+
+
+def revocation(principal_id: str) -> Alert:
+    """The control message telling every hub to close `principal_id`'s sockets."""
+    return {"control": PRINCIPAL_REVOKED, "principal_id": principal_id}
 
 
 class AlertBus(Protocol):

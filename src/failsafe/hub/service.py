@@ -34,12 +34,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from failsafe.alerts.recorder import alert_view
 from failsafe.db import counters
 from failsafe.db.models import Alert, AlertRecipient
-from failsafe.hub.bus import AlertBus
+from failsafe.hub.bus import PRINCIPAL_REVOKED, AlertBus
 
 if TYPE_CHECKING:
     from failsafe.hub.connection import Connection
 
 log = logging.getLogger(__name__)
+
+CLOSE_POLICY = 1008  # as failsafe.hub.connection (which imports this module, not the reverse)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +203,10 @@ class Hub:
                 await asyncio.sleep(1.0)  # back-off before reconnecting to the broker
 
     def receive(self, alert: dict[str, Any]) -> None:
-        """One alert from the bus, in any order, possibly again."""
+        """One alert from the bus, in any order, possibly again (or a control message)."""
+        if "control" in alert:
+            self._control(alert)
+            return
         try:
             alert_id = int(alert["id"])
         except (KeyError, TypeError, ValueError):
@@ -220,6 +225,24 @@ class Hub:
         if self._gap_since is None:
             self._gap_since = asyncio.get_running_loop().time()
             self._gap_event.set()
+
+    def _control(self, message: dict[str, Any]) -> None:
+        if message.get("control") == PRINCIPAL_REVOKED:
+            self.close_principal(str(message.get("principal_id") or ""), "token revoked")
+        else:
+            # A newer replica's message this one does not know: nothing to do.
+            log.warning("unknown control message on the bus; ignored")
+
+    def close_principal(self, principal_id: str, reason: str) -> int:
+        """Close every socket of `principal_id` on this replica (1008); returns how many."""
+        closed = 0
+        for conn in [*self._everything, *(c for s in self._by_bureau.values() for c in s)]:
+            if conn.principal_id == principal_id and conn.state != "closed":
+                conn.kill(CLOSE_POLICY, reason)
+                closed += 1
+        if closed:
+            log.info("closed %d socket(s) of revoked principal %s", closed, principal_id)
+        return closed
 
     def _drain(self) -> None:
         while (nxt := self._pending.pop(self.high + 1, None)) is not None:

@@ -21,6 +21,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from failsafe.alerts.recorder import Hit, record_hits
 from failsafe.app import create_app
 from failsafe.auth.service import CLI_ACTOR, create_principal
+from failsafe.cli import uvicorn_options
 from failsafe.db import migrate
 from failsafe.hub.bus import AlertBus
 from failsafe.hub.service import Hub
@@ -28,7 +29,7 @@ from failsafe.kit.state import AppState
 from failsafe.settings import DatabaseSettings, KafkaSettings, Settings, TopicSettings
 from failsafe.watchlist import service as watchlist
 from failsafe.watchlist.schemas import EntryIn
-from tests.conftest import create_database, drop_database, unique_name
+from tests.conftest import create_database, drop_database, personal_data, unique_name
 
 _seq = itertools.count(1)
 
@@ -66,6 +67,8 @@ async def make_entry(
     document: str | None = None,
 ) -> dict[str, Any]:
     n = next(_seq)
+    document = document or f"75{n:07d}"
+    personal_data(surname, given_names, document)
     data = EntryIn.model_validate(
         {
             "notice": {"type": notice_type, "reference": f"2026/{uuid.uuid4().hex[:8]}-{n}"},
@@ -75,7 +78,7 @@ async def make_entry(
                 "given_names": given_names,
                 "date_of_birth": "1970-03",
                 "documents": [
-                    {"type": "P", "number": document or f"75{n:07d}", "issuing_state": "RUS"}
+                    {"type": "P", "number": document, "issuing_state": "RUS"}
                 ],
             },
             "case": {"category": "nuclear_smuggling", "requested_action": action},
@@ -104,6 +107,7 @@ def make_hit(
     event_id: str | None = None,
     direction: str = "entry",
 ) -> Hit:
+    personal_data("PETROV", "IVAN", "753123456")
     event = {
         "schema": "failsafe.event/v1",
         "event_id": event_id or f"ev-{uuid.uuid4().hex}",
@@ -177,9 +181,9 @@ async def running_app(settings: Settings) -> AsyncIterator[RunningApp]:
     """`create_app(settings)` served by uvicorn on a free loopback port, in this event loop."""
     app = create_app(settings)
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan="on",
+        app, host="127.0.0.1", port=0, lifespan="on",
         ws="auto",  # as `failsafe serve` runs it (websockets sans-I/O, no per-message deflate)
-        ws_per_message_deflate=False,
+        **uvicorn_options(settings),
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

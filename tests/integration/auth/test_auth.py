@@ -16,6 +16,7 @@ from sqlalchemy import select
 from failsafe.auth.service import authenticate_token
 from failsafe.db.models import Bureau, Principal
 from failsafe.errors import Unauthorized
+from tests.conftest import scan_output
 from tests.integration.api import api_client, auth
 
 pytestmark = pytest.mark.integration
@@ -69,18 +70,43 @@ async def test_tokens_are_stored_only_as_sha256(pg_url: str) -> None:
                 await authenticate_token(s, token + "x")
 
 
-async def test_repeated_failures_are_rate_limited(pg_url: str) -> None:
+async def test_failures_are_rate_limited_but_never_a_valid_token(pg_url: str) -> None:
+    """One bureau behind one NAT address: a desk's stale token must not lock out its colleagues."""
+    bad = auth("fs_" + "y" * 43)
     async with api_client(pg_url, max_failures_per_minute=3) as api:
         good = await api.principal("admin")
         for _ in range(3):
-            r = await api.client.get("/v1/principals/me", headers=auth("fs_" + "y" * 43))
+            r = await api.client.get("/v1/principals/me", headers=bad)
             assert r.status_code == 401
-        blocked = await api.client.get("/v1/principals/me", headers=auth("fs_" + "y" * 43))
+        blocked = await api.client.get("/v1/principals/me", headers=bad)
         assert blocked.status_code == 429
         assert blocked.json()["error"]["code"] == "rate_limited"
-        assert 0 < blocked.json()["error"]["details"][0]["retry_after"] <= 60
-        # Once blocked, even a right token from that address waits (a right guess gains nothing).
-        assert (await api.client.get("/v1/principals/me", headers=auth(good))).status_code == 429
+        wait = blocked.json()["error"]["details"][0]["retry_after"]
+        assert 0 < wait <= 60
+        assert blocked.headers["Retry-After"] == str(wait)
+        # A valid token from the same address still authenticates, on every route.
+        for path in ("/v1/principals/me", "/v1/watchlist", "/v1/principals/me"):
+            assert (await api.client.get(path, headers=auth(good))).status_code == 200
+        # ...while failures keep getting 429 (not 401: nothing tells a guess from a typo).
+        again = await api.client.get("/v1/watchlist", headers=bad)
+        assert again.status_code == 429 and int(again.headers["Retry-After"]) >= 1
+
+
+async def test_bootstrap_token_is_not_checked_from_an_address_over_budget(
+    fresh_pg_url: str,
+) -> None:
+    """The operator may choose a weak bootstrap token: over the budget, it answers as a failure
+    does, so guessing it stays limited; generated tokens are unguessable and stay valid."""
+    token = "bootstrap-" + os.urandom(8).hex()
+    async with api_client(
+        fresh_pg_url, bootstrap_admin_token=SecretStr(token), max_failures_per_minute=2
+    ) as api:
+        assert (await api.client.get("/v1/principals/me", headers=auth(token))).status_code == 200
+        for _ in range(2):
+            r = await api.client.get("/v1/principals/me", headers=auth("fs_" + "z" * 43))
+            assert r.status_code == 401
+        r = await api.client.get("/v1/principals/me", headers=auth(token))
+        assert r.status_code == 429 and "Retry-After" in r.headers
 
 
 async def test_principals_api(pg_url: str) -> None:
@@ -140,6 +166,7 @@ async def _run(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, st
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await proc.communicate()
+    scan_output(f"failsafe {' '.join(args[:2])}", err.decode())  # stdout carries tokens by design
     return proc.returncode or 0, out.decode(), err.decode()
 
 
@@ -179,3 +206,44 @@ async def test_cli_principal_create_prints_a_working_token(
     assert code == 0
     async with api_client(url) as api:
         assert (await api.client.get("/v1/principals/me", headers=auth(token))).status_code == 401
+
+
+async def test_the_last_admin_and_ones_own_token_are_not_revoked_by_mistake(
+    fresh_pg_url: str, tmp_path: Path
+) -> None:
+    async with api_client(fresh_pg_url) as api:
+        c = api.client
+        first = await api.principal("admin")
+        first_id = (await c.get("/v1/principals/me", headers=auth(first))).json()["id"]
+        # Alone: refused, with or without confirmation.
+        for params in ({}, {"confirm": "true"}):
+            r = await c.post(
+                f"/v1/principals/{first_id}/revoke", params=params, headers=auth(first)
+            )
+            assert r.status_code == 409, r.text
+            assert r.json()["error"]["message"] == (
+                "this is the last active admin: create another admin first"
+            )
+        second = await api.principal("admin")
+        second_id = (await c.get("/v1/principals/me", headers=auth(second))).json()["id"]
+        # One's own token: only with ?confirm=true.
+        r = await c.post(f"/v1/principals/{first_id}/revoke", headers=auth(first))
+        assert r.status_code == 409
+        assert "?confirm=true" in r.json()["error"]["message"]
+        assert (await c.get("/v1/principals/me", headers=auth(first))).status_code == 200
+        r = await c.post(
+            f"/v1/principals/{first_id}/revoke", params={"confirm": "true"}, headers=auth(first)
+        )
+        assert r.status_code == 200 and r.json()["revoked_at"] is not None
+        assert (await c.get("/v1/principals/me", headers=auth(first))).status_code == 401
+        # Now the second is the last one.
+        r = await c.post(
+            f"/v1/principals/{second_id}/revoke", params={"confirm": "true"}, headers=auth(second)
+        )
+        assert r.status_code == 409
+    # The command line keeps the last admin too.
+    code, _, err = await _run(
+        "principal", "revoke", second_id, env={"FAILSAFE_DATABASE__URL": fresh_pg_url},
+        cwd=tmp_path,
+    )
+    assert code == 2 and "last active admin" in err

@@ -5,13 +5,9 @@ bureaus on each: every alert reaches exactly the entitled bureaus on both replic
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import signal
-import socket
-import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +16,13 @@ import orjson
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
 
 from failsafe.db.engine import create_engine, create_sessionmaker
 from failsafe.hub.bus import KafkaAlertBus
 from failsafe.settings import DatabaseSettings
+from tests.apptools import free_port as _free_port
+from tests.apptools import serve_process
 from tests.integration.alerts.factories import (
     emit,
     fresh_database,
@@ -40,12 +39,6 @@ BUREAUS = ("FRA", "DEU", "ITA", "ESP")
 FAILSAFE = str(Path(sys.executable).parent / "failsafe")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def _create_topics(bootstrap: str, *names: str) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -53,38 +46,6 @@ async def _create_topics(bootstrap: str, *names: str) -> None:
         await admin.create_topics([NewTopic(n, 3, 1) for n in names])
     finally:
         await admin.close()
-
-
-@contextlib.asynccontextmanager
-async def serve_process(env: dict[str, str], port: int) -> AsyncIterator[str]:
-    """`failsafe serve` as its own process; yields its base URL once /readyz answers 200."""
-    proc = subprocess.Popen(
-        [FAILSAFE, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx2.AsyncClient(base_url=base, timeout=2) as http, asyncio.timeout(60):
-            while True:
-                if proc.poll() is not None:
-                    err = proc.stderr.read().decode() if proc.stderr else ""
-                    raise RuntimeError(f"serve exited with {proc.returncode}: {err[-2000:]}")
-                with contextlib.suppress(httpx2.HTTPError):
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                await asyncio.sleep(0.1)  # polling a separate process's readiness
-        yield base
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.to_thread(proc.wait, 20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            await asyncio.to_thread(proc.wait, 10)
-        if proc.stderr:
-            proc.stderr.close()
 
 
 async def _until(
@@ -200,6 +161,76 @@ async def test_two_replicas_deliver_exactly_to_entitled_bureaus(
                         assert await recv_json(ws) == {"type": "pong"}
                 for ws in clients.values():
                     await ws.close()
+        finally:
+            await bus.stop()
+            await engine.dispose()
+
+
+async def test_revocation_closes_sockets_on_every_replica_at_once(
+    pg_server: str, kafka_bootstrap: str, unique_topic: Callable[[str], str]
+) -> None:
+    """Revoked on replica A, the principal's socket on replica B is closed (1008) within a second
+    (not at its next heartbeat, 20 s away) and gets no alert published after the revocation,
+    while another bureau's socket there does."""
+    alerts_topic = unique_topic("failsafe.alerts.v1")
+    await _create_topics(kafka_bootstrap, alerts_topic)
+    async with fresh_database(pg_server) as url:
+        engine = create_engine(DatabaseSettings(url=url, pool_size=5))
+        sessions = create_sessionmaker(engine)
+        bus = KafkaAlertBus(kafka_bootstrap, alerts_topic, "test-revocation")
+        await bus.start()
+        env = {
+            **os.environ,
+            "FAILSAFE_DATABASE__URL": url,
+            "FAILSAFE_DATABASE__AUTO_MIGRATE": "false",
+            "FAILSAFE_KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap,
+            "FAILSAFE_KAFKA__TOPICS__ALERTS": alerts_topic,
+            "FAILSAFE_KAFKA__TOPICS__EVENTS": unique_topic("failsafe.events.v1"),
+            "FAILSAFE_KAFKA__TOPICS__EVENTS_DLQ": unique_topic("failsafe.events.dlq.v1"),
+        }
+        try:
+            admin = await make_token(sessions, "admin", None)
+            revoked = await make_token(sessions, "bureau", "DEU")
+            control = await make_token(sessions, "bureau", "FRA")
+            entry = await make_entry(sessions, owner="FRA")
+            async with (
+                serve_process(env, _free_port()) as base_a,
+                serve_process(env, _free_port()) as base_b,
+            ):
+                ws_b = base_b.replace("http://", "ws://") + "/v1/alerts/stream"
+                doomed = await open_stream(ws_b, revoked)
+                watcher = await open_stream(ws_b, control)
+                for ws in (doomed, watcher):
+                    assert (await recv_json(ws))["type"] == "subscribed"
+                async with httpx2.AsyncClient(base_url=base_a, timeout=10) as http:
+                    me = await http.get(
+                        "/v1/principals/me", headers={"Authorization": f"Bearer {revoked}"}
+                    )
+                    principal_id = me.json()["id"]
+                    loop = asyncio.get_running_loop()
+                    t0 = loop.time()
+                    r = await http.post(
+                        f"/v1/principals/{principal_id}/revoke",
+                        headers={"Authorization": f"Bearer {admin}"},
+                    )
+                    assert r.status_code == 200, r.text
+                # Published after the revocation, for both bureaus.
+                (after,) = await emit(sessions, bus, [make_hit(entry, country="DEU")])
+                assert sorted(after["recipients"]) == ["DEU", "FRA"]
+
+                frames: list[dict[str, Any]] = []
+                with pytest.raises(ConnectionClosed):
+                    async with asyncio.timeout(10):
+                        while True:
+                            frames.append(orjson.loads(await doomed.recv()))
+                closed_after = loop.time() - t0
+                assert doomed.close_code == 1008
+                assert doomed.close_reason == "token revoked"
+                assert closed_after < 2.0, closed_after
+                assert not [f for f in frames if f.get("type") == "alert"], frames
+                got = await _until(watcher, lambda m: m["type"] == "alert")
+                assert got[-1]["alert"]["id"] == after["id"]
+                await watcher.close()
         finally:
             await bus.stop()
             await engine.dispose()

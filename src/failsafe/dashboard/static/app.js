@@ -178,12 +178,26 @@ function setConn(value, label) {
   node.textContent = label || value;
 }
 
-function connect() {
+async function connect() {
   if (state.signedOut) return;
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  // Browsers cannot put an Authorization header on a websocket: the contract allows ?token=,
-  // and the server keeps no access log of it.
-  const url = `${proto}//${location.host}/v1/alerts/stream?token=${encodeURIComponent(state.token)}`;
+  // Browsers cannot put an Authorization header on a websocket, and a URL's query string ends up
+  // in logs: ask for a one-time ticket (30 s, usable once) with the bearer header, and connect
+  // with it.
+  let ticket;
+  try {
+    ticket = (await api("/v1/alerts/stream/ticket", { method: "POST" })).ticket;
+  } catch (err) {
+    if (state.signedOut) return;
+    if (err.status === 401 || err.status === 403) {
+      signOut(`Signed out: ${err.message}`);
+      return;
+    }
+    retryLater();
+    return;
+  }
+  if (state.signedOut) return;
+  const url = `${proto}//${location.host}/v1/alerts/stream?ticket=${encodeURIComponent(ticket)}`;
   const ws = new WebSocket(url);
   state.ws = ws;
   setConn("connecting");
@@ -204,16 +218,22 @@ function connect() {
     if (state.ws !== ws) return;
     state.ws = null;
     if (state.signedOut) return;
-    if (ev.code === 1008) {
+    if (ev.code === 1008 && ev.reason !== "invalid ticket") {
+      // A spent or expired ticket is worth another try (the next ticket request says whether
+      // the token itself still holds); anything else of 1008 is about the token or the role.
       signOut(`Signed out: ${ev.reason || "the token was refused"}`);
       return;
     }
-    // Resume from the last id seen: the server replays what we missed, no gap, no duplicate.
-    const delay = Math.min(1000 * 2 ** state.retry, 15000);
-    state.retry += 1;
-    setConn("offline", `offline — retrying in ${Math.round(delay / 1000)}s`);
-    state.retryTimer = setTimeout(connect, delay);
+    retryLater();
   });
+}
+
+function retryLater() {
+  // Resume from the last id seen: the server replays what we missed, no gap, no duplicate.
+  const delay = Math.min(1000 * 2 ** state.retry, 15000);
+  state.retry += 1;
+  setConn("offline", `offline — retrying in ${Math.round(delay / 1000)}s`);
+  state.retryTimer = setTimeout(connect, delay);
 }
 
 function onMessage(ws, msg) {
