@@ -1,7 +1,7 @@
 """stream_ticket: one-time websocket tickets (hashed, 30 s, consumed once)
 
-Revision ID: 0003_stream_ticket
-Revises: 0002
+Revision ID: 0004_stream_ticket
+Revises: 0003_dates_of_birth
 Create Date: 2026-11-30 01:30:00+00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import failsafe.db.base
 
-revision: str = "0003_stream_ticket"
-down_revision: str | None = "0002"
+revision: str = "0004_stream_ticket"
+down_revision: str | None = "0003_dates_of_birth"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
