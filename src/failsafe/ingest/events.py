@@ -3,18 +3,62 @@
 Lenient where the contract is lenient (unknown fields are kept and ignored), strict where it is
 strict: a missing `event_id`, a wrong type, an unknown schema version or kind, an unreadable or
 oversized message is an `InvalidEvent` that goes to the dead-letter topic.
+
+Invariant: an event that `parse_event` accepts can be serialized (pydantic, orjson) and stored
+(PostgreSQL text and jsonb) by every later step. So the whole message, unknown fields included,
+is checked for what those refuse: nesting deeper than `MAX_DEPTH`, NUL characters and lone
+surrogates in any string or key, integers outside 64 bits and non-finite numbers; timestamps
+lie within years `MIN_YEAR`..`MAX_YEAR` in UTC (converting year 1 or 9999 with an offset to UTC
+overflows). Each rejection names the check and the field path, never the value.
 """
 
 from __future__ import annotations
 
+import math
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+from pydantic_core import PydanticCustomError
 
 from failsafe.errors import InvalidEvent
 
 SCHEMA_V1: Literal["failsafe.event/v1"] = "failsafe.event/v1"
+
+# Timestamps (occurred_at, flight.scheduled_departure) must fall within these years, in UTC.
+MIN_YEAR = 1900
+MAX_YEAR = 2200
+# Levels of objects and arrays in a whole message (the event itself is level 1). The contract
+# needs 3; the rest is room for senders' own fields, far below the serializers' limits (~250).
+MAX_DEPTH = 32
+# Integers must fit a signed 64-bit integer (orjson refuses larger ones when writing).
+MAX_INT = 2**63 - 1
+MIN_INT = -(2**63)
+
+
+def _sane_timestamp(value: datetime) -> datetime:
+    # The local year first: converting 9999-12-31T23:59:59-14:00 to UTC would overflow.
+    if not MIN_YEAR - 1 <= value.year <= MAX_YEAR + 1 or not (
+        MIN_YEAR <= value.astimezone(UTC).year <= MAX_YEAR
+    ):
+        raise PydanticCustomError(
+            "timestamp_out_of_range",
+            "a timestamp between the years {min_year} and {max_year} (UTC)",
+            {"min_year": MIN_YEAR, "max_year": MAX_YEAR},
+        )
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, AfterValidator(_sane_timestamp)]
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=3, strip_whitespace=True)]
 Short = Annotated[str, StringConstraints(max_length=64)]
@@ -56,7 +100,7 @@ class Flight(_Open):
     number: Short | None = None
     origin: Annotated[str, StringConstraints(max_length=4)] | None = None
     destination: Annotated[str, StringConstraints(max_length=4)] | None = None
-    scheduled_departure: AwareDatetime | None = None
+    scheduled_departure: Timestamp | None = None
     transit: Annotated[list[Airport], Field(max_length=16)] = []
 
 
@@ -64,7 +108,7 @@ class Event(_Open):
     schema_: Literal["failsafe.event/v1"] = Field(default=SCHEMA_V1, alias="schema")
     event_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     kind: Literal["border_crossing", "travel_booking"]
-    occurred_at: AwareDatetime
+    occurred_at: Timestamp
     source: Short | None = None
     country: Code | None = None
     crossing: Crossing | None = None
@@ -79,12 +123,17 @@ class Event(_Open):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+# Error kinds of our own whose message is fixed text (no value): it is added to the reason.
+_EXPLAINED = {"timestamp_out_of_range"}
+
+
 def _describe(exc: ValidationError) -> str:
     # Field paths and error kinds only: the values may be personal data.
     parts = []
     for err in exc.errors()[:5]:
         loc = ".".join(str(p) for p in err["loc"]) or "(root)"
-        parts.append(f"{loc}: {err['type']}")
+        kind = err["type"]
+        parts.append(f"{loc}: {kind}" + (f" ({err['msg']})" if kind in _EXPLAINED else ""))
     more = len(exc.errors()) - 5
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
@@ -103,6 +152,7 @@ def parse_event(raw: bytes | str | dict[str, Any], max_bytes: int = 256 * 1024) 
             raise InvalidEvent(f"not JSON: {exc.msg} at {exc.pos}") from None
     if not isinstance(data, dict):
         raise InvalidEvent("not a JSON object")
+    check_values(data)
     schema = data.get("schema", SCHEMA_V1)
     if schema != SCHEMA_V1:
         raise InvalidEvent(f"unknown schema version: {str(schema)[:40]!r}")
@@ -110,3 +160,65 @@ def parse_event(raw: bytes | str | dict[str, Any], max_bytes: int = 256 * 1024) 
         return Event.model_validate(data)
     except ValidationError as exc:
         raise InvalidEvent(f"schema violation: {_describe(exc)}") from None
+
+
+def _key(part: object) -> str:
+    # A sender's key in a reason: printable, short, and never a NUL or surrogate of its own.
+    text = str(part)[:32]
+    return "".join(c if c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF else "?" for c in text)
+
+
+def _path(path: tuple[object, ...]) -> str:
+    return ".".join(_key(p) for p in path)[:200] or "(root)"
+
+
+def _bad_string(text: str) -> str | None:
+    if "\x00" in text:
+        return "NUL character"
+    # Cheap for the usual case: an ASCII or well-formed string has no surrogate code point.
+    if not text.isascii() and any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+        return "lone surrogate"
+    return None
+
+
+def check_values(data: Any) -> None:
+    """Reject what later steps cannot serialize or store, anywhere in a decoded message.
+
+    Raises InvalidEvent naming the check and the path: nesting beyond MAX_DEPTH, a NUL or lone
+    surrogate in a string or key, an integer outside 64 bits, a non-finite number.
+    """
+    # Iterative, so that no depth of input can exhaust the interpreter's stack.
+    stack: list[tuple[Any, tuple[object, ...]]] = [(data, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, dict | list):
+            if len(path) >= MAX_DEPTH:
+                raise InvalidEvent(
+                    f"nested too deeply: more than {MAX_DEPTH} levels at {_path(path)}"
+                )
+            if isinstance(value, dict):
+                children: list[tuple[Any, tuple[object, ...]]] = []
+                for key, item in value.items():
+                    if not isinstance(key, str):
+                        raise InvalidEvent(f"wrong key type: {_path(path)}")
+                    problem = _bad_string(key)
+                    if problem:
+                        raise InvalidEvent(f"{problem}: in a key at {_path((*path, key))}")
+                    children.append((item, (*path, key)))
+            else:
+                children = [(item, (*path, i)) for i, item in enumerate(value)]
+            stack.extend(reversed(children))  # depth first, in document order
+        elif isinstance(value, str):
+            problem = _bad_string(value)
+            if problem:
+                raise InvalidEvent(f"{problem}: {_path(path)}")
+        elif isinstance(value, bool) or value is None:
+            continue
+        elif isinstance(value, int):
+            if not MIN_INT <= value <= MAX_INT:
+                raise InvalidEvent(f"number out of range: {_path(path)} (integers: 64 bits)")
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise InvalidEvent(f"number out of range: {_path(path)} (not finite)")
+        else:
+            raise InvalidEvent(f"not a JSON value: {_path(path)}")
