@@ -1,4 +1,10 @@
-"""POST /v1/events (for senders without Kafka) and POST /v1/screen (ad-hoc screening)."""
+"""POST /v1/events (for senders without Kafka) and POST /v1/screen (ad-hoc screening).
+
+Invariants of POST /v1/events: each event is judged on its own. An invalid event, or one that
+the pipeline dead-letters, is rejected with its reason by index, and the others of the batch are
+accepted; no event makes the whole request fail (only an unreadable body, 400, or an outage,
+503).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +17,8 @@ from pydantic import BaseModel, Field
 
 from failsafe.auth.deps import require_roles
 from failsafe.auth.service import Actor
-from failsafe.errors import BadRequest, Unavailable
-from failsafe.ingest.events import parse_event
+from failsafe.errors import BadRequest, InvalidEvent, Unavailable
+from failsafe.ingest.events import Event, check_values, parse_event
 from failsafe.ingest.pipeline import RawRecord
 from failsafe.ingest.service import ScreeningService
 from failsafe.kit.state import StateDep
@@ -92,6 +98,14 @@ async def _json_items(request: Request, limit: int) -> list[Any]:
     return items
 
 
+def _encode(item: Any, max_bytes: int) -> tuple[bytes, Event]:
+    """One item of a request as the bytes sent on and the validated event (InvalidEvent)."""
+    # Checked before encoding: orjson refuses to write what check_values rejects (too deep).
+    check_values(item)
+    raw = orjson.dumps(item)
+    return raw, parse_event(raw, max_bytes)
+
+
 def _screening(state: Any, *, matcher: bool = True) -> ScreeningService:
     """The screening service; with `matcher`, only once the watchlist is loaded (503 before)."""
     service = state.services.get("screening")
@@ -136,28 +150,35 @@ async def post_events(request: Request, state: StateDep, actor: SenderDep) -> Ev
     max_bytes = state.settings.kafka.max_event_bytes
     accepted: list[Accepted] = []
     rejected: list[Rejected] = []
-    raws: list[tuple[str, bytes]] = []
+    raws: list[tuple[int, str, bytes]] = []  # (index in the request, event id, bytes)
     for i, item in enumerate(items):
-        raw = orjson.dumps(item)
         try:
-            event = parse_event(raw, max_bytes)
-        except Exception as exc:  # noqa: BLE001  (InvalidEvent; the reason is reported)
-            rejected.append(Rejected(index=i, reason=getattr(exc, "message", str(exc))))
+            raw, event = _encode(item, max_bytes)
+        except InvalidEvent as exc:
+            rejected.append(Rejected(index=i, reason=exc.message))
             continue
-        accepted.append(Accepted(index=i, event_id=event.event_id))
-        raws.append((event.event_id, raw))
+        raws.append((i, event.event_id, raw))
     if raws:
         if service.producer is not None:
             try:
                 producer = await service.producer.get()
                 topic = state.settings.kafka.topics.events
-                futures = [await producer.send(topic, raw, key=eid.encode()) for eid, raw in raws]
+                futures = [
+                    await producer.send(topic, raw, key=eid.encode()) for _, eid, raw in raws
+                ]
                 for future in futures:
                     await future
             except (TimeoutError, KafkaError) as exc:
                 raise Unavailable("Kafka is unavailable; nothing was accepted, retry") from exc
         else:
-            await service.pipeline.process([RawRecord(value=raw) for _, raw in raws])
+            # In process: an event the pipeline dead-letters (a later step failed on its data)
+            # is rejected here with the same reason; the rest of the batch is recorded.
+            outcome = await service.pipeline.process([RawRecord(value=raw) for _, _, raw in raws])
+            for r in outcome.rejected:
+                rejected.append(Rejected(index=raws[r.index][0], reason=r.reason))
+        failed = {r.index for r in rejected}
+        accepted = [Accepted(index=i, event_id=eid) for i, eid, _ in raws if i not in failed]
+    rejected.sort(key=lambda r: r.index)
     return EventsResult(accepted=accepted, rejected=rejected)
 
 
@@ -190,9 +211,9 @@ async def post_screen(request: Request, state: StateDep, actor: ScreenerDep) -> 
     out: list[ScreenResult] = []
     for item in items:
         try:
-            event = parse_event(orjson.dumps(item), state.settings.kafka.max_event_bytes)
-        except Exception as exc:  # noqa: BLE001  (InvalidEvent; the reason is reported)
-            out.append(ScreenResult(error=getattr(exc, "message", str(exc))))
+            _, event = _encode(item, state.settings.kafka.max_event_bytes)
+        except InvalidEvent as exc:
+            out.append(ScreenResult(error=exc.message))
             continue
         _, _, matches = service.pipeline.screen(event.to_json_dict())
         entries = service.follower.entries
