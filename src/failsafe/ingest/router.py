@@ -1,9 +1,9 @@
 """POST /v1/events (for senders without Kafka) and POST /v1/screen (ad-hoc screening).
 
-Invariants of POST /v1/events: each event is judged on its own. An invalid event, or one that
-the pipeline dead-letters, is rejected with its reason by index, and the others of the batch are
-accepted; no event makes the whole request fail (only an unreadable body, 400, or an outage,
-503).
+Invariants of POST /v1/events: each event is judged on its own. An invalid event, an event for
+another country than the sending border principal's bureau, or one that the pipeline
+dead-letters is rejected with its reason by index, and the others of the batch are accepted;
+no event makes the whole request fail (only an unreadable body, 400, or an outage, 503).
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ MAX_EVENTS_PER_REQUEST = 1000
 MAX_SCREEN_PER_REQUEST = 100
 MAX_BODY_BYTES = 8 * 1024 * 1024
 
-SenderDep = Annotated[Actor, Depends(require_roles("border", "admin"))]
+# Only border systems send events: an event routes alerts to the bureau of its country, and a
+# border principal speaks for its own country only (see `_foreign_country`).
+SenderDep = Annotated[Actor, Depends(require_roles("border"))]
 ScreenerDep = Annotated[Actor, Depends(require_roles("border", "bureau", "analyst", "admin"))]
 
 EXAMPLE_EVENT: dict[str, Any] = {
@@ -106,6 +108,17 @@ def _encode(item: Any, max_bytes: int) -> tuple[bytes, Event]:
     return raw, parse_event(raw, max_bytes)
 
 
+def _foreign_country(event: Event, actor: Actor) -> str | None:
+    """Why a border principal may not send this event, or None. Its bureau is the only
+    country it reports for: another `country` would route the alert to another bureau."""
+    if event.country is None or event.country == actor.bureau_code:
+        return None
+    return (
+        f"forbidden: country {event.country!r} is not this principal's bureau "
+        f"{actor.bureau_code!r}; a border principal sends events of its own country only"
+    )
+
+
 def _screening(state: Any, *, matcher: bool = True) -> ScreeningService:
     """The screening service; with `matcher`, only once the watchlist is loaded (503 before)."""
     service = state.services.get("screening")
@@ -138,8 +151,9 @@ _EVENTS_BODY = {
     summary="Send one event or a batch (up to 1000) into the screening stream",
     description="Role border. With Kafka configured the valid events are produced to "
     "`failsafe.events.v1` (acknowledged by the broker before this answers); in the embedded mode "
-    "they are screened in process before this answers. Invalid events are rejected with the "
-    "reason, by index; the others are accepted.",
+    "they are screened in process before this answers. Invalid events, and events whose "
+    "`country` is not the principal's bureau, are rejected with the reason, by index; the "
+    "others are accepted.",
     openapi_extra=_EVENTS_BODY,
     responses={400: {"description": "unreadable body"}, 401: {}, 403: {}, 503: {}},
 )
@@ -156,6 +170,10 @@ async def post_events(request: Request, state: StateDep, actor: SenderDep) -> Ev
             raw, event = _encode(item, max_bytes)
         except InvalidEvent as exc:
             rejected.append(Rejected(index=i, reason=exc.message))
+            continue
+        foreign = _foreign_country(event, actor)
+        if foreign is not None:
+            rejected.append(Rejected(index=i, reason=foreign))
             continue
         raws.append((i, event.event_id, raw))
     if raws:
@@ -198,8 +216,8 @@ def _visible_to(entry: dict[str, Any], actor: Actor) -> bool:
     "/screen",
     response_model=list[ScreenResult],
     summary="Screen one event or up to 100 against the live watchlist now",
-    description="Roles border, bureau, analyst. Answers, per event in input order, the matches "
-    "at or above the default threshold, best first, with their explanation; entries whose "
+    description="Roles border, bureau, analyst, admin. Answers, per event in input order, the "
+    "matches at or above the default threshold, best first, with their explanation; entries whose "
     "distribution excludes the caller's bureau are never shown. Nothing is stored and no alert "
     "is raised.",
     openapi_extra=_EVENTS_BODY,
