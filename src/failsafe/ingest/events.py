@@ -175,10 +175,63 @@ def _path(path: tuple[object, ...]) -> str:
 def _bad_string(text: str) -> str | None:
     if "\x00" in text:
         return "NUL character"
-    # Cheap for the usual case: an ASCII or well-formed string has no surrogate code point.
-    if not text.isascii() and any(0xD800 <= ord(c) <= 0xDFFF for c in text):
-        return "lone surrogate"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # the only code points UTF-8 cannot carry: surrogates
+            return "lone surrogate"
     return None
+
+
+class _Unsafe(Exception):
+    """Raised inside the walk; the path is collected on the way out (only then is it needed)."""
+
+    def __init__(self, problem: str, before: str = "", after: str = "") -> None:
+        self.reason = (problem, before, after)  # "<problem>: <before><path><after>"
+        self.path: list[object] = []
+
+
+def _scan(value: Any, depth: int) -> None:
+    # Recursion is bounded: a container is only entered below MAX_DEPTH.
+    if isinstance(value, str):
+        problem = _bad_string(value)
+        if problem:
+            raise _Unsafe(problem)
+    elif isinstance(value, dict):
+        if depth >= MAX_DEPTH:
+            raise _Unsafe("nested too deeply", f"more than {MAX_DEPTH} levels at ")
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise _Unsafe("wrong key type")
+            problem = _bad_string(key)
+            if problem:
+                exc = _Unsafe(problem, "in a key at ")
+                exc.path.append(key)
+                raise exc
+            try:
+                _scan(item, depth + 1)
+            except _Unsafe as exc:
+                exc.path.append(key)
+                raise
+    elif isinstance(value, list):
+        if depth >= MAX_DEPTH:
+            raise _Unsafe("nested too deeply", f"more than {MAX_DEPTH} levels at ")
+        for i, item in enumerate(value):
+            try:
+                _scan(item, depth + 1)
+            except _Unsafe as exc:
+                exc.path.append(i)
+                raise
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, int):
+        if not MIN_INT <= value <= MAX_INT:
+            raise _Unsafe("number out of range", after=" (integers: 64 bits)")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise _Unsafe("number out of range", after=" (not finite)")
+    else:
+        raise _Unsafe("not a JSON value")
 
 
 def check_values(data: Any) -> None:
@@ -187,38 +240,9 @@ def check_values(data: Any) -> None:
     Raises InvalidEvent naming the check and the path: nesting beyond MAX_DEPTH, a NUL or lone
     surrogate in a string or key, an integer outside 64 bits, a non-finite number.
     """
-    # Iterative, so that no depth of input can exhaust the interpreter's stack.
-    stack: list[tuple[Any, tuple[object, ...]]] = [(data, ())]
-    while stack:
-        value, path = stack.pop()
-        if isinstance(value, dict | list):
-            if len(path) >= MAX_DEPTH:
-                raise InvalidEvent(
-                    f"nested too deeply: more than {MAX_DEPTH} levels at {_path(path)}"
-                )
-            if isinstance(value, dict):
-                children: list[tuple[Any, tuple[object, ...]]] = []
-                for key, item in value.items():
-                    if not isinstance(key, str):
-                        raise InvalidEvent(f"wrong key type: {_path(path)}")
-                    problem = _bad_string(key)
-                    if problem:
-                        raise InvalidEvent(f"{problem}: in a key at {_path((*path, key))}")
-                    children.append((item, (*path, key)))
-            else:
-                children = [(item, (*path, i)) for i, item in enumerate(value)]
-            stack.extend(reversed(children))  # depth first, in document order
-        elif isinstance(value, str):
-            problem = _bad_string(value)
-            if problem:
-                raise InvalidEvent(f"{problem}: {_path(path)}")
-        elif isinstance(value, bool) or value is None:
-            continue
-        elif isinstance(value, int):
-            if not MIN_INT <= value <= MAX_INT:
-                raise InvalidEvent(f"number out of range: {_path(path)} (integers: 64 bits)")
-        elif isinstance(value, float):
-            if not math.isfinite(value):
-                raise InvalidEvent(f"number out of range: {_path(path)} (not finite)")
-        else:
-            raise InvalidEvent(f"not a JSON value: {_path(path)}")
+    try:
+        _scan(data, 0)
+    except _Unsafe as exc:
+        problem, before, after = exc.reason
+        path = _path(tuple(reversed(exc.path)))
+        raise InvalidEvent(f"{problem}: {before}{path}{after}") from None
