@@ -90,16 +90,18 @@ def is_data_error(exc: BaseException) -> bool:
     return isinstance(exc, Exception)
 
 
-def _log_failure(what: str, exc: BaseException) -> None:
-    # Only the type and the place are logged, never the message (it may quote personal data).
+def log_failure(what: str, exc: BaseException, then: str = "event dead-lettered") -> None:
+    """Log a step failing on one event: only the error's type and place, never its message
+    (it may quote personal data)."""
     tb = traceback.extract_tb(exc.__traceback__)
     frame = tb[-1] if tb else None
     log.error(
-        "%s failed (%s at %s:%s); event dead-lettered",
+        "%s failed (%s at %s:%s); %s",
         what,
         type(exc).__name__,
         frame.filename if frame else "?",
         frame.lineno if frame else "?",
+        then,
     )
 
 
@@ -152,7 +154,7 @@ class Pipeline:
             except Exception as exc:  # noqa: BLE001  (one event must not stop the stream)
                 # Validation should have refused what the serializer cannot hold: a bug, but
                 # the stream goes on.
-                _log_failure("validation", exc)
+                log_failure("validation", exc)
                 self._reject(outcome, i, f"processing error: {type(exc).__name__}", record)
                 continue
             try:
@@ -160,7 +162,7 @@ class Pipeline:
             except Exception as exc:  # noqa: BLE001  (one event must not stop the stream)
                 # A valid event the engine cannot handle is a bug, but the stream goes on: the
                 # event is dead-lettered with the error's type.
-                _log_failure("screening", exc)
+                log_failure("screening", exc)
                 self._reject(outcome, i, f"processing error: {type(exc).__name__}", record)
                 continue
             outcome.accepted.append(event["event_id"])
@@ -246,7 +248,7 @@ class Pipeline:
             except Exception as exc:
                 if not is_data_error(exc):
                     raise
-                _log_failure("recording", exc)
+                log_failure("recording", exc)
                 reason = f"storage error: {type(exc).__name__}"
                 sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
                 if sqlstate:

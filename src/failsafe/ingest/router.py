@@ -19,7 +19,7 @@ from failsafe.auth.deps import require_roles
 from failsafe.auth.service import Actor
 from failsafe.errors import BadRequest, InvalidEvent, Unavailable
 from failsafe.ingest.events import Event, check_values, parse_event
-from failsafe.ingest.pipeline import RawRecord
+from failsafe.ingest.pipeline import RawRecord, log_failure
 from failsafe.ingest.service import ScreeningService
 from failsafe.kit.state import StateDep
 
@@ -233,7 +233,13 @@ async def post_screen(request: Request, state: StateDep, actor: ScreenerDep) -> 
         except InvalidEvent as exc:
             out.append(ScreenResult(error=exc.message))
             continue
-        _, _, matches = service.pipeline.screen(event.to_json_dict())
+        try:
+            _, _, matches = service.pipeline.screen(event.to_json_dict())
+        except Exception as exc:  # noqa: BLE001  (one event must not fail the others: no 500)
+            log_failure("screening", exc, then="reported to the caller")
+            reason = f"processing error: {type(exc).__name__}"
+            out.append(ScreenResult(event_id=event.event_id, error=reason))
+            continue
         entries = service.follower.entries
         out.append(
             ScreenResult(

@@ -260,3 +260,33 @@ async def test_the_worker_dead_letters_what_the_database_refuses_and_goes_on(
     finally:
         w.request_stop()
         await asyncio.wait_for(task, 30)
+
+
+async def test_screen_reports_an_event_the_engine_fails_on_and_answers_the_others(
+    fresh_pg_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(database=DatabaseSettings(url=fresh_pg_url))
+    async with running(settings) as (client, state):
+        await wait_ready(state)
+        analyst = await token(state, "analyst", "FRA")
+        entry = await put_entry(state.sessionmaker, entry_doc(*NAME[:2], dob=NAME[2]))
+        pipe = state.services["screening"].pipeline
+        async with asyncio.timeout(5):
+            while entry["id"] not in pipe.follower.entries:
+                await asyncio.sleep(0.05)
+        real = pipe.screen
+
+        def broken_on_one(event: dict[str, Any]) -> Any:
+            if event["traveller"].get("surname") == "CRASH":
+                raise KeyError("CRASH TRAVELLER")  # as a bug in the engine would
+            return real(event)
+
+        monkeypatch.setattr(pipe, "screen", broken_on_one)
+        crash = base_event("CRASH", "TEST")
+        resp = await client.post("/v1/screen", json=[crash, hit()], headers=analyst)
+        assert resp.status_code == 200, resp.text
+        first, second = resp.json()
+        assert first == {"event_id": crash["event_id"], "matches": [],
+                         "error": "processing error: KeyError"}
+        assert second["matches"][0]["entry_id"] == entry["id"]
+        assert "CRASH TRAVELLER" not in caplog.text
