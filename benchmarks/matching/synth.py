@@ -34,6 +34,8 @@ LOCALES: list[tuple[str, str, bool]] = [
     ("ka_GE", "GEO", False), ("hy_AM", "ARM", False),
 ]
 POOL = 1500
+# Events carry what the schema requires (`failsafe screen` validates them as the API does).
+OCCURRED_AT = "2026-11-27T10:22:05+01:00"
 NOTICES = ["red", "green", "blue", "yellow", "orange", "purple", "black", "un_special",
            "diffusion"]
 
@@ -258,7 +260,8 @@ def planted_hit(entry: dict[str, Any], k: int, rng: random.Random) -> tuple[dict
     if kind == "dob_swap" and d <= 12 and d != m and dob is not None and dob.count("-") == 2:
         m, d = d, m
     traveller["date_of_birth"] = f"{y:04d}-{m:02d}-{d:02d}"
-    return ({"event_id": f"hit-{k}", "kind": "border_crossing", "traveller": traveller,
+    return ({"event_id": f"hit-{k}", "kind": "border_crossing", "occurred_at": OCCURRED_AT,
+             "traveller": traveller,
              "document": {"type": "P", "number": doc_number(rng),
                           "issuing_state": s["nationalities"][0]}}, kind)
 
@@ -266,7 +269,7 @@ def planted_hit(entry: dict[str, Any], k: int, rng: random.Random) -> tuple[dict
 def non_hit(k: int, pools: list[Pools], rng: random.Random) -> dict[str, Any]:
     p = random_person(rng, pools)
     y, m, d = p.dob
-    return {"event_id": f"non-{k}", "kind": "border_crossing",
+    return {"event_id": f"non-{k}", "kind": "border_crossing", "occurred_at": OCCURRED_AT,
             "traveller": {"surname": latin(p.surname), "given_names": latin(" ".join(p.given)),
                           "sex": p.sex, "nationality": p.pool.nationality,
                           "date_of_birth": f"{y:04d}-{m:02d}-{d:02d}"},

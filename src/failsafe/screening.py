@@ -3,14 +3,17 @@
 Output: one JSON line per event, in input order,
 `{"event_id": ..., "matches": [{"entry_id", "score", "method", "explanation"}]}` (best first,
 only scores >= threshold, at most --limit), plus `"flags"` when the event's MRZ disagreed with
-its fields. An event line that cannot be screened (not JSON, not an object, no event_id, a
-date of birth outside the one date grammar of failsafe.kit.codes) still gets its line,
-`{"event_id": <id or null>, "line": N, "error": "<kind>"}` and no `matches` key, so output
+its fields. Events are validated exactly as `POST /v1/events` and the ingest worker do
+(`failsafe.ingest.events.parse_event`: the schema and the edge checks). An event line that
+cannot be screened (invalid, or failing in the engine) still gets its line,
+`{"event_id": <id or null>, "line": N, "error": "<reason>"}` and no `matches` key, so output
 stays aligned with input and a failure never reads as "no match". Every bad line (watchlist or
-events) is reported on stderr as `FILE:LINE: kind`; no names or other personal
-data are ever printed there. Watchlist dates of birth are read with the watchlist's own schema
-(`subject.dates_of_birth`, the `date_of_birth` shorthand first): a line with an unreadable one
-is a bad line. The exit status is 1 when any line was bad, else 0.
+events) is reported on stderr as `FILE:LINE: reason`; no names or other personal data are ever
+printed there. The exit status is 1 when any line was bad, else 0; and 2, before any event is
+read and with no output line, when the watchlist holds no usable entry (empty, every line bad,
+or nothing active): screening against nothing would read as "all clear".
+Watchlist dates of birth are read with the watchlist's own schema (`subject.dates_of_birth`,
+the `date_of_birth` shorthand first): a line with an unreadable one is a bad line.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from typing import Annotated, Any, BinaryIO
 import orjson
 import typer
 
-from failsafe.kit.codes import normalize_partial_date, subject_dates
+from failsafe.errors import InvalidEvent
+from failsafe.ingest.events import parse_event
+from failsafe.kit.codes import subject_dates
 from failsafe.matching import DEFAULT_THRESHOLD, WatchlistIndex, apply_mrz, entry_from_dict
 from failsafe.matching.types import query_from_event
 
@@ -117,27 +122,12 @@ def screen_lines(
         stats.lines += 1
         result: dict[str, Any]
         try:
-            d = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            d, kind = None, "invalid JSON"
-        else:
-            kind = "" if isinstance(d, dict) else "not a JSON object"
-        if kind == "" and isinstance(d, dict):
-            event_id = d.get("event_id")
-            if event_id is None or event_id == "":
-                kind = "missing event_id"
-            elif not isinstance(event_id, str | int):
-                kind = "wrong type: event_id"
-            else:
-                d, kind = _normalize_traveller_dob(d)
-        if kind:
+            d = parse_event(line).to_json_dict()
+        except InvalidEvent as exc:
             stats.bad += 1
-            _report(report, source, lineno, kind)
-            eid = d.get("event_id") if isinstance(d, dict) else None
-            result = {"event_id": eid if isinstance(eid, str | int) else None,
-                      "line": lineno, "error": kind}
+            _report(report, source, lineno, exc.message)
+            result = {"event_id": _event_id_of(line), "line": lineno, "error": exc.message}
         else:
-            assert isinstance(d, dict)
             flags: list[str] = []
             try:
                 if d.get("mrz"):
@@ -162,23 +152,16 @@ def screen_lines(
     return stats
 
 
-def _normalize_traveller_dob(d: dict[str, Any]) -> tuple[dict[str, Any], str]:
-    """The event with its traveller's date of birth in the one grammar (as the event schema
-    reads it), or the error kind when that date is unreadable: such an event is rejected, as
-    by POST /v1/events and the ingest worker."""
-    traveller = d.get("traveller")
-    if not isinstance(traveller, dict) or traveller.get("date_of_birth") is None:
-        return d, ""
-    dob = traveller["date_of_birth"]
-    if not isinstance(dob, str):
-        return d, "wrong type: traveller.date_of_birth"
-    if not dob.strip():  # "" is "not known", as in the event schema
-        return {**d, "traveller": {**traveller, "date_of_birth": None}}, ""
+def _event_id_of(line: bytes) -> str | None:
+    """The event id of an invalid line, when it has a usable one (for the output line)."""
     try:
-        dob = normalize_partial_date(dob)
-    except ValueError:
-        return d, "invalid traveller.date_of_birth"
-    return {**d, "traveller": {**traveller, "date_of_birth": dob}}, ""
+        d = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    eid = d.get("event_id") if isinstance(d, dict) else None
+    if isinstance(eid, str) and 0 < len(eid) <= 128 and "\x00" not in eid:
+        return eid
+    return None
 
 
 def _stderr(message: str) -> None:
@@ -202,6 +185,13 @@ def screen(
     index = WatchlistIndex()
     with watchlist.open("rb") as fh:
         wstats = load_watchlist(index, fh, source=str(watchlist))
+    if len(index) == 0:
+        _stderr(
+            f"error: no usable watchlist entry in {watchlist} ({wstats.lines} entries read: "
+            f"{wstats.bad} bad, {wstats.skipped} inactive or expired); refusing to screen, "
+            "as every traveller would read as clear"
+        )
+        raise typer.Exit(2)
     out: BinaryIO = sys.stdout.buffer
     if events is None:
         estats = screen_lines(index, sys.stdin.buffer, out.write, threshold, limit, "<stdin>")

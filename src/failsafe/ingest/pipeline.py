@@ -2,6 +2,13 @@
 
 validate -> (invalid: dead-letter) -> MRZ -> screen -> record sighting + alerts -> publish.
 `process` returns only when all of that is durable, so a source may commit its position after it.
+
+One event never stops the stream: validation rejects what later steps cannot hold, and an event
+that a later step still fails on is dead-lettered with the reason while its neighbours go on.
+When recording a group of hits fails on the data (`is_data_error`), the hits are recorded again
+event by event, each in its own transaction, and only the events that fail alone are
+dead-lettered. An outage (a lost connection, a timeout) is not the data's fault: it propagates,
+and the source retries the whole batch later; nothing is dead-lettered for it.
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from aiokafka.errors import KafkaError
+from sqlalchemy.exc import DataError, DBAPIError, SQLAlchemyError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from failsafe.alerts.recorder import Hit, record_hits
@@ -54,6 +63,48 @@ class BatchOutcome:
     alerts: list[dict[str, Any]] = field(default_factory=list)
 
 
+def is_data_error(exc: BaseException) -> bool:
+    """True when `exc` is the fault of the data written, so that retrying cannot help; False for
+    an outage or a fault of the deployment (lost connection, timeout, missing table, a conflict
+    with a concurrent writer), which the caller retries."""
+    if isinstance(exc, DataError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return False
+        sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        if sqlstate:
+            # Class 22 is "data exception" (e.g. 22021: a NUL in text, 22P05: in jsonb).
+            return str(sqlstate).startswith("22")
+        # No SQLSTATE: the driver refused a parameter before sending it (a value error), or
+        # the connection failed (OSError and the like).
+        cause = exc.orig.__cause__ if exc.orig is not None else None
+        return isinstance(cause, ValueError | TypeError | ArithmeticError)
+    if isinstance(exc, StatementError):
+        # A bind parameter could not be converted (our JSON serializer refused a value): the
+        # statement never reached the database.
+        return isinstance(exc.orig, ValueError | TypeError | ArithmeticError | RecursionError)
+    if isinstance(exc, SQLAlchemyError | OSError | TimeoutError | KafkaError):
+        return False
+    # Any other error of our own code on this data (OverflowError converting a timestamp, ...).
+    return isinstance(exc, Exception)
+
+
+def log_failure(what: str, exc: BaseException, then: str = "event dead-lettered") -> None:
+    """Log a step failing on one event: only the error's type and place, never its message
+    (it may quote personal data)."""
+    tb = traceback.extract_tb(exc.__traceback__)
+    frame = tb[-1] if tb else None
+    log.error(
+        "%s failed (%s at %s:%s); %s",
+        what,
+        type(exc).__name__,
+        frame.filename if frame else "?",
+        frame.lineno if frame else "?",
+        then,
+    )
+
+
 class DeadLetterSink(Protocol):
     async def send(self, rejections: Sequence[Rejection]) -> None: ...
 
@@ -89,6 +140,8 @@ class Pipeline:
         outcome = BatchOutcome()
         hits: list[Hit] = []
         hits_since = 0.0  # when the oldest hit not yet recorded was found
+        # Where each event came from, to dead-letter it if recording its hits fails on its data.
+        origins: dict[str, list[tuple[int, RawRecord]]] = {}
         for i, record in enumerate(records):
             try:
                 if record.value is None:
@@ -98,24 +151,22 @@ class Pipeline:
                 outcome.rejected.append(Rejection(i, exc.message, record))
                 metrics.EVENTS_INVALID.labels(exc.message.split(":", 1)[0]).inc()
                 continue
+            except Exception as exc:  # noqa: BLE001  (one event must not stop the stream)
+                # Validation should have refused what the serializer cannot hold: a bug, but
+                # the stream goes on.
+                log_failure("validation", exc)
+                self._reject(outcome, i, f"processing error: {type(exc).__name__}", record)
+                continue
             try:
                 event, flags, matches = self.screen(event)
             except Exception as exc:  # noqa: BLE001  (one event must not stop the stream)
                 # A valid event the engine cannot handle is a bug, but the stream goes on: the
-                # event is dead-lettered with the error's type. Only the type and the place are
-                # logged, never the message (it may quote personal data).
-                frame = traceback.extract_tb(exc.__traceback__)[-1]
-                log.error(
-                    "screening failed (%s at %s:%s); event dead-lettered",
-                    type(exc).__name__,
-                    frame.filename,
-                    frame.lineno,
-                )
-                reason = f"processing error: {type(exc).__name__}"
-                outcome.rejected.append(Rejection(i, reason, record))
-                metrics.EVENTS_INVALID.labels("processing error").inc()
+                # event is dead-lettered with the error's type.
+                log_failure("screening", exc)
+                self._reject(outcome, i, f"processing error: {type(exc).__name__}", record)
                 continue
             outcome.accepted.append(event["event_id"])
+            origins.setdefault(event["event_id"], []).append((i, record))
             if matches and not hits:
                 hits_since = time.perf_counter()
             for match in matches:
@@ -137,10 +188,11 @@ class Pipeline:
                 # record and publish what has hit so far (nothing is committed upstream before
                 # the whole batch is durable, so this changes latency, not guarantees). Not after
                 # every hit: each recording is a transaction, and under load they add up.
-                await self._alert(hits, outcome)
+                await self._alert(hits, outcome, origins)
                 hits = []
-        await self._alert(hits, outcome)
+        await self._alert(hits, outcome, origins)
         metrics.EVENTS_CONSUMED.inc(len(records))
+        outcome.rejected.sort(key=lambda r: r.index)
         if outcome.rejected and self.dead_letters is not None:
             await self.dead_letters.send(outcome.rejected)
         # By id, once each (an event repeated within the batch meets its own alert again).
@@ -150,14 +202,61 @@ class Pipeline:
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
         return outcome
 
-    async def _alert(self, hits: list[Hit], outcome: BatchOutcome) -> None:
+    @staticmethod
+    def _reject(outcome: BatchOutcome, index: int, reason: str, record: RawRecord) -> None:
+        outcome.rejected.append(Rejection(index, reason, record))
+        metrics.EVENTS_INVALID.labels(reason.split(":", 1)[0]).inc()
+
+    async def _alert(
+        self,
+        hits: list[Hit],
+        outcome: BatchOutcome,
+        origins: dict[str, list[tuple[int, RawRecord]]],
+    ) -> None:
         if not hits:
             return
+        try:
+            alerts, created = await record_hits(self.sessions, hits)
+        except Exception as exc:
+            if not is_data_error(exc):
+                raise  # an outage: the source retries the batch
+            alerts, created = await self._alert_one_by_one(hits, outcome, origins)
         metrics.HITS.inc(len(hits))
         outcome.hits += len(hits)
-        alerts, created = await record_hits(self.sessions, hits)
         outcome.created += created
         metrics.ALERTS_CREATED.inc(created)
         await self.bus.publish(alerts)
         metrics.ALERTS_PUBLISHED.inc(len(alerts))
         outcome.alerts.extend(alerts)
+
+    async def _alert_one_by_one(
+        self,
+        hits: list[Hit],
+        outcome: BatchOutcome,
+        origins: dict[str, list[tuple[int, RawRecord]]],
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Record the hits of each event in a transaction of its own; dead-letter the events
+        whose own hits still fail on their data. An outage propagates (the batch is retried)."""
+        by_event: dict[str, list[Hit]] = {}
+        for hit in hits:
+            by_event.setdefault(hit.event["event_id"], []).append(hit)
+        alerts: list[dict[str, Any]] = []
+        created = 0
+        for event_id, group in by_event.items():
+            try:
+                recorded, new = await record_hits(self.sessions, group)
+            except Exception as exc:
+                if not is_data_error(exc):
+                    raise
+                log_failure("recording", exc)
+                reason = f"storage error: {type(exc).__name__}"
+                sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+                if sqlstate:
+                    reason += f" (SQLSTATE {sqlstate})"
+                for index, record in origins.get(event_id, []):
+                    self._reject(outcome, index, reason, record)
+                outcome.accepted = [e for e in outcome.accepted if e != event_id]
+                continue
+            alerts.extend(recorded)
+            created += new
+        return alerts, created

@@ -1,4 +1,10 @@
-"""POST /v1/events (for senders without Kafka) and POST /v1/screen (ad-hoc screening)."""
+"""POST /v1/events (for senders without Kafka) and POST /v1/screen (ad-hoc screening).
+
+Invariants of POST /v1/events: each event is judged on its own. An invalid event, an event for
+another country than the sending border principal's bureau, or one that the pipeline
+dead-letters is rejected with its reason by index, and the others of the batch are accepted;
+no event makes the whole request fail (only an unreadable body, 400, or an outage, 503).
+"""
 
 from __future__ import annotations
 
@@ -11,9 +17,9 @@ from pydantic import BaseModel, Field
 
 from failsafe.auth.deps import require_roles
 from failsafe.auth.service import Actor
-from failsafe.errors import BadRequest, Unavailable
-from failsafe.ingest.events import parse_event
-from failsafe.ingest.pipeline import RawRecord
+from failsafe.errors import BadRequest, InvalidEvent, Unavailable
+from failsafe.ingest.events import Event, check_values, parse_event
+from failsafe.ingest.pipeline import RawRecord, log_failure
 from failsafe.ingest.service import ScreeningService
 from failsafe.kit.state import StateDep
 
@@ -23,7 +29,9 @@ MAX_EVENTS_PER_REQUEST = 1000
 MAX_SCREEN_PER_REQUEST = 100
 MAX_BODY_BYTES = 8 * 1024 * 1024
 
-SenderDep = Annotated[Actor, Depends(require_roles("border", "admin"))]
+# Only border systems send events: an event routes alerts to the bureau of its country, and a
+# border principal speaks for its own country only (see `_foreign_country`).
+SenderDep = Annotated[Actor, Depends(require_roles("border"))]
 ScreenerDep = Annotated[Actor, Depends(require_roles("border", "bureau", "analyst", "admin"))]
 
 EXAMPLE_EVENT: dict[str, Any] = {
@@ -92,6 +100,25 @@ async def _json_items(request: Request, limit: int) -> list[Any]:
     return items
 
 
+def _encode(item: Any, max_bytes: int) -> tuple[bytes, Event]:
+    """One item of a request as the bytes sent on and the validated event (InvalidEvent)."""
+    # Checked before encoding: orjson refuses to write what check_values rejects (too deep).
+    check_values(item)
+    raw = orjson.dumps(item)
+    return raw, parse_event(raw, max_bytes)
+
+
+def _foreign_country(event: Event, actor: Actor) -> str | None:
+    """Why a border principal may not send this event, or None. Its bureau is the only
+    country it reports for: another `country` would route the alert to another bureau."""
+    if event.country is None or event.country == actor.bureau_code:
+        return None
+    return (
+        f"forbidden: country {event.country!r} is not this principal's bureau "
+        f"{actor.bureau_code!r}; a border principal sends events of its own country only"
+    )
+
+
 def _screening(state: Any, *, matcher: bool = True) -> ScreeningService:
     """The screening service; with `matcher`, only once the watchlist is loaded (503 before)."""
     service = state.services.get("screening")
@@ -124,8 +151,9 @@ _EVENTS_BODY = {
     summary="Send one event or a batch (up to 1000) into the screening stream",
     description="Role border. With Kafka configured the valid events are produced to "
     "`failsafe.events.v1` (acknowledged by the broker before this answers); in the embedded mode "
-    "they are screened in process before this answers. Invalid events are rejected with the "
-    "reason, by index; the others are accepted.",
+    "they are screened in process before this answers. Invalid events, and events whose "
+    "`country` is not the principal's bureau, are rejected with the reason, by index; the "
+    "others are accepted.",
     openapi_extra=_EVENTS_BODY,
     responses={400: {"description": "unreadable body"}, 401: {}, 403: {}, 503: {}},
 )
@@ -136,28 +164,39 @@ async def post_events(request: Request, state: StateDep, actor: SenderDep) -> Ev
     max_bytes = state.settings.kafka.max_event_bytes
     accepted: list[Accepted] = []
     rejected: list[Rejected] = []
-    raws: list[tuple[str, bytes]] = []
+    raws: list[tuple[int, str, bytes]] = []  # (index in the request, event id, bytes)
     for i, item in enumerate(items):
-        raw = orjson.dumps(item)
         try:
-            event = parse_event(raw, max_bytes)
-        except Exception as exc:  # noqa: BLE001  (InvalidEvent; the reason is reported)
-            rejected.append(Rejected(index=i, reason=getattr(exc, "message", str(exc))))
+            raw, event = _encode(item, max_bytes)
+        except InvalidEvent as exc:
+            rejected.append(Rejected(index=i, reason=exc.message))
             continue
-        accepted.append(Accepted(index=i, event_id=event.event_id))
-        raws.append((event.event_id, raw))
+        foreign = _foreign_country(event, actor)
+        if foreign is not None:
+            rejected.append(Rejected(index=i, reason=foreign))
+            continue
+        raws.append((i, event.event_id, raw))
     if raws:
         if service.producer is not None:
             try:
                 producer = await service.producer.get()
                 topic = state.settings.kafka.topics.events
-                futures = [await producer.send(topic, raw, key=eid.encode()) for eid, raw in raws]
+                futures = [
+                    await producer.send(topic, raw, key=eid.encode()) for _, eid, raw in raws
+                ]
                 for future in futures:
                     await future
             except (TimeoutError, KafkaError) as exc:
                 raise Unavailable("Kafka is unavailable; nothing was accepted, retry") from exc
         else:
-            await service.pipeline.process([RawRecord(value=raw) for _, raw in raws])
+            # In process: an event the pipeline dead-letters (a later step failed on its data)
+            # is rejected here with the same reason; the rest of the batch is recorded.
+            outcome = await service.pipeline.process([RawRecord(value=raw) for _, _, raw in raws])
+            for r in outcome.rejected:
+                rejected.append(Rejected(index=raws[r.index][0], reason=r.reason))
+        failed = {r.index for r in rejected}
+        accepted = [Accepted(index=i, event_id=eid) for i, eid, _ in raws if i not in failed]
+    rejected.sort(key=lambda r: r.index)
     return EventsResult(accepted=accepted, rejected=rejected)
 
 
@@ -177,8 +216,8 @@ def _visible_to(entry: dict[str, Any], actor: Actor) -> bool:
     "/screen",
     response_model=list[ScreenResult],
     summary="Screen one event or up to 100 against the live watchlist now",
-    description="Roles border, bureau, analyst. Answers, per event in input order, the matches "
-    "at or above the default threshold, best first, with their explanation; entries whose "
+    description="Roles border, bureau, analyst, admin. Answers, per event in input order, the "
+    "matches at or above the default threshold, best first, with their explanation; entries whose "
     "distribution excludes the caller's bureau are never shown. Nothing is stored and no alert "
     "is raised.",
     openapi_extra=_EVENTS_BODY,
@@ -190,11 +229,17 @@ async def post_screen(request: Request, state: StateDep, actor: ScreenerDep) -> 
     out: list[ScreenResult] = []
     for item in items:
         try:
-            event = parse_event(orjson.dumps(item), state.settings.kafka.max_event_bytes)
-        except Exception as exc:  # noqa: BLE001  (InvalidEvent; the reason is reported)
-            out.append(ScreenResult(error=getattr(exc, "message", str(exc))))
+            _, event = _encode(item, state.settings.kafka.max_event_bytes)
+        except InvalidEvent as exc:
+            out.append(ScreenResult(error=exc.message))
             continue
-        _, _, matches = service.pipeline.screen(event.to_json_dict())
+        try:
+            _, _, matches = service.pipeline.screen(event.to_json_dict())
+        except Exception as exc:  # noqa: BLE001  (one event must not fail the others: no 500)
+            log_failure("screening", exc, then="reported to the caller")
+            reason = f"processing error: {type(exc).__name__}"
+            out.append(ScreenResult(event_id=event.event_id, error=reason))
+            continue
         entries = service.follower.entries
         out.append(
             ScreenResult(

@@ -20,7 +20,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalStateError,
+    KafkaError,
+    MessageSizeTooLargeError,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
 from failsafe.db.engine import create_engine, create_sessionmaker
@@ -36,11 +41,19 @@ RETRYABLE = (SQLAlchemyError, OSError, KafkaError, TimeoutError, ConnectionError
 
 
 class KafkaDeadLetters:
-    """Invalid events to failsafe.events.dlq.v1: original bytes as value, the reason in headers."""
+    """Invalid events to failsafe.events.dlq.v1: original bytes as value, the reason in headers.
 
-    def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
+    A message too large to be produced again with the headers added keeps only its first
+    `keep_bytes` (header `failsafe.truncated` = the original size), and no key: otherwise it
+    could never be dead-lettered and its partition would stop.
+    """
+
+    def __init__(
+        self, producer: AIOKafkaProducer, topic: str, keep_bytes: int = 256 * 1024
+    ) -> None:
         self.producer = producer
         self.topic = topic
+        self.keep_bytes = keep_bytes
 
     async def send(self, rejections: Sequence[Rejection]) -> None:
         futures = []
@@ -52,9 +65,15 @@ class KafkaDeadLetters:
                 ("failsafe.source.partition", str(rec.partition).encode()),
                 ("failsafe.source.offset", str(rec.offset).encode()),
             ]
-            futures.append(
-                await self.producer.send(self.topic, rec.value or b"", key=rec.key, headers=headers)
-            )
+            value = rec.value or b""
+            try:
+                future = await self.producer.send(self.topic, value, key=rec.key, headers=headers)
+            except MessageSizeTooLargeError:
+                headers.append(("failsafe.truncated", str(len(value)).encode()))
+                future = await self.producer.send(
+                    self.topic, value[: self.keep_bytes], key=None, headers=headers
+                )
+            futures.append(future)
         await asyncio.gather(*futures)
 
 
@@ -171,7 +190,7 @@ class IngestWorker:
                 sessions,
                 follower,
                 bus,
-                KafkaDeadLetters(producer, kafka.topics.events_dlq),
+                KafkaDeadLetters(producer, kafka.topics.events_dlq, kafka.max_event_bytes),
                 threshold=self.threshold,
                 max_event_bytes=kafka.max_event_bytes,
             )

@@ -138,3 +138,40 @@ async def test_screen_answers_now_and_hides_entries_the_caller_may_not_see(
         assert (await client.post("/v1/screen", json=too_many, headers=analyst)).status_code == 400
         async with state.sessionmaker() as session:
             assert list((await session.execute(select(Alert))).scalars()) == []  # nothing stored
+
+
+async def test_a_border_principal_sends_events_of_its_own_country_only(fresh_pg_url: str) -> None:
+    settings = Settings(database=DatabaseSettings(url=fresh_pg_url))  # no Kafka: in process
+    async with running(settings) as (client, state):
+        await wait_ready(state)
+        deu = await token(state, "border", "DEU")
+        admin = await token(state, "admin", None)
+        entry = await put_entry(
+            state.sessionmaker, entry_doc("PETROV", "IVAN", dob="1970-03", owner="FRA")
+        )
+        async with asyncio.timeout(5):
+            while entry["id"] not in state.services["screening"].follower.entries:
+                await asyncio.sleep(0.05)
+        own = event("PETROV", "IVAN", dob="1970-03-14", country="DEU")
+        foreign = event("PETROV", "IVAN", dob="1970-03-14", country="ITA")
+        unsaid = {k: v for k, v in event("PETROV", "IVAN", dob="1970-03-14").items()
+                  if k != "country"}
+        lower = event("PETROV", "IVAN", dob="1970-03-14", country="deu")
+        resp = await client.post("/v1/events", json=[own, foreign, unsaid, lower], headers=deu)
+        assert resp.status_code == 202, resp.text
+        body = resp.json()
+        assert [a["index"] for a in body["accepted"]] == [0, 2]
+        assert [r["index"] for r in body["rejected"]] == [1, 3]
+        assert body["rejected"][0]["reason"] == (
+            "forbidden: country 'ITA' is not this principal's bureau 'DEU'; "
+            "a border principal sends events of its own country only"
+        )
+        async with state.sessionmaker() as session:
+            alerts = list((await session.execute(select(Alert).order_by(Alert.id))).scalars())
+        assert [a.event_id for a in alerts] == [own["event_id"], unsaid["event_id"]]
+        assert [a.recipients for a in alerts] == [["DEU", "FRA"], ["FRA"]]  # never ITA
+        # Admins manage; border systems send (README): an admin's events are refused whole.
+        assert (await client.post("/v1/events", json=own, headers=admin)).status_code == 403
+        screened = await client.post("/v1/screen", json=foreign, headers=admin)
+        assert screened.status_code == 200
+        assert screened.json()[0]["matches"][0]["entry_id"] == entry["id"]
