@@ -45,7 +45,13 @@ WATCHLIST: list[dict[str, Any]] = [
     },
     {"id": "w5", "subject": {"surname": "NOWAK", "given_names": "ADAM"}},
 ]
-EVENTS: list[dict[str, Any]] = [
+BASE: dict[str, Any] = {
+    "kind": "border_crossing",
+    "occurred_at": "2026-11-27T10:22:05+01:00",
+    "country": "DEU",
+    "crossing": {"point": "DEU-FRA-T1", "mode": "air", "direction": "entry"},
+}
+EVENTS: list[dict[str, Any]] = [BASE | e for e in [
     {
         "event_id": "unpadded",
         "traveller": {"surname": "DOE", "given_names": "JOHN", "date_of_birth": "1969-6-16"},
@@ -63,7 +69,7 @@ EVENTS: list[dict[str, Any]] = [
         "event_id": "blank",
         "traveller": {"surname": "NOWAK", "given_names": "ADAM", "date_of_birth": ""},
     },
-]
+]]
 
 
 def jsonl(items: list[dict[str, Any]]) -> bytes:
@@ -104,13 +110,17 @@ def test_events_with_unreadable_dates_get_an_error_line(tmp_path: Path) -> None:
     assert [o["event_id"] for o in out] == ["unpadded", "dotted", "number", "none", "blank"]
     # An unpadded date is the same date: JOHN DOE 1969-6-16 is the listed 1969-06-16.
     assert [m["entry_id"] for m in out[0]["matches"]] == ["w1"]
-    assert out[1] == {"event_id": "dotted", "line": 2, "error": "invalid traveller.date_of_birth"}
+    assert out[1] == {
+        "event_id": "dotted",
+        "line": 2,
+        "error": "schema violation: traveller.date_of_birth: date_format",
+    }
     assert out[2] == {
         "event_id": "number",
         "line": 3,
-        "error": "wrong type: traveller.date_of_birth",
+        "error": "schema violation: traveller.date_of_birth: string_type",
     }
     assert [m["entry_id"] for m in out[3]["matches"]] == ["w5"]
     assert [m["entry_id"] for m in out[4]["matches"]] == ["w5"]  # "" is no date, not an error
-    assert f"{ev}:2: invalid traveller.date_of_birth" in result.stderr
+    assert f"{ev}:2: schema violation: traveller.date_of_birth: date_format" in result.stderr
     assert "DOE" not in result.stderr and "1969" not in result.stderr.replace(str(ev), "")
