@@ -234,7 +234,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if reporter is not None:
         reporter.write_line(
             f"log scan: {len(lines)} log lines, {len(_PERSONAL)} personal strings, "
-            f"{len(leaks)} leaks"
+            f"{len(leaks)} leaks" + (" -- FAILED: the run fails" if leaks else ""),
+            red=bool(leaks),
         )
         for leak in leaks[:50]:
             reporter.write_line(f"LOG LEAK {leak}", red=True)

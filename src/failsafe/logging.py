@@ -60,8 +60,8 @@ class RedactionFilter(logging.Filter):
     own formatters unpack the access log's arguments). Never drops a record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str):
-            record.msg = redact(record.msg)
+        # A non-string message (an exception, an object) is what getMessage would str() anyway.
+        record.msg = redact(record.msg if isinstance(record.msg, str) else str(record.msg))
         if isinstance(record.args, tuple):
             record.args = tuple(_redact_arg(arg) for arg in record.args)
         elif isinstance(record.args, dict):

@@ -1,4 +1,9 @@
-"""A per-client-address limit on failed authentications (a sliding one-minute window, in memory).
+"""A per-client-address count of failed authentications (a sliding one-minute window, in memory).
+
+It counts failures only; what an address over its budget may still do (a valid token still
+authenticates, a failing one gets 429) is decided in failsafe.auth.deps.authenticate_limited.
+The address is the one uvicorn resolved: the peer, or the forwarded client behind a trusted
+proxy (`server.forwarded_allow_ips`).
 
 In memory is enough: each `serve` replica limits its own share of an attacker's attempts, and a
 restart forgetting the window only gives back a minute. Memory is bounded by `max_clients`.

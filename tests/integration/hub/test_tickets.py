@@ -4,6 +4,7 @@ run with its access log on writes neither a token nor a ticket to its log."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from datetime import timedelta
@@ -66,6 +67,21 @@ async def test_tickets_work_across_replicas_once_and_only_while_valid(fresh_pg_u
             again = await open_stream(_with_ticket(app, ticket), None)
             assert await _closed(again) == (1008, "invalid ticket")
         await ws.close()
+
+        # Used at the same moment on both replicas: exactly one of them wins.
+        for _ in range(3):
+            ticket = await _ticket(a.http, token)
+            both = await asyncio.gather(
+                *(open_stream(_with_ticket(app, ticket), None) for app in (a, b))
+            )
+            outcomes = []
+            for ws in both:
+                try:
+                    outcomes.append((await recv_json(ws))["type"])
+                except ConnectionClosed:
+                    outcomes.append(f"{ws.close_code} {ws.close_reason}")
+                await ws.close()
+            assert sorted(outcomes) == ["1008 invalid ticket", "subscribed"], outcomes
 
         # Expired.
         stale = await _ticket(a.http, token)

@@ -25,6 +25,7 @@ from failsafe.db.models import Alert, AlertRecipient, Sighting
 from failsafe.ingest.service import new_screener
 from failsafe.ingest.worker import IngestWorker
 from failsafe.settings import DatabaseSettings, KafkaSettings, Settings, TopicSettings
+from tests.conftest import subprocess_log
 from tests.factories import entry_doc, event, put_entry
 
 pytestmark = pytest.mark.integration
@@ -274,7 +275,8 @@ async def test_sigkill_mid_stream_loses_and_duplicates_nothing(env: Env) -> None
         "--metrics-port",
         "0",
     ]
-    first = subprocess.Popen(cmd, env=child_env, stderr=subprocess.DEVNULL)
+    with subprocess_log("ingest").open("ab") as err:  # the suite's log scan reads it
+        first = subprocess.Popen(cmd, env=child_env, stderr=err)
     try:
         async with asyncio.timeout(60):
             while len(await env.alerts()) < len(expected) // 3:
@@ -282,7 +284,8 @@ async def test_sigkill_mid_stream_loses_and_duplicates_nothing(env: Env) -> None
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
-    second = subprocess.Popen(cmd, env=child_env, stderr=subprocess.DEVNULL)
+    with subprocess_log("ingest").open("ab") as err:
+        second = subprocess.Popen(cmd, env=child_env, stderr=err)
     try:
         alerts = await env.wait_alerts(len(expected), timeout=90)
         await asyncio.sleep(2)  # anything extra would show up now

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from failsafe.db import counters
 from failsafe.db.models import AuditLog, WatchlistEntry, WatchlistEntryVersion
+from tests.conftest import scan_output
 from tests.integration.api import Api, api_client, auth, entry_body, unique_token
 
 pytestmark = pytest.mark.integration
@@ -163,6 +164,7 @@ async def _run(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await proc.communicate()
+    scan_output(f"failsafe {' '.join(args[:2])}", err.decode())  # for the suite's log scan
     return proc.returncode or 0, out.decode(), err.decode()
 
 
