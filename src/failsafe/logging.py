@@ -9,6 +9,8 @@ import traceback
 from datetime import UTC, datetime
 from typing import Any
 
+from failsafe.kit.retry import RepeatFilter
+
 
 class RedactingFormatter(logging.Formatter):
     """Tracebacks keep their frames and the exception's type, never its message: messages quote
@@ -41,6 +43,8 @@ def configure_logging(level: str = "INFO", json_lines: bool = False) -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # aiokafka logs every failed reconnect itself; during an outage that is a line per attempt.
+    handler.addFilter(RepeatFilter(("aiokafka",)))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
