@@ -9,7 +9,7 @@ import failsafe.audit.service as audit
 from failsafe.alerts import service as alerts
 from failsafe.auth.deps import failure_limiter
 from failsafe.auth.service import Actor, authenticate_token
-from failsafe.errors import Unauthorized
+from failsafe.errors import Unauthorized, dependency_unavailable
 from failsafe.hub.connection import CLOSE_POLICY, Connection, StreamSession
 from failsafe.hub.service import Hub
 from failsafe.kit.state import AppState
@@ -17,6 +17,7 @@ from failsafe.kit.state import AppState
 router = APIRouter(tags=["alerts"])
 
 STREAM_ROLES = frozenset({"admin", "bureau", "analyst"})
+CLOSE_TRY_LATER = 1013  # RFC 6455 "Try Again Later"
 
 
 def _token(websocket: WebSocket) -> str | None:
@@ -40,7 +41,7 @@ async def alert_stream(websocket: WebSocket) -> None:
     # an HTTP 403 from the handshake.
     await websocket.accept()
     if not isinstance(hub, Hub) or not hub.ready:
-        await websocket.close(1013, "not ready; retry")
+        await websocket.close(CLOSE_TRY_LATER, "not ready; retry")
         return
     limiter = failure_limiter(state)
     client = websocket.client.host if websocket.client else "unknown"
@@ -62,6 +63,13 @@ async def alert_stream(websocket: WebSocket) -> None:
     except Unauthorized:
         limiter.record_failure(client)
         await websocket.close(CLOSE_POLICY, "invalid token")
+        return
+    except Exception as exc:
+        if not dependency_unavailable(exc):
+            raise
+        # The database is away: say so with a close code the client can act on (1013: try
+        # again later), rather than dropping the socket without a close frame.
+        await websocket.close(CLOSE_TRY_LATER, "database unavailable; retry")
         return
 
     async def store_ack(alert_id: int) -> bool:
