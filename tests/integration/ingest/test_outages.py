@@ -143,11 +143,15 @@ async def _count_at_least(alerts: Any, n: int) -> bool:
 @pytest.fixture
 def private_kafka(tmp_path: Path) -> Any:
     """A broker of this test's own (so stopping it disturbs no other test)."""
-    port = 39092 + os.getpid() % 500 * 2
+    # Below the ephemeral range (32768-60999), where a client's own outgoing connection can
+    # take the port first; the dev services use 15432 and 19092.
+    port = 29092 + os.getpid() % 500 * 2
     env = {
         **os.environ,
         "FAILSAFE_DEV_KAFKA_PORT": str(port),
-        "FAILSAFE_DEV_KAFKA_DIR": str(ROOT / ".cache" / "kafka"),
+        "FAILSAFE_DEV_KAFKA_DIR": os.environ.get(
+            "FAILSAFE_DEV_KAFKA_DIR", str(ROOT / ".cache" / "kafka")
+        ),
         "KAFKA_HEAP_OPTS": "-Xmx256m -Xms128m",
     }
 
