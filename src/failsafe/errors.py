@@ -44,7 +44,7 @@ def dependency_unavailable(exc: BaseException) -> bool:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, OSError | TimeoutError | sa_exc.TimeoutError | _ASYNCPG_AWAY):
+        if isinstance(current, (OSError, sa_exc.TimeoutError, *_ASYNCPG_AWAY)):
             return True  # OSError covers ConnectionRefusedError, ConnectionResetError...
         if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
             return True
