@@ -142,25 +142,38 @@ class Hub:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start in the background: `serve` answers (/healthz; /readyz 503, new sockets closed
-        with 1013) while PostgreSQL is away, and the hub becomes ready once it is back."""
+        """Ready on return when PostgreSQL answers; otherwise the hub keeps trying in the
+        background, and `serve` answers meanwhile (/healthz; /readyz 503, new sockets closed
+        with 1013) instead of exiting."""
         # Subscribe first, then read the counter: whatever commits after the read is either seen
         # on the bus or found by the gap filler, so nothing between the two is lost.
         self._tasks.append(asyncio.create_task(self._consume(), name="hub-consume"))
-        self._tasks.append(asyncio.create_task(self._start(), name="hub-start"))
-
-    async def _start(self) -> None:
-        backoff = Backoff(0.5, 10.0)
         outage = OutageLog(log, "hub: database")
+        try:
+            top = await self._alert_counter()
+        except Exception as exc:  # noqa: BLE001 (any failure: the database may be away)
+            outage.failed(exc)
+            self._tasks.append(asyncio.create_task(self._start(outage), name="hub-start"))
+            return
+        self._started(top)
+
+    async def _alert_counter(self) -> int:
+        async with self.sessions() as session:
+            return await counters.current_value(session, counters.ALERT_ID)
+
+    async def _start(self, outage: OutageLog) -> None:
+        backoff = Backoff(0.5, 10.0)
         while True:
+            await asyncio.sleep(backoff.next())
             try:
-                async with self.sessions() as session:
-                    top = await counters.current_value(session, counters.ALERT_ID)
+                top = await self._alert_counter()
                 break
             except Exception as exc:  # noqa: BLE001 (any failure: the database may be away)
                 outage.failed(exc)
-                await asyncio.sleep(backoff.next())
         outage.recovered()
+        self._started(top)
+
+    def _started(self, top: int) -> None:
         # Alerts that came over the bus meanwhile (no socket could receive them: not ready) are
         # committed, so at most `top`; what is left in `pending` above it stays for delivery.
         self.high = max(self.high, top)
