@@ -135,6 +135,10 @@ class LazyProducer:
         future.add_done_callback(_retrieve)
         return future
 
+    async def send_and_wait(self, topic: str, value: bytes, **kwargs: Any) -> Any:
+        """AIOKafkaProducer.send_and_wait on the connected producer: the record's metadata."""
+        return await (await self.send(topic, value, **kwargs))
+
     async def reset(self) -> None:
         """Drop the connected producer, failing the sends it still holds, and reconnect in the
         background. A no-op while (re)connecting."""
