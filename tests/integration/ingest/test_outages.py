@@ -153,12 +153,16 @@ async def _count_at_least(alerts: Any, n: int) -> bool:
     return len(await alerts()) >= n
 
 
+def private_broker_port(pid: int) -> int:
+    """Below the ephemeral range (32768-60999), where a client's own outgoing connection can
+    take the port first; the dev services use 15432 and 19092. The broker also takes port+1."""
+    return 29092 + pid % 500 * 2
+
+
 @pytest.fixture(scope="module")
 def private_kafka_broker() -> Any:
     """A broker of this module's own (so stopping it disturbs no other test)."""
-    # Below the ephemeral range (32768-60999), where a client's own outgoing connection can
-    # take the port first; the dev services use 15432 and 19092.
-    port = 29092 + os.getpid() % 500 * 2
+    port = private_broker_port(os.getpid())
     env = {
         **os.environ,
         "FAILSAFE_DEV_KAFKA_PORT": str(port),
