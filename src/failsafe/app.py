@@ -28,6 +28,7 @@ from failsafe.hub.router import router as stream_router
 from failsafe.hub.service import Hub
 from failsafe.ingest.router import router as events_router
 from failsafe.ingest.service import ScreeningService
+from failsafe.kit.retry import Throttle
 from failsafe.kit.state import AppState
 from failsafe.settings import Settings, get_settings
 from failsafe.watchlist.router import router as watchlist_router
@@ -61,17 +62,21 @@ def _install_error_handlers(app: FastAPI) -> None:
         }
         return JSONResponse(body, status_code=422)
 
+    unavailable_lines = Throttle(10.0)
+
     async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
         # PostgreSQL (or Kafka) away is a 503 the client may retry, not a 500; anything else
         # these types carry (a data error) is the unexpected case below.
         if not dependency_unavailable(exc):
             return await _unexpected(request, exc)
-        log.warning(
-            "%s %s: a dependency is unavailable (%s)",
-            request.method,
-            request.url.path,
-            type(exc).__name__,
-        )
+        if unavailable_lines.passes():  # one line per 10 s, not one per request
+            log.warning(
+                "%s %s: 503, a dependency is unavailable (%s); %d more 503s not logged",
+                request.method,
+                request.url.path,
+                type(exc).__name__,
+                unavailable_lines.skipped,
+            )
         body = Unavailable(
             "a dependency (database or broker) is unavailable; retry later",
             details=[{"retry_after": RETRY_AFTER_S}],

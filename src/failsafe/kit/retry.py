@@ -6,6 +6,8 @@
 - `OutageLog`: one line when a dependency goes away, one when it is back (with how long it was
   away), and in between a summary at most every `summary_every` seconds; never a line per
   attempt. An outage of hours writes a few dozen lines.
+- `Throttle`: at most one line per interval for events that repeat per request (a 503 while a
+  dependency is away), with the count of those not logged.
 - `RepeatFilter`: a logging filter for third-party loggers that log every failed attempt
   themselves (aiokafka writes an ERROR per reconnect, thousands a second in a tight loop). The
   first occurrence of each message passes; repeats within `interval` are counted and dropped,
@@ -81,6 +83,26 @@ class OutageLog:
             )
         self.down_since = None
         self.failures = 0
+
+
+class Throttle:
+    """`passes()` is true at most once per `interval` seconds; `skipped` then holds how many
+    calls did not pass since the previous one that did."""
+
+    def __init__(self, interval: float = 10.0) -> None:
+        self.interval = interval
+        self.skipped = 0
+        self._count = 0
+        self._last: float | None = None
+
+    def passes(self) -> bool:
+        now = time.monotonic()
+        if self._last is not None and now - self._last < self.interval:
+            self._count += 1
+            return False
+        self._last = now
+        self.skipped, self._count = self._count, 0
+        return True
 
 
 class RepeatFilter(logging.Filter):

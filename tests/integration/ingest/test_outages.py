@@ -515,6 +515,10 @@ async def test_serve_waits_for_postgres_and_answers_503_while_it_is_away(
             error = orjson.loads(body)["error"]
             assert error["code"] == "unavailable"
             assert error["message"] and isinstance(error["details"], list)
+        before = lines(log)
+        for _ in range(30):  # a client polling through the outage: not a log line per request
+            assert await status(f"{base}/v1/alerts", auth) == 503
+        assert lines(log) - before <= 3, log.read_text()
         # A new websocket gets a close frame it can act on (1013: try again later).
         ws_url = f"ws://127.0.0.1:{port}/v1/alerts/stream"
         with pytest.raises(ConnectionClosed) as closed:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from failsafe.errors import dependency_unavailable
-from failsafe.kit.retry import Backoff, OutageLog, RepeatFilter
+from failsafe.kit.retry import Backoff, OutageLog, RepeatFilter, Throttle
 
 
 def test_backoff_grows_to_its_cap_with_jitter_and_never_spins() -> None:
@@ -104,3 +104,15 @@ def test_a_data_error_is_not_unavailable(exc: BaseException) -> None:
 def test_a_connection_invalidated_by_the_pool_is_unavailable() -> None:
     exc = DBAPIError("select 1", {}, Exception("gone"), connection_invalidated=True)
     assert dependency_unavailable(exc)
+
+
+def test_throttle_passes_once_per_interval_and_counts_the_rest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [0.0]
+    monkeypatch.setattr("failsafe.kit.retry.time.monotonic", lambda: now[0])
+    throttle = Throttle(10.0)
+    assert throttle.passes() and throttle.skipped == 0
+    assert [throttle.passes() for _ in range(500)].count(True) == 0
+    now[0] = 10.5
+    assert throttle.passes() and throttle.skipped == 500
