@@ -36,6 +36,14 @@ _ASYNCPG_AWAY = (
     asyncpg.TooManyConnectionsError,
 )
 
+_FILE_ERRORS = (
+    FileNotFoundError,
+    FileExistsError,
+    PermissionError,
+    IsADirectoryError,
+    NotADirectoryError,
+)
+
 
 def dependency_unavailable(exc: BaseException) -> bool:
     """True when `exc` (or what it wraps) says a dependency is away rather than a request or its
@@ -44,8 +52,10 @@ def dependency_unavailable(exc: BaseException) -> bool:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
+        if isinstance(current, _FILE_ERRORS):
+            return False  # an OSError, but about a file, not a peer
         if isinstance(current, (OSError, sa_exc.TimeoutError, *_ASYNCPG_AWAY)):
-            return True  # OSError covers ConnectionRefusedError, ConnectionResetError...
+            return True  # OSError covers refused, reset, unreachable, timed out...
         if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
             return True
         if isinstance(current, asyncpg.InterfaceError) and "closed" in str(current):

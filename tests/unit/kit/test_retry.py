@@ -95,6 +95,7 @@ def test_a_dependency_away_is_unavailable(exc: BaseException) -> None:
         _wrapped(asyncpg.DataError("bad value")),
         ValueError("no"),
         KeyError("k"),
+        FileNotFoundError(2, "no such file"),
     ],
 )
 def test_a_data_error_is_not_unavailable(exc: BaseException) -> None:
