@@ -7,7 +7,10 @@
 #   scripts/kafka.sh stop     # SIGTERM, waits for a clean shutdown
 #   scripts/kafka.sh status
 #
-# Environment: FAILSAFE_DEV_KAFKA_PORT (default 19092), FAILSAFE_DEV_KAFKA_DIR (default .cache/kafka).
+# Environment: FAILSAFE_DEV_KAFKA_PORT (default 19092; the broker also takes PORT+1), FAILSAFE_DEV_KAFKA_DIR
+# (default .cache/kafka), KAFKA_HEAP_OPTS (default -Xmx512m -Xms256m). Keep ports below 32768: the
+# ephemeral range (/proc/sys/net/ipv4/ip_local_port_range, 32768-60999 on Linux) is where the
+# kernel picks the local port of outgoing connections, and one of them can take the broker's.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 port=${FAILSAFE_DEV_KAFKA_PORT:-19092}
@@ -67,6 +70,10 @@ group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
 log.retention.hours=24
 log.segment.bytes=67108864
+# The cleaner's default 128 MiB dedupe buffer does not always fit a small test heap (-Xmx256m:
+# OutOfMemoryError starting LogManager); compacted topics here are tiny.
+log.cleaner.threads=1
+log.cleaner.dedupe.buffer.size=8388608
 PROPS
   if [ ! -f "$run/cluster.id" ]; then
     # URL-safe base64 of 16 random bytes, no padding, not starting with '-'.

@@ -8,9 +8,11 @@ import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg  # type: ignore[import-untyped]
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from failsafe import __version__, health
 from failsafe.alerts.router import router as alerts_router
@@ -20,18 +22,21 @@ from failsafe.auth.router import router as principals_router
 from failsafe.dashboard.router import router as dashboard_router
 from failsafe.db import migrate
 from failsafe.db.engine import create_engine, create_sessionmaker, is_sqlite
-from failsafe.errors import FailsafeError
+from failsafe.errors import FailsafeError, Unavailable, dependency_unavailable
 from failsafe.hub.bus import AlertBus, KafkaAlertBus, MemoryAlertBus
 from failsafe.hub.router import router as stream_router
 from failsafe.hub.service import Hub
 from failsafe.ingest.router import router as events_router
 from failsafe.ingest.service import ScreeningService
+from failsafe.kit.retry import Throttle
 from failsafe.kit.state import AppState
 from failsafe.logging import install_redaction
 from failsafe.settings import Settings, get_settings
 from failsafe.watchlist.router import router as watchlist_router
 
 log = logging.getLogger(__name__)
+
+RETRY_AFTER_S = 5  # what a 503 for a dependency that is away asks clients to wait
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -60,6 +65,30 @@ def _install_error_handlers(app: FastAPI) -> None:
         }
         return JSONResponse(body, status_code=422)
 
+    unavailable_lines = Throttle(10.0)
+
+    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # PostgreSQL (or Kafka) away is a 503 the client may retry, not a 500; anything else
+        # these types carry (a data error) is the unexpected case below.
+        if not dependency_unavailable(exc):
+            return await _unexpected(request, exc)
+        if unavailable_lines.passes():  # one line per 10 s, not one per request
+            log.warning(
+                "%s %s: 503, a dependency is unavailable (%s); %d more 503s not logged",
+                request.method,
+                request.url.path,
+                type(exc).__name__,
+                unavailable_lines.skipped,
+            )
+        body = Unavailable(
+            "a dependency (database or broker) is unavailable; retry later",
+            details=[{"retry_after": RETRY_AFTER_S}],
+        ).to_dict()
+        return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
+
+    for kind in (SQLAlchemyError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        app.add_exception_handler(kind, _unavailable)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # The stack without the exception's message: messages may quote request data, and
@@ -86,7 +115,10 @@ async def _start_services(state: AppState) -> None:
     bus: AlertBus
     if settings.kafka.bootstrap_servers:
         bus = KafkaAlertBus(
-            settings.kafka.bootstrap_servers, settings.kafka.topics.alerts, settings.kafka.client_id
+            settings.kafka.bootstrap_servers,
+            settings.kafka.topics.alerts,
+            settings.kafka.client_id,
+            publish_timeout=settings.kafka.publish_timeout,
         )
     else:
         bus = MemoryAlertBus()

@@ -14,12 +14,58 @@
 
 Every error answers `{"error": {"code": ..., "message": ..., "details": [...]}}`. Messages must
 never carry personal data (names, document numbers, MRZ): they end up in logs.
+
+A dependency that is away (PostgreSQL refusing or dropping connections, a timeout) is not a
+server error: `dependency_unavailable(exc)` tells those apart from data errors, and the app
+answers them 503 with `Retry-After`, like `Unavailable`.
 """
 
 from __future__ import annotations
 
 import math
 from typing import Any, ClassVar
+
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy import exc as sa_exc
+
+# asyncpg errors that mean "the server is not there for us right now", not "this data is wrong".
+_ASYNCPG_AWAY = (
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08, and the connection lost mid-query
+    asyncpg.CannotConnectNowError,  # starting up or shutting down
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+)
+
+_FILE_ERRORS = (
+    FileNotFoundError,
+    FileExistsError,
+    PermissionError,
+    IsADirectoryError,
+    NotADirectoryError,
+)
+
+
+def dependency_unavailable(exc: BaseException) -> bool:
+    """True when `exc` (or what it wraps) says a dependency is away rather than a request or its
+    data being wrong: connection refused or lost, the server shutting down, a timeout."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _FILE_ERRORS):
+            return False  # an OSError, but about a file, not a peer
+        if isinstance(current, (OSError, sa_exc.TimeoutError, *_ASYNCPG_AWAY)):
+            return True  # OSError covers refused, reset, unreachable, timed out...
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, asyncpg.InterfaceError) and "closed" in str(current):
+            return True  # "connection is closed": the pool handed out a connection that died
+        if isinstance(current, sa_exc.DBAPIError) and isinstance(current.orig, BaseException):
+            current = current.orig
+        else:
+            current = current.__cause__ or current.__context__
+    return False
 
 
 class FailsafeError(Exception):

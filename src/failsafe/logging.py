@@ -25,6 +25,8 @@ import traceback
 from datetime import UTC, datetime
 from typing import Any
 
+from failsafe.kit.retry import RepeatFilter
+
 REDACTED = "[redacted]"
 
 # `token=...`/`ticket=...` in a query string or a message (also `access_token=`, `?Token=`), up to
@@ -129,6 +131,8 @@ def configure_logging(level: str = "INFO", json_lines: bool = False) -> None:
     else:
         handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     install_redaction(handler)
+    # aiokafka logs every failed reconnect itself; during an outage that is a line per attempt.
+    handler.addFilter(RepeatFilter(("aiokafka",)))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -32,6 +32,15 @@ class KafkaSettings(BaseModel):
     consumer_group: str = "failsafe-ingest"
     topics: TopicSettings = TopicSettings()
     max_event_bytes: int = Field(default=256 * 1024, ge=1024)
+    # Seconds a publish (alerts, dead letters) may wait for the broker's acknowledgement before the
+    # batch fails and is retried with backoff (the producer and what it holds are dropped).
+    publish_timeout: float = Field(default=10.0, gt=0)
+
+
+class IngestSettings(BaseModel):
+    # On SIGTERM, seconds the batch in flight may take to finish; then it is abandoned, which is
+    # safe: its offsets are not committed, so it is replayed. Clients then close within ~5 s.
+    shutdown_timeout: float = Field(default=10.0, ge=0)
 
 
 class AuthSettings(BaseModel):
@@ -64,6 +73,7 @@ class Settings(BaseSettings):
 
     database: DatabaseSettings = DatabaseSettings()
     kafka: KafkaSettings = KafkaSettings()
+    ingest: IngestSettings = IngestSettings()
     auth: AuthSettings = AuthSettings()
     server: ServerSettings = ServerSettings()
     log_level: str = "INFO"

@@ -3,7 +3,9 @@
 Two implementations behind one small interface, the same code path in both modes:
 - `MemoryAlertBus`: the embedded mode, one process; subscribers get every alert published.
 - `KafkaAlertBus`: topic `failsafe.alerts.v1`, JSON values keyed by alert id. Publication is
-  at-least-once (a replayed batch publishes again); readers de-duplicate by alert id.
+  at-least-once (a replayed batch publishes again); readers de-duplicate by alert id. A publish
+  that is not acknowledged within `publish_timeout` fails and drops the producer with what it
+  holds (failsafe.kit.kafka): the caller retries the batch once Kafka is back.
 
 Besides alerts the bus carries control messages, `{"control": ..., ...}` without an `id`, that
 every replica's hub must act on: `revocation(principal_id)` (close that principal's sockets).
@@ -20,9 +22,10 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any, Protocol
 
 import orjson
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 
 from failsafe.kit.kafka import LazyProducer
+from failsafe.kit.retry import Backoff, OutageLog
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +79,17 @@ class MemoryAlertBus:
 
 
 class KafkaAlertBus:
-    def __init__(self, bootstrap_servers: str, topic: str, client_id: str = "failsafe") -> None:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topic: str,
+        client_id: str = "failsafe",
+        publish_timeout: float = 10.0,
+    ) -> None:
         self._bootstrap = bootstrap_servers
         self._topic = topic
         self._client_id = client_id
+        self.publish_timeout = publish_timeout
         self._producer = LazyProducer(
             "alert bus",
             bootstrap_servers=bootstrap_servers,
@@ -96,27 +106,36 @@ class KafkaAlertBus:
     async def start(self) -> None:
         await self._producer.start()
 
-    async def stop(self) -> None:
-        await self._producer.stop()
+    async def stop(self, within: float = 3.0) -> None:
+        await self._producer.stop(within)
+
+    async def reset(self) -> None:
+        """Kafka went away: drop the producer and the alerts it holds (see publish)."""
+        await self._producer.reset()
 
     async def publish(self, alerts: Sequence[Alert]) -> None:
         if not alerts:
             return
-        producer = await self._producer.get()
         # One key, one partition: readers get alerts in publication order (close to id order),
         # so hubs rarely see an id ahead of a missing one. Alerts are a small fraction of events;
         # one partition carries them easily.
         futures = [
-            await producer.send(self._topic, orjson.dumps(alert), key=ALERTS_KEY)
+            await self._producer.send(self._topic, orjson.dumps(alert), key=ALERTS_KEY)
             for alert in alerts
         ]
-        await asyncio.gather(*futures)
+        done, pending = await asyncio.wait(futures, timeout=self.publish_timeout)
+        if pending:
+            await self._producer.reset()
+            raise KafkaTimeoutError(f"alerts not acknowledged within {self.publish_timeout} s")
+        for future in done:
+            future.result()
 
     async def subscribe(self) -> AsyncIterator[Alert]:
         from aiokafka import AIOKafkaConsumer
 
         # No group: every replica reads every partition, from the end (replay comes from the DB).
-        delay = 0.5
+        backoff = Backoff(0.5, 10.0)
+        outage = OutageLog(log, "alert topic")
         while True:
             consumer = AIOKafkaConsumer(
                 self._topic,
@@ -131,11 +150,9 @@ class KafkaAlertBus:
                 break
             except (KafkaError, OSError) as exc:
                 await consumer.stop()
-                log.warning(
-                    "alert topic unavailable (%s); retrying in %.1fs", type(exc).__name__, delay
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+                outage.failed(exc)
+                await asyncio.sleep(backoff.next())
+        outage.recovered()
         try:
             while True:
                 batches = await consumer.getmany(timeout_ms=500)

@@ -28,7 +28,7 @@ from failsafe.auth.service import (
     redeem_stream_ticket,
 )
 from failsafe.db.models import Principal
-from failsafe.errors import Forbidden, TooManyRequests, Unauthorized
+from failsafe.errors import Forbidden, TooManyRequests, Unauthorized, dependency_unavailable
 from failsafe.hub.connection import CLOSE_POLICY, Connection, StreamSession
 from failsafe.hub.service import Hub
 from failsafe.kit.openapi import error_responses
@@ -37,6 +37,7 @@ from failsafe.kit.state import AppState, SessionDep
 router = APIRouter(tags=["alerts"])
 
 STREAM_ROLES = frozenset({"admin", "bureau", "analyst"})
+CLOSE_TRY_LATER = 1013  # RFC 6455 "Try Again Later"
 
 Credential = tuple[Literal["token", "ticket"], str]
 
@@ -87,7 +88,7 @@ async def alert_stream(websocket: WebSocket) -> None:
     # an HTTP 403 from the handshake.
     await websocket.accept()
     if not isinstance(hub, Hub) or not hub.ready:
-        await websocket.close(1013, "not ready; retry")
+        await websocket.close(CLOSE_TRY_LATER, "not ready; retry")
         return
     if credential is None:
         await websocket.close(CLOSE_POLICY, "missing bearer token")
@@ -115,6 +116,13 @@ async def alert_stream(websocket: WebSocket) -> None:
         return
     except Unauthorized:
         await websocket.close(CLOSE_POLICY, f"invalid {kind}")
+        return
+    except Exception as exc:
+        if not dependency_unavailable(exc):
+            raise
+        # The database is away: say so with a close code the client can act on (1013: try
+        # again later), rather than dropping the socket without a close frame.
+        await websocket.close(CLOSE_TRY_LATER, "database unavailable; retry")
         return
 
     async def store_ack(alert_id: int) -> bool:

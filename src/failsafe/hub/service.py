@@ -35,6 +35,7 @@ from failsafe.alerts.recorder import alert_view
 from failsafe.db import counters
 from failsafe.db.models import Alert, AlertRecipient
 from failsafe.hub.bus import PRINCIPAL_REVOKED, AlertBus
+from failsafe.kit.retry import Backoff, OutageLog
 
 if TYPE_CHECKING:
     from failsafe.hub.connection import Connection
@@ -143,11 +144,42 @@ class Hub:
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Ready on return when PostgreSQL answers; otherwise the hub keeps trying in the
+        background, and `serve` answers meanwhile (/healthz; /readyz 503, new sockets closed
+        with 1013) instead of exiting."""
         # Subscribe first, then read the counter: whatever commits after the read is either seen
         # on the bus or found by the gap filler, so nothing between the two is lost.
         self._tasks.append(asyncio.create_task(self._consume(), name="hub-consume"))
+        outage = OutageLog(log, "hub: database")
+        try:
+            top = await self._alert_counter()
+        except Exception as exc:  # noqa: BLE001 (any failure: the database may be away)
+            outage.failed(exc)
+            self._tasks.append(asyncio.create_task(self._start(outage), name="hub-start"))
+            return
+        self._started(top)
+
+    async def _alert_counter(self) -> int:
         async with self.sessions() as session:
-            self.high = await counters.current_value(session, counters.ALERT_ID)
+            return await counters.current_value(session, counters.ALERT_ID)
+
+    async def _start(self, outage: OutageLog) -> None:
+        backoff = Backoff(0.5, 10.0)
+        while True:
+            await asyncio.sleep(backoff.next())
+            try:
+                top = await self._alert_counter()
+                break
+            except Exception as exc:  # noqa: BLE001 (any failure: the database may be away)
+                outage.failed(exc)
+        outage.recovered()
+        self._started(top)
+
+    def _started(self, top: int) -> None:
+        # Alerts that came over the bus meanwhile (no socket could receive them: not ready) are
+        # committed, so at most `top`; what is left in `pending` above it stays for delivery.
+        self.high = max(self.high, top)
+        self._drain()
         self._tasks.append(asyncio.create_task(self._watch_gaps(), name="hub-gaps"))
         self.ready = True
         log.info("hub started at alert id %d", self.high)
@@ -186,10 +218,15 @@ class Hub:
     # -- input: the bus and the database ------------------------------------------------------
 
     async def _consume(self) -> None:
+        backoff = Backoff(0.5, 10.0)
+        outage = OutageLog(log, "hub: alert bus")
         while True:
             try:
                 n = 0
                 async for alert in self.bus.subscribe():
+                    if outage.down:
+                        outage.recovered()
+                        backoff.reset()
                     self.receive(alert)
                     n += 1
                     if n % 32 == 0:
@@ -198,9 +235,9 @@ class Hub:
                         await asyncio.sleep(0)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a broker outage must not end delivery
-                log.exception("alert bus subscription failed; resubscribing")
-                await asyncio.sleep(1.0)  # back-off before reconnecting to the broker
+            except Exception as exc:  # noqa: BLE001 (a broker outage must not end delivery)
+                outage.failed(exc)
+                await asyncio.sleep(backoff.next())  # before reconnecting to the broker
 
     def receive(self, alert: dict[str, Any]) -> None:
         """One alert from the bus, in any order, possibly again (or a control message)."""
@@ -301,6 +338,7 @@ class Hub:
 
     async def _watch_gaps(self) -> None:
         loop = asyncio.get_running_loop()
+        outage = OutageLog(log, "hub: filling alerts from the database")
         while True:
             try:
                 with contextlib.suppress(TimeoutError):
@@ -320,10 +358,11 @@ class Hub:
                             self._gap_event.set()
                 else:
                     await self.fill_from_database()
+                outage.recovered()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # the database may be away; try again later
-                log.warning("filling alerts from the database failed; retrying", exc_info=True)
+            except Exception as exc:  # noqa: BLE001 (the database may be away: next poll)
+                outage.failed(exc)
 
     async def fill_from_database(self) -> int:
         """Deliver committed alerts above `high` that the bus has not brought (yet)."""

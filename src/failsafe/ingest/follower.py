@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from failsafe.db.base import utcnow
 from failsafe.db.models import WatchlistEntry
 from failsafe.ingest import metrics
+from failsafe.kit.retry import Backoff, OutageLog
 
 log = logging.getLogger(__name__)
 
@@ -139,21 +140,22 @@ class WatchlistFollower:
             del self._expiries[entry_id]
 
     async def run(self) -> None:
-        delay = self.interval
+        backoff = Backoff(self.interval, 5.0)
+        outage = OutageLog(log, "watchlist follower: database")
         while True:
             try:
                 while await self.poll_once() >= self.batch:
                     pass
                 delay = self.interval
+                backoff.reset()
+                outage.recovered()
                 self.ready = True
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001  (the database may be away: keep trying)
                 self.ready = False
-                delay = min(delay * 2, 5.0)
-                log.warning(
-                    "watchlist follow failed (%s); retrying in %.1fs", type(exc).__name__, delay
-                )
+                delay = backoff.next()
+                outage.failed(exc)
             await asyncio.sleep(delay)
 
     def start(self) -> None:

@@ -4,10 +4,18 @@ Loop: getmany -> Pipeline.process (validate, dead-letter, screen, persist, publi
 offsets of exactly that batch. Nothing is committed before its alerts are in the database and on
 the alerts topic, so a crash anywhere replays the batch, and replays create no duplicates.
 
-- Failures of PostgreSQL or Kafka pause the batch, log, mark the worker not ready, and retry the
-  same records with backoff; nothing is skipped and no restart is needed.
+- Failures of PostgreSQL or Kafka pause the batch, mark the worker not ready, and retry the same
+  records with backoff and jitter (failsafe.kit.retry); nothing is skipped and no restart is
+  needed. Logging is per state change (gone, still gone every minute, back), never per attempt.
+- Ready (`/readyz`) means: the loop runs, the last batch went through, Kafka answers a metadata
+  request (checked every 2 s by a probe) and the watchlist follower reads PostgreSQL.
+- When the probe finds Kafka gone, the producers are dropped with what they hold (an aiokafka
+  producer holding batches during an outage spins; see failsafe.kit.kafka) and reconnect with
+  backoff; the batch that was publishing fails and is retried.
 - A rebalance waits for the batch in flight to be committed before partitions go.
-- SIGTERM finishes the batch, commits and exits.
+- SIGTERM finishes the batch, commits and exits 0; a batch that cannot finish within
+  `ingest.shutdown_timeout` (Kafka or PostgreSQL away) is abandoned uncommitted, which is safe
+  (it is replayed), and every client is closed within a few seconds more.
 """
 
 from __future__ import annotations
@@ -33,11 +41,18 @@ from failsafe.hub.bus import KafkaAlertBus
 from failsafe.ingest import metrics
 from failsafe.ingest.follower import Screener, WatchlistFollower
 from failsafe.ingest.pipeline import Pipeline, RawRecord, Rejection
+from failsafe.kit.kafka import KafkaProbe, LazyProducer
+from failsafe.kit.retry import Backoff, OutageLog
 from failsafe.settings import Settings
 
 log = logging.getLogger(__name__)
 
 RETRYABLE = (SQLAlchemyError, OSError, KafkaError, TimeoutError, ConnectionError)
+CLOSE_TIMEOUT = 3.0  # per client at shutdown; they close concurrently
+
+
+class _Stopping(Exception):
+    """Raised out of a retry loop when a stop is requested while a dependency is away."""
 
 
 class KafkaDeadLetters:
@@ -121,46 +136,106 @@ class IngestWorker:
         self.screener = screener
         self.batch_size = batch_size
         self.threshold = threshold
-        self.ready = False
         self.processed = 0
+        self.shutdown_timeout = settings.ingest.shutdown_timeout
+        self._running = False  # clients started, the loop runs
+        self._failing = False  # the batch in flight is being retried
+        self._probe: KafkaProbe | None = None
+        self._follower: WatchlistFollower | None = None
         self._stop = asyncio.Event()
         self._lock = asyncio.Lock()
 
+    @property
+    def ready(self) -> bool:
+        """What /readyz reports: see the module docstring."""
+        return (
+            self._running
+            and not self._failing
+            and self._probe is not None
+            and self._probe.up
+            and self._follower is not None
+            and self._follower.ready
+        )
+
     def request_stop(self) -> None:
-        log.info("stop requested: finishing the batch in flight")
+        if not self._stop.is_set():
+            log.info(
+                "stop requested: finishing the batch in flight (at most %.0f s)",
+                self.shutdown_timeout,
+            )
         self._stop.set()
 
     async def _retrying(self, what: str, make: Any) -> Any:
-        delay = 0.5
+        backoff = Backoff(0.5, 10.0)
+        outage = OutageLog(log, f"{what}: database or Kafka")
         while True:
             try:
-                return await make()
+                result = await make()
             except RETRYABLE as exc:
                 if self._stop.is_set():
-                    raise
-                self.ready = False
+                    raise _Stopping(what) from exc
+                self._failing = True
                 metrics.RETRIES.labels(type(exc).__name__).inc()
-                log.warning("%s failed (%s); retrying in %.1fs", what, type(exc).__name__, delay)
+                outage.failed(exc)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), delay)
-                delay = min(delay * 2, 10.0)
+                    await asyncio.wait_for(self._stop.wait(), backoff.next())
+                continue
+            outage.recovered()
+            self._failing = False
+            return result
 
     async def run(self) -> None:
+        """Run until request_stop(); then finish (or, past the shutdown timeout, abandon) the
+        batch in flight and close every client within a bound."""
         kafka = self.settings.kafka
         if not kafka.bootstrap_servers:
             raise ValueError("failsafe ingest needs FAILSAFE_KAFKA__BOOTSTRAP_SERVERS")
-        bootstrap = kafka.bootstrap_servers
+        work = asyncio.create_task(self._work(kafka.bootstrap_servers), name="ingest")
+        stop = asyncio.create_task(self._stop.wait(), name="ingest-stop")
+        try:
+            await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if not work.done():
+                await asyncio.wait({work}, timeout=self.shutdown_timeout)
+            if not work.done():
+                log.warning(
+                    "the batch in flight did not finish within %.0f s; abandoned uncommitted "
+                    "(it is replayed)",
+                    self.shutdown_timeout,
+                )
+                work.cancel()
+                # Its clean-up closes every client, each within CLOSE_TIMEOUT.
+                await asyncio.wait({work}, timeout=3 * CLOSE_TIMEOUT)
+        except asyncio.CancelledError:
+            work.cancel()
+            raise
+        finally:
+            stop.cancel()
+        if work.done() and not work.cancelled():
+            work.result()  # a failure that is not an outage is not swallowed
+
+    async def _work(self, bootstrap: str) -> None:
+        kafka = self.settings.kafka
         engine = create_engine(self.settings.database)
         sessions = create_sessionmaker(engine)
-        follower = WatchlistFollower(sessions, self.screener)
-        producer = AIOKafkaProducer(
+        follower = self._follower = WatchlistFollower(sessions, self.screener)
+        producer = LazyProducer(
+            "dead letters",
             bootstrap_servers=bootstrap,
             client_id=f"{kafka.client_id}-dlq",
             acks="all",
             enable_idempotence=True,
             linger_ms=5,
         )
-        bus = KafkaAlertBus(bootstrap, kafka.topics.alerts, kafka.client_id)
+        bus = KafkaAlertBus(
+            bootstrap, kafka.topics.alerts, kafka.client_id, publish_timeout=kafka.publish_timeout
+        )
+
+        async def kafka_gone() -> None:
+            # Producers holding sends spin while the broker is away: drop them and what they
+            # hold; the batch in flight fails and is retried when Kafka is back.
+            await asyncio.gather(producer.reset(), bus.reset())
+
+        probe = self._probe = KafkaProbe(bootstrap, on_down=kafka_gone)
         consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
             client_id=f"{kafka.client_id}-ingest",
@@ -177,8 +252,8 @@ class IngestWorker:
                     bootstrap, [kafka.topics.events, kafka.topics.events_dlq, kafka.topics.alerts]
                 ),
             )
-            await self._retrying("kafka producer", producer.start)
-            await self._retrying("alert bus", bus.start)
+            await producer.start()
+            await bus.start()
             await self._retrying("watchlist load", follower.load)
             log.info(
                 "watchlist loaded: %d entries at revision %d",
@@ -196,24 +271,28 @@ class IngestWorker:
             )
             consumer.subscribe([kafka.topics.events], listener=_FinishBeforeRevoke(self._lock))
             await self._retrying("kafka consumer", consumer.start)
-            await self._loop(consumer, pipeline, follower)
+            await probe.check()
+            probe.start()
+            await self._loop(consumer, pipeline)
+        except _Stopping as stopping:
+            log.info("stopped while %s was waiting for a dependency", stopping)
         finally:
+            self._running = False
             await follower.stop()
-            with contextlib.suppress(Exception):
-                await consumer.stop()
-            await bus.stop()
-            await producer.stop()
-            await engine.dispose()
+            await probe.stop()
+            await asyncio.gather(
+                _bounded("kafka consumer", consumer.stop()),
+                _bounded("alert bus", bus.stop(CLOSE_TIMEOUT)),
+                _bounded("dead-letter producer", producer.stop(CLOSE_TIMEOUT)),
+                _bounded("database pool", engine.dispose()),
+            )
             log.info("ingest stopped after %d events", self.processed)
 
-    async def _loop(
-        self, consumer: AIOKafkaConsumer, pipeline: Pipeline, follower: WatchlistFollower
-    ) -> None:
-        self.ready = True
+    async def _loop(self, consumer: AIOKafkaConsumer, pipeline: Pipeline) -> None:
+        self._running = True
         while not self._stop.is_set():
             batches = await consumer.getmany(timeout_ms=200, max_records=self.batch_size)
             if not batches:
-                self.ready = follower.ready
                 continue
             async with self._lock:
                 records = [
@@ -227,23 +306,31 @@ class IngestWorker:
                     for msgs in batches.values()
                     for m in msgs
                 ]
-                try:
-                    await self._retrying("batch", lambda rs=records: pipeline.process(rs))
-                except RETRYABLE:
-                    return  # stopping while a dependency is away: nothing committed, replays later
+                # Stopping while a dependency is away raises _Stopping: nothing is committed
+                # and the batch replays (harmlessly) later.
+                await self._retrying("batch", lambda rs=records: pipeline.process(rs))
                 offsets = {tp: msgs[-1].offset + 1 for tp, msgs in batches.items() if msgs}
-                try:
-                    await self._retrying("offset commit", lambda o=offsets: _commit(consumer, o))
-                except RETRYABLE:
-                    return  # stopping while Kafka is away: the batch replays (harmlessly) later
+                await self._retrying("offset commit", lambda o=offsets: _commit(consumer, o))
                 self.processed += len(records)
-                self.ready = True
                 for tp, next_offset in offsets.items():
                     high = consumer.highwater(tp)
                     if high is not None:
                         metrics.CONSUMER_LAG.labels(tp.topic, tp.partition).set(
                             max(0, high - next_offset)
                         )
+
+
+async def _bounded(what: str, closing: Any, within: float = CLOSE_TIMEOUT) -> None:
+    """Await one client's close for at most `within` seconds, in its own task: a close that
+    fails, hangs or raises CancelledError from aiokafka's own tasks (its fetcher does when the
+    broker is away) is logged and left behind, never raised, so the others still close."""
+    task = asyncio.ensure_future(closing)
+    await asyncio.wait({task}, timeout=within)
+    if not task.done():
+        task.cancel()
+        log.warning("%s did not close within %.0f s; abandoned", what, within)
+    elif task.cancelled() or task.exception() is not None:
+        log.info("%s closed with an error (the broker may be away)", what)
 
 
 async def _commit(consumer: AIOKafkaConsumer, offsets: dict[Any, int]) -> None:

@@ -1,4 +1,13 @@
-"""Small Kafka helpers shared by the ingest worker, the alert hub and the health checks."""
+"""Small Kafka helpers shared by the ingest worker, the alert hub and the health checks.
+
+Outages (issue 9): an aiokafka producer that still holds batches while the broker is away retries
+them in a tight loop (when partition leaders are unknown, each forced metadata update fails at
+once and is forced again: a core at 100 % and thousands of log lines a second), and its `stop()`
+waits for those batches to be delivered or to expire. So producers here are dropped, not kept,
+when Kafka goes away: `LazyProducer.reset()` fails what they hold (the caller retries the whole
+batch, which is harmless: publication is at-least-once) and reconnects with backoff;
+`close_producer` stops one within a bound; `KafkaProbe` tells when the cluster is away.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +17,9 @@ import logging
 from typing import Any
 
 from aiokafka import AIOKafkaClient
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaConnectionError, KafkaError
+
+from failsafe.kit.retry import Backoff, OutageLog
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +40,54 @@ async def kafka_ready(bootstrap_servers: str, wait_s: float = 3.0) -> bool:
         await client.close()
 
 
+async def close_producer(producer: Any, within: float = 3.0, flush: bool = True) -> None:
+    """Stop an AIOKafkaProducer within about `within` seconds: flush what can be flushed (unless
+    `flush` is false), then fail the sends it still holds (their futures raise), then give up."""
+    stop = asyncio.ensure_future(producer.stop())
+    if flush:
+        await asyncio.wait({stop}, timeout=within)
+    if not stop.done():
+        # stop() waits for every pending batch to be delivered or to expire (request_timeout_ms,
+        # 40 s by default, retried in a tight loop meanwhile). Failing them lets it finish now.
+        # aiokafka has no public call for this; its own sender uses the same one when it dies.
+        accumulator = getattr(producer, "_message_accumulator", None)
+        if accumulator is not None:
+            _fail_pending(accumulator)
+        await asyncio.wait({stop}, timeout=within)
+    if not stop.done():
+        stop.cancel()
+        log.warning("a Kafka producer did not close within %.0f s; abandoned", 2 * within)
+        await asyncio.wait({stop}, timeout=1.0)
+    if stop.done() and not stop.cancelled() and stop.exception() is not None:
+        log.info("a Kafka producer closed with %s", type(stop.exception()).__name__)
+
+
+def _fail_pending(accumulator: Any) -> None:
+    """Fail every batch an aiokafka MessageAccumulator holds, without the noise of doing so."""
+    batches = [b for queue in accumulator._batches.values() for b in queue]
+    for batch in batches:
+        # A batch sent once and queued again for a retry still has the done-callback that takes
+        # it out of the in-flight set (and raises KeyError when it is not there).
+        if batch._retry_count:
+            accumulator._pending_batches.add(batch)
+    batches += accumulator._pending_batches
+    accumulator.fail_all(KafkaConnectionError("producer closed while Kafka was away"))
+    for batch in batches:
+        for future in (batch.future, batch._drain_waiter):
+            _retrieve(future)  # failed futures no one awaits any more
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    # Sends failed by reset() may have no one awaiting them any more: mark their exceptions
+    # retrieved, or asyncio logs "Future exception was never retrieved" for each message.
+    if future.done() and not future.cancelled():
+        future.exception()
+
+
 class LazyProducer:
     """An AIOKafkaProducer that connects in the background and keeps trying while Kafka is away,
-    so that a `serve` process starts (and reports not ready) instead of failing at start-up."""
+    so that a `serve` process starts (and reports not ready) instead of failing at start-up.
+    `reset()` drops the producer and what it holds (see the module docstring) and reconnects."""
 
     def __init__(self, what: str, **config: Any) -> None:
         self.what = what
@@ -39,6 +95,7 @@ class LazyProducer:
         self._producer: Any = None
         self._connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._outage = OutageLog(log, f"{what}: Kafka")
 
     @property
     def ready(self) -> bool:
@@ -51,22 +108,17 @@ class LazyProducer:
     async def _connect(self) -> None:
         from aiokafka import AIOKafkaProducer
 
-        delay = 0.5
+        backoff = Backoff(0.5, 10.0)
         while True:
             producer = AIOKafkaProducer(**self.config)
             try:
                 await producer.start()
             except (KafkaError, OSError) as exc:
-                await producer.stop()
-                log.warning(
-                    "%s: Kafka unavailable (%s); retrying in %.1fs",
-                    self.what,
-                    type(exc).__name__,
-                    delay,
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+                await close_producer(producer, within=1.0, flush=False)
+                self._outage.failed(exc)
+                await asyncio.sleep(backoff.next())
                 continue
+            self._outage.recovered()
             self._producer = producer
             self._connected.set()
             return
@@ -76,13 +128,90 @@ class LazyProducer:
         await asyncio.wait_for(asyncio.shield(self._connected.wait()), wait_s)
         return self._producer
 
-    async def stop(self) -> None:
+    async def send(self, topic: str, value: bytes, **kwargs: Any) -> asyncio.Future[Any]:
+        """AIOKafkaProducer.send on the connected producer: the delivery future."""
+        producer = await self.get()
+        future: asyncio.Future[Any] = await producer.send(topic, value, **kwargs)
+        future.add_done_callback(_retrieve)
+        return future
+
+    async def send_and_wait(self, topic: str, value: bytes, **kwargs: Any) -> Any:
+        """AIOKafkaProducer.send_and_wait on the connected producer: the record's metadata."""
+        return await (await self.send(topic, value, **kwargs))
+
+    async def reset(self) -> None:
+        """Drop the connected producer, failing the sends it still holds, and reconnect in the
+        background. A no-op while (re)connecting."""
+        producer = self._producer
+        if producer is None:
+            return
+        self._producer = None
+        self._connected.clear()
+        self._task = asyncio.create_task(self._connect(), name=f"connect-{self.what}")
+        await close_producer(producer, within=1.0, flush=False)
+
+    async def stop(self, within: float = 3.0) -> None:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
         if self._producer is not None:
-            await self._producer.stop()
-            self._producer = None
+            producer, self._producer = self._producer, None
             self._connected.clear()
+            await close_producer(producer, within=within)
+
+
+class KafkaProbe:
+    """Whether the cluster answers a metadata request, checked every `interval` seconds (with
+    backoff while it does not). Logs once per state change; `on_down` runs when it goes away."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        *,
+        interval: float = 2.0,
+        wait_s: float = 3.0,
+        on_down: Any = None,
+    ) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.interval = interval
+        self.wait_s = wait_s
+        self.on_down = on_down
+        self.up = False
+        self._outage = OutageLog(log, "Kafka")
+        self._task: asyncio.Task[None] | None = None
+
+    async def check(self) -> bool:
+        ok = await kafka_ready(self.bootstrap_servers, self.wait_s)
+        was_up = self.up
+        self.up = ok
+        if ok:
+            self._outage.recovered()
+        else:
+            self._outage.failed("no answer to a metadata request")
+            if was_up and self.on_down is not None:
+                try:
+                    await self.on_down()
+                except Exception:  # the probe must outlive its callback
+                    log.warning("Kafka outage handler failed", exc_info=True)
+        return ok
+
+    async def _run(self) -> None:
+        backoff = Backoff(self.interval, 5.0)
+        while True:
+            if await self.check():
+                backoff.reset()
+                await asyncio.sleep(self.interval)
+            else:
+                await asyncio.sleep(backoff.next())
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="kafka-probe")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

@@ -1,20 +1,32 @@
 """PostgreSQL or Kafka going away mid-stream: the worker waits, reports not ready, retries, and
-resumes when they are back, losing and duplicating nothing."""
+resumes when they are back, losing and duplicating nothing; it stays quiet meanwhile (CPU and log
+lines bounded) and stops within its bound. `failsafe serve` started while PostgreSQL is down waits
+for it, and answers 503 (websockets: 1013) while it is away. Real processes, loopback only."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
+import signal
+import socket
+import statistics
 import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
 import orjson
+import psutil
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy import select
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from failsafe.db.engine import create_engine, create_sessionmaker
 from failsafe.db.models import Alert
@@ -22,6 +34,7 @@ from failsafe.ingest.service import new_screener
 from failsafe.ingest.worker import IngestWorker
 from failsafe.settings import DatabaseSettings, KafkaSettings, Settings, TopicSettings
 from tests.factories import entry_doc, event, put_entry
+from tests.integration.alerts.factories import make_token
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
@@ -140,14 +153,22 @@ async def _count_at_least(alerts: Any, n: int) -> bool:
     return len(await alerts()) >= n
 
 
-@pytest.fixture
-def private_kafka(tmp_path: Path) -> Any:
-    """A broker of this test's own (so stopping it disturbs no other test)."""
-    port = 39092 + os.getpid() % 500 * 2
+def private_broker_port(pid: int) -> int:
+    """Below the ephemeral range (32768-60999), where a client's own outgoing connection can
+    take the port first; the dev services use 15432 and 19092. The broker also takes port+1."""
+    return 29092 + pid % 500 * 2
+
+
+@pytest.fixture(scope="module")
+def private_kafka_broker() -> Any:
+    """A broker of this module's own (so stopping it disturbs no other test)."""
+    port = private_broker_port(os.getpid())
     env = {
         **os.environ,
         "FAILSAFE_DEV_KAFKA_PORT": str(port),
-        "FAILSAFE_DEV_KAFKA_DIR": str(ROOT / ".cache" / "kafka"),
+        "FAILSAFE_DEV_KAFKA_DIR": os.environ.get(
+            "FAILSAFE_DEV_KAFKA_DIR", str(ROOT / ".cache" / "kafka")
+        ),
         "KAFKA_HEAP_OPTS": "-Xmx256m -Xms128m",
     }
 
@@ -160,11 +181,18 @@ def private_kafka(tmp_path: Path) -> Any:
             timeout=120,
         )
 
-    ctl("start")
     try:
         yield f"127.0.0.1:{port}", ctl
     finally:
         ctl("stop")
+
+
+@pytest.fixture
+def private_kafka(private_kafka_broker: Any) -> Any:
+    """The module's broker, running (a test before may have left it stopped)."""
+    bootstrap, ctl = private_kafka_broker
+    ctl("start")
+    return bootstrap, ctl
 
 
 async def test_kafka_outage_pauses_and_resumes_without_loss(
@@ -221,3 +249,293 @@ async def test_kafka_outage_pauses_and_resumes_without_loss(
         with contextlib.suppress(Exception):
             await asyncio.wait_for(task, 60)
         await engine.dispose()
+
+
+# -- real processes ----------------------------------------------------------------------------
+
+FAILSAFE = [sys.executable, "-m", "failsafe.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers (lower-case names) and body; 0 when nothing answers."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, _names(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, _names(exc.headers), exc.read()
+    except OSError:
+        return 0, {}, b""
+
+
+def _names(headers: Any) -> dict[str, str]:
+    return {k.lower(): v for k, v in headers.items()}
+
+
+async def status(url: str, headers: dict[str, str] | None = None) -> int:
+    return (await asyncio.to_thread(http_get, url, headers))[0]
+
+
+async def wait_status(
+    url: str, want: int, proc: subprocess.Popen[bytes], timeout: float = 60
+) -> None:
+    async with asyncio.timeout(timeout):
+        while await status(url) != want:
+            assert proc.poll() is None, f"{proc.args} exited with {proc.returncode}"
+            await asyncio.sleep(0.2)
+
+
+def ingest_env(url: str, bootstrap: str, tag: str, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "FAILSAFE_DATABASE__URL": url,
+        "FAILSAFE_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
+        "FAILSAFE_KAFKA__CONSUMER_GROUP": f"proc-{tag}",
+        "FAILSAFE_KAFKA__TOPICS__EVENTS": f"proc.events.{tag}",
+        "FAILSAFE_KAFKA__TOPICS__EVENTS_DLQ": f"proc.dlq.{tag}",
+        "FAILSAFE_KAFKA__TOPICS__ALERTS": f"proc.alerts.{tag}",
+        "FAILSAFE_LOG_LEVEL": "INFO",
+        **extra,
+    }
+
+
+def start_ingest(env: dict[str, str], metrics_port: int, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as sink:
+        return subprocess.Popen(
+            [*FAILSAFE, "ingest", "--batch-size", "20", "--metrics-port", str(metrics_port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+
+
+def lines(log: Path) -> int:
+    return log.read_bytes().count(b"\n")
+
+
+def terminate(proc: subprocess.Popen[bytes], within: float) -> tuple[int | None, float]:
+    """SIGTERM; the exit code (None: still running after `within` s, then killed) and the time."""
+    start = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        rc: int | None = proc.wait(within)
+    except subprocess.TimeoutExpired:
+        rc = None
+        proc.kill()
+        proc.wait()
+    return rc, time.monotonic() - start
+
+
+async def produce_hits(
+    bootstrap: str, topic: str, n: int, names: tuple[str, str, str]
+) -> list[str]:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
+    await producer.start()
+    sent: list[str] = []
+    try:
+        for i in range(n):
+            ev = event(names[0], names[1], dob=names[2])
+            sent.append(ev["event_id"])
+            await producer.send(topic, orjson.dumps(ev), key=str(i % 4).encode())
+        await producer.flush()
+    finally:
+        await producer.stop()  # before the broker goes: a producer holding sends would spin
+    return sent
+
+
+async def read_alert_ids(bootstrap: str, topic: str, want: set[int], timeout: float) -> set[int]:
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    seen: set[int] = set()
+    try:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                while not want <= seen:
+                    for records in (await consumer.getmany(timeout_ms=500)).values():
+                        seen.update(orjson.loads(r.value)["id"] for r in records)
+    finally:
+        await consumer.stop()
+    return seen
+
+
+async def test_kafka_down_with_alerts_pending_is_quiet_not_ready_and_recovers(
+    fresh_pg_url: str, private_kafka: Any, tmp_path: Path
+) -> None:
+    bootstrap, ctl = private_kafka
+    tag = uuid.uuid4().hex[:8]
+    direct = create_sessionmaker(engine := create_engine(DatabaseSettings(url=fresh_pg_url)))
+    names = ("QUARTERMAINE", "ODILE", "1958-04-04")
+    entry = await put_entry(direct, entry_doc(names[0], names[1], dob=names[2]))
+    env = ingest_env(fresh_pg_url, bootstrap, tag)
+    port, log = free_port(), tmp_path / "ingest.log"
+    readyz = f"http://127.0.0.1:{port}/readyz"
+    worker = start_ingest(env, port, log)
+
+    async def stored() -> list[tuple[str, str]]:
+        async with direct() as s:
+            return [tuple(r) for r in await s.execute(select(Alert.event_id, Alert.entry_id))]
+
+    try:
+        await wait_status(readyz, 200, worker)
+        sent = await produce_hits(bootstrap, env["FAILSAFE_KAFKA__TOPICS__EVENTS"], 3000, names)
+        await wait_for(lambda: _count_at_least(stored, 40))
+        await asyncio.to_thread(ctl, "stop")  # while the worker is publishing alerts
+        at_outage = len(await stored())
+        assert at_outage < len(sent), "the outage should begin with alerts pending"
+        await wait_status(readyz, 503, worker, timeout=20)
+
+        # Quiet while Kafka is away: bounded CPU and log volume, not ready all along.
+        proc = psutil.Process(worker.pid)
+        proc.cpu_percent()
+        first_line = lines(log)
+        cpu: list[float] = []
+        for _ in range(6):
+            await asyncio.sleep(1)
+            cpu.append(proc.cpu_percent())
+            assert await status(readyz) == 503
+        logged = lines(log) - first_line
+        assert statistics.median(cpu) < 30, cpu
+        assert logged <= 12, f"{logged} log lines in 6 s of outage"
+
+        await asyncio.to_thread(ctl, "start")
+        await wait_for(lambda: _count_at_least(stored, len(sent)), timeout=120)
+        await wait_status(readyz, 200, worker, timeout=60)
+        got = await stored()
+        assert sorted(got) == sorted((e, entry["id"]) for e in sent)  # none lost, none twice
+        async with direct() as s:
+            ids = set((await s.execute(select(Alert.id))).scalars())
+        published = await read_alert_ids(
+            bootstrap, env["FAILSAFE_KAFKA__TOPICS__ALERTS"], ids, timeout=60
+        )
+        assert ids <= published  # every alert reached the topic (at least once)
+        rc, took = await asyncio.to_thread(terminate, worker, 30)
+        assert rc == 0, (rc, took)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+        await engine.dispose()
+
+
+async def test_sigterm_during_a_kafka_outage_exits_0_within_the_bound(
+    fresh_pg_url: str, private_kafka: Any, tmp_path: Path
+) -> None:
+    bootstrap, ctl = private_kafka
+    direct = create_sessionmaker(engine := create_engine(DatabaseSettings(url=fresh_pg_url)))
+    names = ("ZELLWEGER", "PRUDENCE", "1961-09-19")
+    await put_entry(direct, entry_doc(names[0], names[1], dob=names[2]))
+    bound = 3.0  # FAILSAFE_INGEST__SHUTDOWN_TIMEOUT; the clients then close within ~5 s
+    busy_env = ingest_env(
+        fresh_pg_url, bootstrap, uuid.uuid4().hex[:8], FAILSAFE_INGEST__SHUTDOWN_TIMEOUT="3"
+    )
+    idle_env = ingest_env(
+        fresh_pg_url, bootstrap, uuid.uuid4().hex[:8], FAILSAFE_INGEST__SHUTDOWN_TIMEOUT="3"
+    )
+    busy_port, idle_port = free_port(), free_port()
+    busy = start_ingest(busy_env, busy_port, tmp_path / "busy.log")
+    idle = start_ingest(idle_env, idle_port, tmp_path / "idle.log")
+
+    async def stored() -> list[Any]:
+        async with direct() as s:
+            return list((await s.execute(select(Alert.id))).scalars())
+
+    try:
+        await wait_status(f"http://127.0.0.1:{busy_port}/readyz", 200, busy)
+        await wait_status(f"http://127.0.0.1:{idle_port}/readyz", 200, idle)
+        await produce_hits(bootstrap, busy_env["FAILSAFE_KAFKA__TOPICS__EVENTS"], 3000, names)
+        await wait_for(lambda: _count_at_least(stored, 20))
+        await asyncio.to_thread(ctl, "stop")
+        # The idle worker too reports the outage (it used to stay ready all along).
+        await wait_status(f"http://127.0.0.1:{idle_port}/readyz", 503, idle, timeout=20)
+        await wait_status(f"http://127.0.0.1:{busy_port}/readyz", 503, busy, timeout=20)
+        (busy_rc, busy_took), (idle_rc, idle_took) = await asyncio.gather(
+            asyncio.to_thread(terminate, busy, 60), asyncio.to_thread(terminate, idle, 60)
+        )
+        assert (busy_rc, idle_rc) == (0, 0), (busy_rc, idle_rc)
+        assert busy_took < bound + 8, busy_took
+        assert idle_took < bound + 8, idle_took
+    finally:
+        for proc in (busy, idle):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        await engine.dispose()
+
+
+async def test_serve_waits_for_postgres_and_answers_503_while_it_is_away(
+    fresh_pg_url: str, tmp_path: Path
+) -> None:
+    direct = create_sessionmaker(engine := create_engine(DatabaseSettings(url=fresh_pg_url)))
+    token = await make_token(direct, "bureau", "FRA")
+    await engine.dispose()
+    host_port = fresh_pg_url.rsplit("@", 1)[1].split("/")[0]
+    proxy = TcpProxy(host_port.split(":")[0], int(host_port.split(":")[1]))
+    await proxy.start()
+    await proxy.cut()  # PostgreSQL is "down" before serve starts
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "FAILSAFE_DATABASE__URL": fresh_pg_url.replace(host_port, f"127.0.0.1:{proxy.port}"),
+        "FAILSAFE_DATABASE__AUTO_MIGRATE": "false",
+        "FAILSAFE_LOG_LEVEL": "INFO",
+    }
+    env.pop("FAILSAFE_KAFKA__BOOTSTRAP_SERVERS", None)
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink:
+        serve = subprocess.Popen(
+            [*FAILSAFE, "serve", "--port", str(port)], env=env, stdout=sink, stderr=sink
+        )
+    auth = {"Authorization": f"Bearer {token}"}
+    try:
+        await wait_status(f"{base}/healthz", 200, serve)  # up, although the database is not
+        assert await status(f"{base}/readyz") == 503
+        await asyncio.sleep(3)  # a few retries: it keeps waiting, quietly
+        assert serve.poll() is None
+        assert await status(f"{base}/readyz") == 503
+        assert lines(log) < 20, log.read_text()
+
+        await proxy.start()  # PostgreSQL is back: serve becomes ready without a restart
+        await wait_status(f"{base}/readyz", 200, serve, timeout=30)
+        assert await status(f"{base}/v1/alerts", auth) == 200
+
+        await proxy.cut()  # and away again: requests get 503 with Retry-After, not 500
+        for _ in range(2):  # the pooled connection lost, then connections refused
+            code, headers, body = await asyncio.to_thread(http_get, f"{base}/v1/alerts", auth)
+            assert code == 503, body
+            assert int(headers["retry-after"]) > 0
+            error = orjson.loads(body)["error"]
+            assert error["code"] == "unavailable"
+            assert error["message"] and isinstance(error["details"], list)
+        before = lines(log)
+        for _ in range(30):  # a client polling through the outage: not a log line per request
+            assert await status(f"{base}/v1/alerts", auth) == 503
+        assert lines(log) - before <= 3, log.read_text()
+        # A new websocket gets a close frame it can act on (1013: try again later).
+        ws_url = f"ws://127.0.0.1:{port}/v1/alerts/stream"
+        with pytest.raises(ConnectionClosed) as closed:
+            async with connect(ws_url, additional_headers=auth) as ws:
+                await asyncio.wait_for(ws.recv(), 10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+
+        await proxy.start()
+        async with asyncio.timeout(30):
+            while await status(f"{base}/v1/alerts", auth) != 200:
+                await asyncio.sleep(0.2)
+        rc, _took = await asyncio.to_thread(terminate, serve, 30)
+        # uvicorn shuts down gracefully, then re-raises the signal it caught (its convention).
+        assert rc in (0, -signal.SIGTERM), rc
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()
+        if proxy.server is not None and proxy.server.is_serving():
+            await proxy.cut()
