@@ -15,6 +15,8 @@ from failsafe.errors import BadRequest, Unavailable
 from failsafe.ingest.events import parse_event
 from failsafe.ingest.pipeline import RawRecord
 from failsafe.ingest.service import ScreeningService
+from failsafe.kit.limits import read_limited
+from failsafe.kit.openapi import error_responses
 from failsafe.kit.state import StateDep
 
 router = APIRouter(prefix="/v1", tags=["events"])
@@ -77,9 +79,7 @@ class ScreenResult(BaseModel):
 
 
 async def _json_items(request: Request, limit: int) -> list[Any]:
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise BadRequest(f"request body over {MAX_BODY_BYTES} bytes")
+    body = await read_limited(request, MAX_BODY_BYTES)  # 413 at once, or as soon as passed
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -107,9 +107,9 @@ _EVENTS_BODY = {
         "required": True,
         "content": {
             "application/json": {
-                "schema": {
-                    "oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]
-                },
+                # A batch's items are judged one by one: one that is not an event object is
+                # rejected by its index, the others still go in (so the schema allows any item).
+                "schema": {"oneOf": [{"type": "object"}, {"type": "array", "minItems": 1}]},
                 "examples": {"one": {"value": EXAMPLE_EVENT}, "batch": {"value": [EXAMPLE_EVENT]}},
             }
         },
@@ -127,7 +127,7 @@ _EVENTS_BODY = {
     "they are screened in process before this answers. Invalid events are rejected with the "
     "reason, by index; the others are accepted.",
     openapi_extra=_EVENTS_BODY,
-    responses={400: {"description": "unreadable body"}, 401: {}, 403: {}, 503: {}},
+    responses=error_responses(400, 401, 403, 413, 429, 503),
 )
 async def post_events(request: Request, state: StateDep, actor: SenderDep) -> EventsResult:
     items = await _json_items(request, MAX_EVENTS_PER_REQUEST)
@@ -182,7 +182,7 @@ def _visible_to(entry: dict[str, Any], actor: Actor) -> bool:
     "distribution excludes the caller's bureau are never shown. Nothing is stored and no alert "
     "is raised.",
     openapi_extra=_EVENTS_BODY,
-    responses={400: {}, 401: {}, 403: {}, 503: {}},
+    responses=error_responses(400, 401, 403, 413, 429, 503),
 )
 async def post_screen(request: Request, state: StateDep, actor: ScreenerDep) -> list[ScreenResult]:
     items = await _json_items(request, MAX_SCREEN_PER_REQUEST)
