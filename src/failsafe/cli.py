@@ -31,6 +31,7 @@ def serve(
     import uvicorn
 
     from failsafe.app import create_app
+    from failsafe.kit.server import uvicorn_options
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -43,6 +44,7 @@ def serve(
         # Per-message deflate keeps a zlib context pair per socket (most of an idle socket's
         # memory); alert frames are small and bureaus many.
         ws_per_message_deflate=False,
+        **uvicorn_options(settings.server),  # header timeout and size, keep-alive
     )
 
 

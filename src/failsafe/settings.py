@@ -44,6 +44,13 @@ class AuthSettings(BaseModel):
 class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # Seconds a client has, from connecting (or starting its next request), to send the request
+    # line and headers; then the connection is closed (failsafe.kit.server).
+    header_timeout: float = Field(default=10.0, gt=0)
+    # Request line and headers together at most this many bytes (431 beyond).
+    max_header_bytes: int = Field(default=64 * 1024, ge=8 * 1024)
+    # Seconds an idle keep-alive connection stays open between requests.
+    keep_alive_timeout: int = Field(default=5, ge=1)
 
 
 class Settings(BaseSettings):

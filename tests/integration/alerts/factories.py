@@ -24,6 +24,7 @@ from failsafe.auth.service import CLI_ACTOR, create_principal
 from failsafe.db import migrate
 from failsafe.hub.bus import AlertBus
 from failsafe.hub.service import Hub
+from failsafe.kit.server import uvicorn_options
 from failsafe.kit.state import AppState
 from failsafe.settings import DatabaseSettings, KafkaSettings, Settings, TopicSettings
 from failsafe.watchlist import service as watchlist
@@ -180,6 +181,7 @@ async def running_app(settings: Settings) -> AsyncIterator[RunningApp]:
         app, host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan="on",
         ws="auto",  # as `failsafe serve` runs it (websockets sans-I/O, no per-message deflate)
         ws_per_message_deflate=False,
+        **uvicorn_options(settings.server),  # as `failsafe serve`: header timeout and size
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
