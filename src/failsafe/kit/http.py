@@ -22,6 +22,7 @@ errors that must still answer in the one error shape (`failsafe.errors`).
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -30,7 +31,6 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
@@ -153,14 +153,30 @@ async def _answer(send: Send, status: int, body: bytes, *, close: bool = False) 
     await send({"type": "http.response.body", "body": body})
 
 
-def allowed_methods(request: Request) -> list[str]:
-    """Every method some route accepts at this request's path."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "type": "http"})
-        if match != Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
-    return sorted(methods)
+_OPERATIONS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+
+
+def _allow_table(app: FastAPI) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    """(path pattern, methods) for every path of the OpenAPI document, built once."""
+    table: list[tuple[re.Pattern[str], frozenset[str]]] | None = getattr(
+        app.state, "allow_table", None
+    )
+    if table is None:
+        table = []
+        for path, item in app.openapi().get("paths", {}).items():
+            methods = frozenset(m.upper() for m in item if m in _OPERATIONS)
+            pattern = re.escape(re.sub(r"\{[^}/]+\}", "\x00", path)).replace("\x00", "[^/]+")
+            table.append((re.compile(f"^{pattern}$"), methods))
+        app.state.allow_table = table
+    return table
+
+
+def allowed_methods(request: Request) -> str | None:
+    """Every documented method at this request's path (`/v1/watchlist/import` is also an entry
+    id), as an `Allow` value. Starlette's own 405 names only the first matching route's."""
+    path = request.url.path
+    methods = {m for pattern, ms in _allow_table(request.app) if pattern.match(path) for m in ms}
+    return ", ".join(sorted(methods)) if methods else None
 
 
 async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
@@ -168,7 +184,7 @@ async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
     status = exc.status_code
     headers = dict(exc.headers or {})
     if status == 405:
-        headers["Allow"] = ", ".join(allowed_methods(request))
+        headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
         message = f"method {request.method} not allowed here"
     elif status == 404:
         message = "no such resource"
