@@ -135,9 +135,8 @@ async def test_hostile_values_are_refused_with_4xx(
         _error(r, 400, "bad_request")
 
     # If-Match that str.isdigit() takes and int() refuses.
-    r = await http.patch(
-        f"/v1/watchlist/{entry['id']}", json={}, headers={**admin, "If-Match": '"²"'.encode("latin-1")}
-    )
+    headers = {**admin, "If-Match": '"²"'.encode("latin-1")}
+    r = await http.patch(f"/v1/watchlist/{entry['id']}", json={}, headers=headers)
     _error(r, 400, "bad_request")
 
     # /v1/events over 8 MiB is a 413 (was a 400).

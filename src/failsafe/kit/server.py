@@ -140,7 +140,13 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             b"connection: close\r\n\r\n",
         ]
         self.transport.write(b"".join(head) + body)
-        self.transport.close()
+        if self.transport.can_write_eof():
+            # The rest of what the client sends is dropped, not left unread: closing with unread
+            # data would reset the connection before the client reads this answer.
+            self.transport.write_eof()
+            self.linger()
+        else:
+            self.transport.close()
 
 
 def http_protocol(settings: ServerSettings) -> type[GuardedHttpProtocol]:
