@@ -84,6 +84,8 @@ async def _json_items(request: Request, limit: int) -> list[Any]:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"body is not JSON: {exc.msg} at {exc.pos}") from None
+    if not isinstance(data, list | dict):
+        raise BadRequest("the body must be an event object or an array of events")
     items = data if isinstance(data, list) else [data]
     if not items:
         raise BadRequest("no events in the body")

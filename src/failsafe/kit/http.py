@@ -172,10 +172,14 @@ def _allow_table(app: FastAPI) -> list[tuple[re.Pattern[str], frozenset[str]]]:
 
 
 def allowed_methods(request: Request) -> str | None:
-    """Every documented method at this request's path (`/v1/watchlist/import` is also an entry
-    id), as an `Allow` value. Starlette's own 405 names only the first matching route's."""
+    """Every documented method at this request's path, as an `Allow` value (Starlette's own 405
+    names only the methods of the first route that matched the path)."""
     path = request.url.path
-    methods = {m for pattern, ms in _allow_table(request.app) if pattern.match(path) for m in ms}
+    matching = [(p, ms) for p, ms in _allow_table(request.app) if p.match(path)]
+    # A literal path (`/v1/watchlist/import`) is that resource, even where a template
+    # (`/v1/watchlist/{entry_id}`) also matches it; routes are declared literal first.
+    literal = [ms for p, ms in matching if "[^/]+" not in p.pattern]
+    methods = set(literal[0]) if literal else {m for _, ms in matching for m in ms}
     return ", ".join(sorted(methods)) if methods else None
 
 
