@@ -90,8 +90,9 @@ class InputGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        unread = _has_body(scope)  # refused before reading: close rather than drain it
         if "\x00" in scope.get("path", ""):
-            await _answer(send, 404, error_body("not_found", "no such resource"))
+            await _answer(send, 404, error_body("not_found", "no such resource"), close=unread)
             return
         bad = _nul_query_parameter(scope.get("query_string", b""))
         if bad is not None:
@@ -103,10 +104,10 @@ class InputGuard:
                 }
             ]
             body = error_body("validation_error", "invalid request", details)
-            await _answer(send, 422, body)
+            await _answer(send, 422, body, close=unread)
             return
 
-        body_done = not _has_body(scope)
+        body_done = not unread
         started = False
 
         async def tracking_receive() -> Message:
