@@ -28,6 +28,7 @@ from failsafe.hub.router import router as stream_router
 from failsafe.hub.service import Hub
 from failsafe.ingest.router import router as events_router
 from failsafe.ingest.service import ScreeningService
+from failsafe.kit import http as kit_http
 from failsafe.kit.retry import Throttle
 from failsafe.kit.state import AppState
 from failsafe.logging import install_redaction
@@ -174,6 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     _install_error_handlers(app)
+    kit_http.install(app)
     app.include_router(health.router)
     app.include_router(events_router)
     app.include_router(principals_router)

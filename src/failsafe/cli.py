@@ -8,6 +8,7 @@ import typer
 
 from failsafe import screening
 from failsafe.auth.cli import principal_app
+from failsafe.kit.server import connection_options
 from failsafe.logging import configure_logging
 from failsafe.settings import Settings, get_settings
 from failsafe.watchlist.cli import watchlist_app
@@ -57,6 +58,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         # Per-message deflate keeps a zlib context pair per socket (most of an idle socket's
         # memory); alert frames are small and bureaus many.
         "ws_per_message_deflate": False,
+        **connection_options(settings.server),  # header timeout and size, keep-alive
     }
 
 

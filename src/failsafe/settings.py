@@ -61,6 +61,13 @@ class ServerSettings(BaseModel):
     # uvicorn's access log (one line per request and websocket), with `token=`/`ticket=` values
     # and credentials redacted like every other line (failsafe.logging).
     access_log: bool = False
+    # Seconds a client has, from connecting (or starting its next request), to send the request
+    # line and headers; then the connection is closed (failsafe.kit.server).
+    header_timeout: float = Field(default=10.0, gt=0)
+    # Request line and headers together at most this many bytes (431 beyond).
+    max_header_bytes: int = Field(default=64 * 1024, ge=8 * 1024)
+    # Seconds an idle keep-alive connection stays open between requests.
+    keep_alive_timeout: int = Field(default=5, ge=1)
 
 
 class Settings(BaseSettings):

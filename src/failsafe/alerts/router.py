@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
-from pydantic import AwareDatetime
 
 from failsafe.alerts import service
 from failsafe.alerts.recorder import alert_view
@@ -21,11 +20,11 @@ from failsafe.alerts.schemas import (
 )
 from failsafe.auth.deps import ActorDep
 from failsafe.db.models import Alert
-from failsafe.errors import BadRequest
 from failsafe.kit.codes import CountryCode
 from failsafe.kit.limits import BodyLimitRoute
 from failsafe.kit.openapi import error_responses
-from failsafe.kit.pagination import decode_cursor, encode_cursor
+from failsafe.kit.pagination import cursor_key, encode_cursor
+from failsafe.kit.safe import DB_INT_MAX, Instant
 from failsafe.kit.state import SessionDep, StateDep
 from failsafe.watchlist.schemas import NoticeType
 
@@ -74,18 +73,15 @@ async def list_alerts(
         CountryCode | None, Query(description="alerts routed to this bureau (admins)")
     ] = None,
     min_score: Annotated[float | None, Query(ge=0, le=1)] = None,
-    created_after: Annotated[AwareDatetime | None, Query()] = None,
-    created_before: Annotated[AwareDatetime | None, Query()] = None,
-    since_id: Annotated[int | None, Query(ge=0, description="only alerts with a larger id")] = None,
+    created_after: Annotated[Instant | None, Query()] = None,
+    created_before: Annotated[Instant | None, Query()] = None,
+    since_id: Annotated[
+        int | None, Query(ge=0, le=DB_INT_MAX, description="only alerts with a larger id")
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> AlertPage:
-    before_id: int | None = None
-    if cursor:
-        value = decode_cursor(cursor).get("before")
-        if not isinstance(value, int):
-            raise BadRequest("invalid cursor")
-        before_id = value
+    before_id = cursor_key(cursor, "before", int)
     filters = service.AlertFilters(
         statuses=status_ or (),
         severities=severity or (),

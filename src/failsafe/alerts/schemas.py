@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from failsafe.kit.safe import Text
+
 AlertStatus = Literal[
     "new",
     "acknowledged",
@@ -23,7 +25,7 @@ TargetStatus = Literal[
 ]
 Severity = Literal["low", "medium", "high", "critical"]
 MAX_NOTE_LEN = 2000
-Note = Annotated[str, StringConstraints(max_length=MAX_NOTE_LEN, strip_whitespace=True)]
+Note = Annotated[Text, StringConstraints(max_length=MAX_NOTE_LEN, strip_whitespace=True)]
 
 
 class AlertOut(BaseModel):

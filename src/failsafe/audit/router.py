@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 
 from failsafe.audit import service
 from failsafe.auth.deps import AdminDep
 from failsafe.kit.openapi import error_responses
 from failsafe.kit.pagination import cursor_key, encode_cursor
+from failsafe.kit.safe import Instant
 from failsafe.kit.state import SessionDep
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=error_responses(401, 429))
@@ -52,8 +53,8 @@ async def query_audit(
     object_type: str | None = None,
     object_id: str | None = None,
     bureau: str | None = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditPage:

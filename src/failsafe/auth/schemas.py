@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from failsafe.auth.service import Role
 from failsafe.kit.codes import CountryCode
+from failsafe.kit.safe import Text
 
 
 class PrincipalOut(BaseModel):
@@ -32,7 +33,7 @@ class PrincipalCreate(BaseModel):
 
     role: Role
     bureau: CountryCode | None = Field(default=None, description="required except for admins")
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
 
 
 class PrincipalCreated(PrincipalOut):

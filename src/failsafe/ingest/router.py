@@ -21,6 +21,8 @@ from failsafe.errors import BadRequest, InvalidEvent, Unavailable
 from failsafe.ingest.events import Event, check_values, parse_event
 from failsafe.ingest.pipeline import RawRecord, log_failure
 from failsafe.ingest.service import ScreeningService
+from failsafe.kit.limits import read_limited
+from failsafe.kit.openapi import error_responses
 from failsafe.kit.state import StateDep
 
 router = APIRouter(prefix="/v1", tags=["events"])
@@ -85,13 +87,13 @@ class ScreenResult(BaseModel):
 
 
 async def _json_items(request: Request, limit: int) -> list[Any]:
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise BadRequest(f"request body over {MAX_BODY_BYTES} bytes")
+    body = await read_limited(request, MAX_BODY_BYTES)  # 413 at once, or as soon as passed
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"body is not JSON: {exc.msg} at {exc.pos}") from None
+    if not isinstance(data, list | dict):
+        raise BadRequest("the body must be an event object or an array of events")
     items = data if isinstance(data, list) else [data]
     if not items:
         raise BadRequest("no events in the body")
@@ -134,9 +136,9 @@ _EVENTS_BODY = {
         "required": True,
         "content": {
             "application/json": {
-                "schema": {
-                    "oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]
-                },
+                # A batch's items are judged one by one: one that is not an event object is
+                # rejected by its index, the others still go in (so the schema allows any item).
+                "schema": {"oneOf": [{"type": "object"}, {"type": "array", "minItems": 1}]},
                 "examples": {"one": {"value": EXAMPLE_EVENT}, "batch": {"value": [EXAMPLE_EVENT]}},
             }
         },
@@ -155,7 +157,7 @@ _EVENTS_BODY = {
     "`country` is not the principal's bureau, are rejected with the reason, by index; the "
     "others are accepted.",
     openapi_extra=_EVENTS_BODY,
-    responses={400: {"description": "unreadable body"}, 401: {}, 403: {}, 503: {}},
+    responses=error_responses(400, 401, 403, 413, 429, 503),
 )
 async def post_events(request: Request, state: StateDep, actor: SenderDep) -> EventsResult:
     items = await _json_items(request, MAX_EVENTS_PER_REQUEST)
@@ -221,7 +223,7 @@ def _visible_to(entry: dict[str, Any], actor: Actor) -> bool:
     "distribution excludes the caller's bureau are never shown. Nothing is stored and no alert "
     "is raised.",
     openapi_extra=_EVENTS_BODY,
-    responses={400: {}, 401: {}, 403: {}, 503: {}},
+    responses=error_responses(400, 401, 403, 413, 429, 503),
 )
 async def post_screen(request: Request, state: StateDep, actor: ScreenerDep) -> list[ScreenResult]:
     items = await _json_items(request, MAX_SCREEN_PER_REQUEST)

@@ -86,7 +86,8 @@ CountryCode = Annotated[
     WithJsonSchema(
         {
             "type": "string",
-            "pattern": "^[A-Z]{1,3}$",
+            # The exact list the server accepts: a pattern would be looser than the check.
+            "enum": sorted(COUNTRY_CODES),
             "description": "ISO 3166-1 alpha-3 or an ICAO Doc 9303 special code (D, XXA, UTO...)",
             "examples": ["FRA", "D", "XXA"],
         }

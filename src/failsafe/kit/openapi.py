@@ -28,7 +28,7 @@ class ErrorBody(BaseModel):
 
 
 _DESCRIPTIONS: dict[int, tuple[str, str, str]] = {
-    400: ("bad request (e.g. an invalid cursor)", "bad_request", "invalid cursor"),
+    400: ("bad request (unreadable body, bad cursor or If-Match)", "bad_request", "invalid cursor"),
     401: ("no token, or an unknown or revoked one", "unauthorized", "missing bearer token"),
     403: ("the principal's role does not allow this", "forbidden", "role not allowed"),
     404: ("no such object, or one the caller may not see", "not_found", "no such entry"),
@@ -37,6 +37,7 @@ _DESCRIPTIONS: dict[int, tuple[str, str, str]] = {
     413: ("request body too large", "payload_too_large", "request body too large"),
     422: ("field-level validation errors", "validation_error", "invalid request"),
     429: ("too many failed authentications from this address", "rate_limited", "retry later"),
+    503: ("a dependency (database, Kafka, the matcher) is not available", "unavailable", "retry"),
 }
 
 

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import orjson
 
 from failsafe.errors import BadRequest
+from failsafe.kit.safe import DB_INT_MAX, storable_text
 
 MAX_CURSOR_LEN = 512
 T = TypeVar("T")
@@ -40,5 +41,10 @@ def cursor_key(cursor: str | None, key: str, kind: type[T]) -> T | None:
     value = decode_cursor(cursor).get(key)
     # bool is an int to Python, never to a cursor.
     if not isinstance(value, kind) or isinstance(value, bool):
+        raise BadRequest("invalid cursor")
+    # A forged cursor must not reach SQL with what PostgreSQL cannot hold (a 500 otherwise).
+    if isinstance(value, int) and abs(value) > DB_INT_MAX:
+        raise BadRequest("invalid cursor")
+    if isinstance(value, str) and not storable_text(value):
         raise BadRequest("invalid cursor")
     return value

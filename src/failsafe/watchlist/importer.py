@@ -17,6 +17,7 @@ CSV columns (header required, any order, empty cells omitted; lists separated by
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 
@@ -44,10 +45,10 @@ CSV_COLUMNS = (
 )  # fmt: skip
 
 
-def parse_json_line(raw: bytes) -> dict[str, Any] | str | None:
+def parse_json_line(raw: bytes, max_line: int = MAX_LINE_BYTES) -> dict[str, Any] | str | None:
     """The object on one line, a rejection reason, or None for a blank line."""
-    if len(raw) > MAX_LINE_BYTES:
-        return f"line longer than {MAX_LINE_BYTES} bytes"
+    if len(raw) > max_line:
+        return _too_long(max_line)
     if not raw.strip():
         return None
     try:
@@ -66,29 +67,91 @@ def iter_jsonl(lines: Iterable[bytes]) -> Iterator[Record]:
             yield number, parsed
 
 
-async def aiter_lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes | None]:
-    """Split a byte stream into lines without holding more than one oversized line's prefix:
-    an overlong line yields None (rejected by the caller) and is skipped to its end."""
-    buffer = b""
-    skipping = False
+# A line with something other than blanks on it: leading blanks, a non-blank, the rest of the line.
+_CONTENT_LINE = re.compile(rb"[^\S\n]*\S[^\n]*")
+
+
+class NdjsonReader:
+    """NDJSON read incrementally: `feed` chunks of any size, get the checked records (line
+    number, validated item or rejection) of the lines completed so far; `close` at the end.
+
+    Pure CPU work (splitting, JSON parsing, validation): the API runs `feed` in a worker thread
+    so that a large import never stalls the event loop. Costs are bounded per line: blank lines
+    are skipped by one regular-expression scan of the chunk (no Python work per blank line), and
+    a line longer than `max_line` is rejected once and dropped up to its end, never held."""
+
+    def __init__(self, max_line: int = MAX_LINE_BYTES) -> None:
+        self.max_line = max_line
+        self.lines = 0  # lines completed so far (the next line is number lines + 1)
+        self._pending = bytearray()  # the start of the current, incomplete line
+        self._skipping = False  # the current line is too long: dropped up to its newline
+
+    def feed(self, chunk: bytes) -> list[ImportItem | RejectedLine]:
+        out: list[ImportItem | RejectedLine] = []
+        first = chunk.find(b"\n")
+        if first < 0:
+            self._extend(chunk, out)
+            return out
+        self._extend(chunk[:first], out)
+        self._end_line(out)
+        last = chunk.rfind(b"\n")
+        if last > first:
+            # Whole lines between the first and the last newline of the chunk.
+            middle = chunk[first + 1 : last]
+            base, pos, newlines = self.lines, 0, 0
+            for m in _CONTENT_LINE.finditer(middle):
+                newlines += middle.count(b"\n", pos, m.start())
+                pos = m.start()
+                out.append(self._check(base + newlines + 1, m.group()))
+            self.lines = base + middle.count(b"\n") + 1
+        self._extend(chunk[last + 1 :], out)
+        return out
+
+    def close(self) -> list[ImportItem | RejectedLine]:
+        """The last line, when the input does not end with a newline."""
+        out: list[ImportItem | RejectedLine] = []
+        if self._pending.strip() and not self._skipping:
+            self._end_line(out)
+        return out
+
+    def _extend(self, data: bytes, out: list[ImportItem | RejectedLine]) -> None:
+        if self._skipping:
+            return
+        self._pending += data
+        if len(self._pending) > self.max_line:
+            out.append(RejectedLine(line=self.lines + 1, reason=_too_long(self.max_line)))
+            self._pending.clear()
+            self._skipping = True
+
+    def _end_line(self, out: list[ImportItem | RejectedLine]) -> None:
+        self.lines += 1
+        if not self._skipping and self._pending.strip():
+            out.append(self._check(self.lines, bytes(self._pending)))
+        self._pending.clear()
+        self._skipping = False
+
+    def _check(self, line: int, raw: bytes) -> ImportItem | RejectedLine:
+        parsed = parse_json_line(raw, self.max_line)
+        if isinstance(parsed, dict):
+            return to_item(line, parsed)
+        return RejectedLine(line=line, reason=parsed or "blank line")
+
+
+async def coalesce(chunks: AsyncIterator[bytes], size: int) -> AsyncIterator[bytes]:
+    """The chunks joined into pieces of at least `size` bytes (the last may be smaller): a client
+    sending a byte at a time costs one trip to the worker thread per `size` bytes, not per byte."""
+    buffer = bytearray()
     async for chunk in chunks:
         buffer += chunk
-        while True:
-            cut = buffer.find(b"\n")
-            if cut < 0:
-                break
-            line, buffer = buffer[:cut], buffer[cut + 1 :]
-            if skipping:
-                skipping = False
-                continue
-            yield line
-        if len(buffer) > MAX_LINE_BYTES:
-            if not skipping:
-                yield None
-            skipping = True
-            buffer = b""
-    if buffer and not skipping:
-        yield buffer
+        if len(buffer) >= size:
+            yield bytes(buffer)
+            buffer.clear()
+    if buffer:
+        yield bytes(buffer)
+
+
+def _too_long(max_line: int) -> str:
+    return f"line longer than {max_line} bytes"
 
 
 def _split(value: str) -> list[str]:
@@ -242,15 +305,18 @@ class Importer:
             self.report.errors.append(rejected)
 
     async def add(self, line: int, record: dict[str, Any] | str) -> None:
-        self._pending += 1
         if isinstance(record, str):
-            self._rejected(RejectedLine(line=line, reason=record))
+            await self.add_checked(RejectedLine(line=line, reason=record))
         else:
-            item = to_item(line, record)
-            if isinstance(item, RejectedLine):
-                self._rejected(item)
-            else:
-                self._batch.append(item)
+            await self.add_checked(to_item(line, record))
+
+    async def add_checked(self, checked: ImportItem | RejectedLine) -> None:
+        """A record already validated (`to_item`, `NdjsonReader`)."""
+        self._pending += 1
+        if isinstance(checked, RejectedLine):
+            self._rejected(checked)
+        else:
+            self._batch.append(checked)
         if len(self._batch) >= self.batch_size:
             await self._flush()
         elif self._pending >= self.batch_size and self.progress is not None:

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -25,6 +24,7 @@ from failsafe.kit.codes import (
     PartialDate,
     settle_dates_of_birth,
 )
+from failsafe.kit.safe import Instant, Text
 
 NoticeType = Literal[
     "red", "green", "blue", "yellow", "orange", "purple", "black", "un_special", "diffusion"
@@ -43,7 +43,7 @@ MAX_SUMMARY_LEN = 4000
 MAX_DISTRIBUTION_CODES = 250
 MAX_REASON_LEN = 1000
 
-NameText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_LEN)]
+NameText = Annotated[Text, StringConstraints(min_length=1, max_length=MAX_NAME_LEN)]
 EntryId = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"),
@@ -92,7 +92,7 @@ class TravelDocument(_Input):
 
 
 class Subject(PersonName):
-    name_original: Annotated[str, StringConstraints(max_length=MAX_ORIGINAL_NAME_LEN)] | None = (
+    name_original: Annotated[Text, StringConstraints(max_length=MAX_ORIGINAL_NAME_LEN)] | None = (
         Field(default=None, description="the name in its original script")
     )
     aliases: list[Alias] = Field(default_factory=list, max_length=MAX_ALIASES)
@@ -133,8 +133,8 @@ class Subject(PersonName):
 class Notice(_Input):
     type: NoticeType
     reference: NoticeReference
-    issued_at: AwareDatetime | None = None
-    expires_at: AwareDatetime | None = Field(
+    issued_at: Instant | None = None
+    expires_at: Instant | None = Field(
         default=None,
         description="after this instant the entry reads as `expired` and stops matching",
     )
@@ -150,7 +150,7 @@ class Case(_Input):
     category: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")] | None = Field(
         default=None, examples=["nuclear_smuggling"]
     )
-    summary: Annotated[str, StringConstraints(max_length=MAX_SUMMARY_LEN)] | None = None
+    summary: Annotated[Text, StringConstraints(max_length=MAX_SUMMARY_LEN)] | None = None
     requested_action: RequestedAction
 
 
@@ -311,7 +311,7 @@ class CancelRequest(_Input):
         json_schema_extra={"examples": [{"reason": "notice withdrawn by issuer", "version": 3}]}
     )
 
-    reason: Annotated[str, StringConstraints(max_length=MAX_REASON_LEN)] | None = None
+    reason: Annotated[Text, StringConstraints(max_length=MAX_REASON_LEN)] | None = None
     version: int | None = Field(default=None, ge=1, description="expected current version")
 
 

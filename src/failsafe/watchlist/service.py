@@ -910,11 +910,9 @@ async def _write_import(
             for c in changes
         ],
     )
-    for c in changes:
-        if c.change == "cancel":
-            # Published by nobody here (the CLI has no bus): sockets see the status on replay.
-            await withdraw_open_alerts(session, c.state.id, actor, commit=False)
-    # Cancelled through an import, as through the API: open alerts are withdrawn with it.
+    # Cancelled through an import, as through the API: open alerts are withdrawn in this
+    # transaction, and the ids withdrawn here are the ones published after the commit (without
+    # a bus, as in the CLI, sockets learn the status on their next replay).
     withdrawn: list[int] = []
     for c in changes:
         if c.change == "cancel":

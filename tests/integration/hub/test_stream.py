@@ -9,6 +9,7 @@ import random
 import socket
 from typing import Any
 
+import httpx2
 import orjson
 import pytest
 from sqlalchemy import select
@@ -229,6 +230,43 @@ async def test_status_changes_reach_sockets_as_alert_update(app: RunningApp) -> 
         )
     await ws_fra.close()
     await ws_deu.close()
+
+
+async def test_cancelling_through_an_import_publishes_the_withdrawals(app: RunningApp) -> None:
+    # The import path withdraws the open alerts and publishes exactly those: the update is on
+    # the bus and on every socket that received the alert, as when cancelling through the API.
+    entry = await make_entry(app.sessions, owner="FRA")
+    fra = await make_token(app.sessions, "bureau", "FRA")
+    analyst = await make_token(app.sessions, "analyst", "FRA")
+    ws = await open_stream(app.ws_url(), fra, since=None)
+    assert (await recv_json(ws))["type"] == "subscribed"
+    (alert,) = await emit(app.sessions, app.bus, [make_hit(entry, country="DEU")])
+    assert (await recv_json(ws))["alert"]["id"] == alert["id"]
+
+    on_bus: list[dict[str, Any]] = []
+
+    async def listen() -> None:
+        async for published in app.bus.subscribe():
+            if published["id"] == alert["id"]:
+                on_bus.append(published)
+                return
+
+    listener = asyncio.create_task(listen())
+    await asyncio.sleep(0)  # subscribed before the import publishes
+    fields = ("id", "notice", "owner_bureau", "subject", "case", "distribution")
+    line = {k: v for k, v in entry.items() if k in fields}
+    async with httpx2.AsyncClient(base_url=app.http, timeout=10) as http:
+        r = await http.post(
+            "/v1/watchlist/import",
+            content=orjson.dumps({**line, "status": "cancelled"}) + b"\n",
+            headers={"Authorization": f"Bearer {analyst}"},
+        )
+    assert r.status_code == 200 and r.json()["updated"] == 1, r.text
+    await asyncio.wait_for(listener, 5)
+    assert (on_bus[0]["id"], on_bus[0]["status"]) == (alert["id"], "withdrawn")
+    msg = await recv_json(ws)
+    assert (msg["type"], msg["id"], msg["status"]) == ("alert_update", alert["id"], "withdrawn")
+    await ws.close()
 
 
 async def test_heartbeat_ping_and_timeout(app: RunningApp) -> None:
