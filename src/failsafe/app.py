@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any, cast
 
 import asyncpg  # type: ignore[import-untyped]
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.requests import HTTPConnection
 
 from failsafe import __version__, health
 from failsafe.alerts.router import router as alerts_router
@@ -68,9 +71,18 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     unavailable_lines = Throttle(10.0)
 
-    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    async def _unavailable(conn: HTTPConnection, exc: Exception) -> JSONResponse | None:
         # PostgreSQL (or Kafka) away is a 503 the client may retry, not a 500; anything else
         # these types carry (a data error) is the unexpected case below.
+        if isinstance(conn, WebSocket):
+            # Handlers see websockets too: answer with a close code, not an HTTP response.
+            away = dependency_unavailable(exc)
+            if not away:
+                log.error("unhandled %s on %s", type(exc).__name__, conn.url.path)
+            with contextlib.suppress(Exception):  # it may be closed already
+                await conn.close(1013 if away else 1011)
+            return None
+        request = cast(Request, conn)
         if not dependency_unavailable(exc):
             return await _unexpected(request, exc)
         if unavailable_lines.passes():  # one line per 10 s, not one per request
@@ -88,7 +100,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
 
     for kind in (SQLAlchemyError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-        app.add_exception_handler(kind, _unavailable)
+        app.add_exception_handler(kind, cast(Any, _unavailable))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
