@@ -88,6 +88,10 @@ async def test_poison_events_go_to_the_dlq_and_the_partition_goes_on(
         reason = dict(message.headers)["failsafe.error"].decode()
         assert reason.startswith(EXPECTED_REASON[name]), (name, reason)
     assert worker.ready
+    # Counted after the offsets are committed, a moment after the last alert was published.
+    async with asyncio.timeout(10):
+        while worker.processed < 2 * len(cases):
+            await asyncio.sleep(0.05)
     assert worker.processed == 2 * len(cases)
 
 
