@@ -182,14 +182,21 @@ PartialDate = Annotated[
 the padded form, kept as text)."""
 
 
+# All zeros is how several travel systems (and MRZ-derived feeds) write "not known".
+_UNKNOWN_DATE = re.compile(r"0000(?:-00(?:-00)?)?")
+
+
 def _blank_is_none(value: Any) -> Any:
-    # Senders write "" for "not known": that is no date, not a malformed one (an event must not
-    # be rejected, and so go unscreened, for it).
-    return None if isinstance(value, str) and not value.strip() else value
+    # Senders write "" or 0000-00-00 for "not known": that is no date, not a malformed one (an
+    # event must not be rejected, and so go unscreened, for it).
+    if isinstance(value, str) and (not value.strip() or _UNKNOWN_DATE.fullmatch(value.strip())):
+        return None
+    return value
 
 
 OptionalPartialDate = Annotated[PartialDate | None, BeforeValidator(_blank_is_none)]
-"""A `PartialDate` or nothing; a blank string reads as nothing."""
+"""A `PartialDate` or nothing; a blank string or an all-zero date (`0000-00-00`) reads as
+nothing."""
 
 
 # --- dates of birth: several per person, some approximate ------------------------------------

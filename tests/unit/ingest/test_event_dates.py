@@ -64,7 +64,7 @@ def test_openapi_shows_the_grammar() -> None:
     assert "[0-9]{4}(-[0-9]{1,2}(-[0-9]{1,2})?)?" in dob
 
 
-@pytest.mark.parametrize("blank", ["", "   ", None])
+@pytest.mark.parametrize("blank", ["", "   ", None, "0000", "0000-00-00"])
 def test_a_blank_date_is_no_date_and_the_event_is_screened(blank: str | None) -> None:
     # Senders write "" for "not known": rejecting the event would leave the traveller unscreened.
     event = parse_event(with_dob(blank)).to_json_dict()
