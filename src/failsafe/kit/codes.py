@@ -102,7 +102,10 @@ CountryCode = Annotated[
 # ASCII digits only ([0-9], not \d, which takes any script's digits) and the whole string (not
 # `$`, which allows a trailing newline).
 _PARTIAL_DATE = re.compile(r"([0-9]{4})(?:-([0-9]{1,2})(?:-([0-9]{1,2}))?)?")
-PARTIAL_DATE_PATTERN = r"^[0-9]{4}(-[0-9]{1,2}(-[0-9]{1,2})?)?$"
+# Surrounding blanks (BLANKS: exactly these, so the documented pattern and the validator agree)
+# are allowed: the validator strips them.
+BLANKS = " \t\r\n"
+PARTIAL_DATE_PATTERN = r"^[ \t\r\n]*[0-9]{4}(-[0-9]{1,2}(-[0-9]{1,2})?)?[ \t\r\n]*$"
 PARTIAL_DATE_ERROR = "expected a date YYYY, YYYY-MM or YYYY-MM-DD"
 
 
@@ -154,7 +157,7 @@ def format_partial_date(parts: tuple[int, int | None, int | None]) -> str:
 
 def normalize_partial_date(value: str) -> str:
     """A partial date in its one written form (padded, `00` parts dropped); ValueError if bad."""
-    return format_partial_date(parse_partial_date(value.strip()))
+    return format_partial_date(parse_partial_date(value.strip(BLANKS)))
 
 
 def _check_partial_date(value: Any) -> Any:
@@ -184,17 +187,43 @@ the padded form, kept as text)."""
 
 # All zeros is how several travel systems (and MRZ-derived feeds) write "not known".
 _UNKNOWN_DATE = re.compile(r"0000(?:-00(?:-00)?)?")
+_OPTIONAL_DATE_PATTERN = r"^[ \t\r\n]*([0-9]{4}(-[0-9]{1,2}(-[0-9]{1,2})?)?)?[ \t\r\n]*$"
 
 
 def _blank_is_none(value: Any) -> Any:
     # Senders write "" or 0000-00-00 for "not known": that is no date, not a malformed one (an
     # event must not be rejected, and so go unscreened, for it).
-    if isinstance(value, str) and (not value.strip() or _UNKNOWN_DATE.fullmatch(value.strip())):
+    if isinstance(value, str) and (
+        not value.strip(BLANKS) or _UNKNOWN_DATE.fullmatch(value.strip(BLANKS))
+    ):
         return None
     return value
 
 
-OptionalPartialDate = Annotated[PartialDate | None, BeforeValidator(_blank_is_none)]
+OptionalPartialDate = Annotated[
+    PartialDate | None,
+    BeforeValidator(_blank_is_none),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {
+                    "type": "string",
+                    # What the validator takes: a date as PartialDate, or blank / all zeros
+                    # for "not known".
+                    "pattern": _OPTIONAL_DATE_PATTERN,
+                    "description": (
+                        "a date that may be partial: year, year-month or a full date; unpadded "
+                        "parts (1974-8-2) are accepted and a 00 part reads as unknown (1974-00-00 "
+                        "is 1974); blank or 0000-00-00 means not known; stored and answered in "
+                        "the padded form"
+                    ),
+                    "examples": ["1974", "1974-08", "1974-08-12"],
+                },
+                {"type": "null"},
+            ]
+        }
+    ),
+]
 """A `PartialDate` or nothing; a blank string or an all-zero date (`0000-00-00`) reads as
 nothing."""
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from failsafe.kit.codes import (
     COUNTRY_CODES,
@@ -15,6 +17,7 @@ from failsafe.kit.codes import (
     BirthDate,
     CircaYear,
     CountryCode,
+    OptionalPartialDate,
     PartialDate,
     birth_date_json,
     is_country_code,
@@ -229,3 +232,19 @@ def test_subject_dates_validates_raw_json() -> None:
                 {"dates_of_birth": "1969"}, {"dates_of_birth": ["1969"] * 11}):
         with pytest.raises(ValueError):
             subject_dates(bad)
+
+
+@settings(max_examples=2000, derandomize=True, database=None)
+@given(
+    st.one_of(
+        st.text(max_size=14),
+        st.from_regex(r"[\s\x1c-\x1f\u00a0\u2028]{0,2}[0-9]{4}(-[0-9]{1,2}){0,2}\s{0,2}"),
+    )
+)
+def test_a_value_outside_the_documented_pattern_is_refused(text: str) -> None:
+    """OpenAPI clients (and schemathesis) rely on it: what the pattern refuses, the server does."""
+    adapter = TypeAdapter(OptionalPartialDate)
+    pattern = adapter.json_schema()["anyOf"][0]["pattern"]
+    if re.fullmatch(pattern.removeprefix("^").removesuffix("$"), text) is None:
+        with pytest.raises(ValidationError):
+            adapter.validate_python(text)

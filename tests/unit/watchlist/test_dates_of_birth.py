@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from failsafe.kit.codes import PARTIAL_DATE_PATTERN
 from failsafe.watchlist.importer import iter_csv, to_item
 from failsafe.watchlist.schemas import ENTRY_EXAMPLE, Entry, EntryIn, RejectedLine
 from failsafe.watchlist.service import _patch_dates_of_birth, merge_patch
@@ -123,7 +124,7 @@ def test_openapi_documents_the_list_and_its_forms() -> None:
     prop = schema["$defs"]["Subject"]["properties"]["dates_of_birth"]
     assert prop["maxItems"] == 10
     forms = prop["items"]["oneOf"]
-    assert forms[0]["pattern"] == "^[0-9]{4}(-[0-9]{1,2}(-[0-9]{1,2})?)?$"
+    assert forms[0]["pattern"] == PARTIAL_DATE_PATTERN
     assert {f.get("$ref") for f in forms[1:]} == {"#/$defs/CircaYear", "#/$defs/YearRange"}
     assert set(schema["$defs"]["YearRange"]["properties"]) == {"from", "to"}
     example = schema["examples"][0]["subject"]
