@@ -30,12 +30,23 @@ import jellyfish
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
+from failsafe.matching.dob import (
+    CLOSE,
+    EXACT,
+    FAR,
+    UNKNOWN,
+    DobComparison,
+    best_birth_date,
+)
 from failsafe.matching.normalize import (
     PARTICLES,
+    WEAK_TOKENS,
     format_partial_date,
+    given_name_group,
     name_tokens_with_repeats,
     skeleton,
     variant_key,
+    vowel_variant,
 )
 from failsafe.matching.score import (
     DEFAULT_PARAMS,
@@ -43,9 +54,11 @@ from failsafe.matching.score import (
     NameScore,
     Params,
     cap_by_evidence,
-    compare_dob,
+    dob_evidence,
     dob_factor,
     length_weight,
+    name_commonness,
+    population_share,
     score_token_lists,
     token_similarity,
 )
@@ -62,7 +75,12 @@ _COMMON_SHARE = 0.001  # a token in more than 1 name in 1000 is "common"
 _STATS_MIN_NAMES = 1000  # below this the index is too small for frequency statistics
 _TOKEN_CACHE_MAX = 200_000
 _MAX_QUERY_TOKENS = 8
-_SPLIT_MIN = 256  # posting sets at least this big are split by birth year for queries
+_SPLIT_MIN = 256
+# Commonness of a name (see `_commonness`): the expected bearers of its tokens in a population
+# of this size, each token's share being at least _DEFAULT_SHARE (a name outside the
+# population table and rare in the list).
+_REFERENCE_POPULATION = 1e8
+_DEFAULT_SHARE = 3e-6  # posting sets at least this big are split by birth year for queries
 
 
 class _TokenHits:
@@ -85,6 +103,8 @@ class _TokenHits:
 class _NameRec:
     tokens: tuple[str, ...]
     vids: tuple[int, ...]
+    # One token besides clan words (IBRAHIM KHAN): a one-token name for retrieval too.
+    single: bool = False
 
 
 _EMPTY: frozenset[int] = frozenset()
@@ -201,7 +221,9 @@ class WatchlistIndex:
         got = windows.get(qy)
         if got is None:
             by_year = self._by_year
-            got = frozenset().union(*(by_year.get(y, _EMPTY) for y in (qy, qy - 1, qy + 1, 0)))
+            span = self.params.dob_far_years
+            got = frozenset().union(*(
+                by_year.get(y, _EMPTY) for y in (*range(qy - span, qy + span + 1), 0)))
             if len(windows) > 512:
                 windows.clear()
             windows[qy] = got
@@ -254,13 +276,17 @@ class WatchlistIndex:
                 nid = self._next_name
                 self._next_name += 1
                 vids = tuple(self._vid(t) for t in key)
-                self._names[nid] = _NameRec(key, vids)
+                strong = {t for t in key if t not in WEAK_TOKENS}
+                single = len(set(key)) > 1 and len(strong) == 1
+                self._names[nid] = _NameRec(key, vids, single)
                 table = self._postings if len(set(key)) > 1 else self._solo
                 for vid in set(vids):
                     self._post(table, vid, nid)
+                if single:
+                    self._post(self._solo, self._vocab[next(iter(strong))], nid)
                 self._name_ids[key] = nid
             self._owners[nid] = (*self._owners.get(nid, ()), (entry.id, variant_no))
-            self._set_years(nid, self._years.get(nid, _EMPTY) | {entry.dob[0] if entry.dob else 0})
+            self._set_years(nid, self._years.get(nid, _EMPTY) | _entry_years(entry))
             nids.append(nid)
         for doc in entry.documents:
             self._docs[doc.number] = (
@@ -288,10 +314,10 @@ class WatchlistIndex:
             owners = tuple(o for o in self._owners.get(nid, ()) if o[0] != entry_id)
             if owners:
                 self._owners[nid] = owners
-                self._set_years(nid, frozenset(
-                    (e.dob[0] if e.dob else 0)
+                self._set_years(nid, frozenset().union(*(
+                    _entry_years(e)
                     for e in (self._entries.get(o[0]) for o in owners) if e is not None
-                ))
+                )))
                 continue
             self._set_years(nid, _EMPTY)
             self._years.pop(nid, None)
@@ -301,6 +327,10 @@ class WatchlistIndex:
             table = self._postings if len(set(rec.tokens)) > 1 else self._solo
             for vid in set(rec.vids):
                 self._unpost(table, vid, nid)
+            if rec.single:
+                for t, vid in zip(rec.tokens, rec.vids, strict=True):
+                    if t not in WEAK_TOKENS:
+                        self._unpost(self._solo, vid, nid)
         for doc in entry.documents:
             rest = tuple(x for x in self._docs.get(doc.number, ()) if x[1] != entry_id)
             if rest:
@@ -385,6 +415,7 @@ class WatchlistIndex:
                 # token `token_similarity` reduces to the mix above the cutoff and to the
                 # one-edit rule below it: computed here with C calls only (same result).
                 mix, sharpen, weak = params.edit_mix, params.sharpen, params.weak_sim
+                variant = params.variant_sim
                 n = len(token)
                 for tok, jw, _i in process.extract(
                     token, list(pool), scorer=_jw, score_cutoff=0.78, limit=None,
@@ -397,7 +428,9 @@ class WatchlistIndex:
                           and _osa(token, tok) <= 1):
                         s = weak
                     else:
-                        continue
+                        s = 0.0
+                    if s < variant and vowel_variant(token, tok):
+                        s = variant
                     if s > 0.0:
                         sims[vocab[tok]] = s
         postings, solo_t = self._postings, self._solo
@@ -471,9 +504,10 @@ class WatchlistIndex:
         best: dict[str, tuple[float, str, Any]] = {}
         dob_ceiling: dict[str, float] = {}
         qy = query.dob[0] if query.dob else 0
-        # Owners born in another year score at most dob_floor: skip them when that is too low.
+        # Owners born more than dob_far_years from the query's year score at most dob_floor:
+        # skip them when that is too low.
         year_filter = bool(qy) and params.dob_floor < threshold
-        window = (qy, qy - 1, qy + 1, 0) if year_filter else ()
+        window = (qy,) if year_filter else ()
 
         for qv in query.names:
             toks = _query_tokens(qv.tokens)
@@ -482,8 +516,8 @@ class WatchlistIndex:
             hits = [self._hits(t, cache) for t in toks]
             cands = self._candidates(toks, hits, window)
             if cands and year_filter:
-                # Owners born in another year score at most dob_floor: keep the names with an
-                # owner born within a year of the query's, or without a date of birth.
+                # Keep the names with an owner born within dob_far_years of the query's year,
+                # or without a date of birth.
                 cands &= self._window(qy)
             if not cands:
                 continue
@@ -514,8 +548,9 @@ class WatchlistIndex:
                     f = dob_ceiling.get(entry_id)
                     if f is None:
                         entry = entries.get(entry_id)
+                        # The bound: the factor a rare name would get.
                         f = 0.0 if entry is None else dob_factor(
-                            compare_dob(query.dob, entry.dob), params)
+                            best_birth_date(query.dob, entry.dobs), 0.0, params)
                         dob_ceiling[entry_id] = f
                     if f > ceiling:
                         ceiling = f
@@ -528,7 +563,7 @@ class WatchlistIndex:
                     for i, row in enumerate(sims)
                     if (s := row.get(v, 0.0)) > 0.0
                 ]
-                if len(pairs) < 2 and len(cv) > 1:
+                if len(pairs) < 2 and len(cv) > 1 and not rec.single:
                     continue  # shares fewer than two tokens: never a match
                 weights = self._weights
                 ns = score_token_lists(
@@ -542,7 +577,7 @@ class WatchlistIndex:
                     entry = entries.get(entry_id)
                     if entry is None:
                         continue
-                    score, method, _ = self._adjust(query, entry, ns)
+                    score, method, _ = self._adjust(query, entry, ns, rec.tokens)
                     prev = best.get(entry_id)
                     if prev is None or score > prev[0]:
                         best[entry_id] = (score, method, (qv, toks, variant_no, rec.tokens, ns))
@@ -576,27 +611,43 @@ class WatchlistIndex:
         ]
 
     def _adjust(
-        self, query: Query, entry: EntryRecord, ns: NameScore
-    ) -> tuple[float, str, tuple[float | None, bool | None, bool | None]]:
+        self, query: Query, entry: EntryRecord, ns: NameScore, ctoks: tuple[str, ...]
+    ) -> tuple[float, str, DobComparison]:
         params = self.params
-        dob = compare_dob(query.dob, entry.dob)
+        dob = best_birth_date(query.dob, entry.dobs)
         # A confirmed date of birth is evidence too: two common tokens plus the same date of
         # birth may alert, two common tokens alone may not.
-        evidence = ns.evidence + (params.dob_evidence if dob is not None and dob >= 0.8 else 0.0)
-        name_score = cap_by_evidence(ns.raw, evidence, ns.single_ok, params)
-        score = name_score * dob_factor(dob, params)
-        sex_ok: bool | None = None
-        if query.sex and entry.sex:
-            sex_ok = query.sex == entry.sex
-            if not sex_ok:
-                score *= params.sex_mismatch
-        nat_ok: bool | None = None
-        if query.nationality and entry.nationalities:
-            nat_ok = query.nationality in entry.nationalities
-            if not nat_ok:
-                score *= params.nationality_mismatch
-        method = "name_dob" if dob is not None and dob >= 0.8 else "name"
-        return score, method, (dob, sex_ok, nat_ok)
+        name_score = cap_by_evidence(ns.raw, ns.evidence + dob_evidence(dob, params),
+                                     ns.single_ok, params)
+        common = self._commonness(ctoks, ns) if dob.agreement == FAR else 0.0
+        score = name_score * dob_factor(dob, common, params)
+        if query.sex and entry.sex and query.sex != entry.sex:
+            score *= params.sex_mismatch
+        if query.nationality and entry.nationalities and (
+            query.nationality not in entry.nationalities
+        ):
+            score *= params.nationality_mismatch
+        method = "name_dob" if dob.agreement in (EXACT, CLOSE) else "name"
+        return score, method, dob
+
+    def _commonness(self, ctoks: tuple[str, ...], ns: NameScore) -> float:
+        """How common the listed name's paired tokens are (0 rare .. 1 common): the expected
+        number of bearers of them all in a reference population, from the larger of the
+        token's population share (`_population_names`) and its share of the list."""
+        n = len(self._names)
+        use_list = n >= _STATS_MIN_NAMES
+        expected = _REFERENCE_POPULATION
+        for _i, j, s in ns.pairs:
+            tok = ctoks[j]
+            if tok in PARTICLES or s < self.params.token_cutoff:
+                continue
+            share = max(population_share(tok), _DEFAULT_SHARE)
+            if use_list:
+                vid = self._vocab.get(tok)
+                if vid is not None:
+                    share = max(share, self._df(vid) / n)
+            expected *= share
+        return name_commonness(expected)
 
     def _explain(self, query: Query, entry_id: str, method: str, d: Any) -> list[dict[str, Any]]:
         entry = self._entries.get(entry_id)
@@ -618,11 +669,18 @@ class WatchlistIndex:
             out.append({"feature": "name", "score": round(ns.score, 4),
                         "query": qv.display, "candidate": cv.display})
             out.extend(token_features(toks, ctoks, ns))
-        dob = compare_dob(query.dob, entry.dob)
-        if dob is not None:
-            out.append({"feature": "date_of_birth", "score": dob,
-                        "query": format_partial_date(query.dob),
-                        "candidate": format_partial_date(entry.dob)})
+        dob = best_birth_date(query.dob, entry.dobs)
+        listed: str | None
+        if dob.candidate is not None:
+            listed = dob.candidate.text
+        else:
+            listed = ", ".join(bd.text for bd in entry.dobs) or None
+        out.append({"feature": "date_of_birth",
+                    "score": None if dob.agreement == UNKNOWN else dob.score,
+                    "query": format_partial_date(query.dob), "candidate": listed,
+                    "agreement": dob.agreement,
+                    "detail": dob.detail if len(entry.dobs) < 2 or dob.candidate is None
+                    else f"{dob.detail}; best of {len(entry.dobs)} listed dates"})
         if query.sex and entry.sex:
             out.append({"feature": "sex", "score": 1.0 if query.sex == entry.sex else 0.0,
                         "query": query.sex, "candidate": entry.sex})
@@ -653,6 +711,16 @@ def token_features(
         if j not in used_c:
             out.append({"feature": "name_token", "score": 0.0, "query": None, "candidate": t})
     return out
+
+
+def _entry_years(entry: EntryRecord) -> frozenset[int]:
+    """Birth years of an entry's listed dates (every year of a span), or {0} without one."""
+    if not entry.dobs:
+        return _NO_YEAR
+    return frozenset(y for bd in entry.dobs for y in bd.years)
+
+
+_NO_YEAR = frozenset({0})
 
 
 def _as_record(item: EntryRecord | Mapping[str, Any]) -> EntryRecord | None:
@@ -694,6 +762,9 @@ def _bucket_keys(token: str) -> tuple[str, ...]:
         keys.append("a" + token[:2] + token[-1])  # survives one edit inside the token
         keys.append("g" + "".join(sorted(token)))  # survives transpositions
     keys.append("r" + variant_key(token))  # romanisation variants (FEHER / PHEHER)
+    group = given_name_group(token)
+    if group >= 0:
+        keys.append(f"r#{group}")  # one given name in another language (VIKTAR / VICTOR)
     if 3 <= len(token) <= 5:
         # Short tokens: their one-letter deletions, so a single edit shares a key (RADU /
         # RAU, KAUL / KRUL, SAHA / SAAH). Not between two tokens of three letters: the

@@ -17,15 +17,28 @@ from dataclasses import dataclass
 
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
+from failsafe.matching._population_names import SHARES
+from failsafe.matching.dob import (
+    CLOSE,
+    EXACT,
+    UNKNOWN,
+    DobComparison,
+    birth_date,
+    compare_birth_date,
+)
 from failsafe.matching.normalize import (
     PARTICLES,
+    WEAK_TOKENS,
     DateParts,
+    given_name_group,
     korean_reading,
     name_tokens,
     skeleton,
     variant_key,
+    vowel_variant,
 )
 
+_POPULATION = SHARES
 _jw = JaroWinkler.normalized_similarity
 _lev = Levenshtein.normalized_similarity
 _osa = OSA.distance
@@ -47,8 +60,12 @@ class Params:
     particle_weight: float = 0.25  # AL, BIN, DE, VAN...
     min_evidence: float = 1.5  # strong token matches needed for an alert-worthy name score
     evidence_cap: float = 0.55  # name score ceiling when evidence is insufficient
-    dob_floor: float = 0.45  # factor for a clearly different date of birth
-    dob_unknown: float = 0.85  # factor when either side has no date of birth to compare
+    dob_unknown: float = 0.93  # no date on one side, or a small disagreement: the name alone
+    dob_far_step: float = 0.01  # per year apart, a year-only or month date on one side
+    dob_far_step_precise: float = 0.0135  # per year apart, two full dates
+    dob_far_common: float = 0.6  # far apart, common name: a namesake, not the person
+    dob_far_years: int = 10  # further apart than this: a different person
+    dob_floor: float = 0.5  # factor beyond dob_far_years
     dob_evidence: float = 1.0  # evidence a confirmed date of birth adds to the name's
     sex_mismatch: float = 0.85
     nationality_mismatch: float = 0.93
@@ -80,7 +97,12 @@ def token_similarity(a: str, b: str, params: Params = DEFAULT_PARAMS) -> float:
             # tempers that without hurting one-letter typos much.
             raw = (1.0 - params.edit_mix) * raw + params.edit_mix * _lev(a, b)
         cut = params.short_cutoff if min(la, lb) <= 3 else params.token_cutoff
-        if raw < params.variant_sim and variant_key(a) == variant_key(b):
+        if raw < params.variant_sim and (
+            variant_key(a) == variant_key(b) or vowel_variant(a, b)
+            or given_name_group(a) == given_name_group(b) != -1
+        ):
+            # One name in two spellings: a romanisation variant, Arabic/Persian vowels, or
+            # the same given name in another language (ULADZIMIR / VLADIMIR).
             return params.variant_sim
         if raw < cut:
             # One typed letter wrong, missing, extra or swapped: it adds to the score of a
@@ -149,8 +171,19 @@ def score_token_lists(
             evidence += 0.5 if s >= 0.95 else 0.0
         elif s >= params.token_cutoff:
             evidence += 0.5 if common_q is not None and common_q[i] else 1.0
-    left_q = sum(wq[i] for i in range(nq) if not used_q[i])
-    left_c = sum(wc[j] for j in range(nc) if not used_c[j])
+    left_q = _left(q, used_q, wq)
+    left_c = _left(c, used_c, wc)
+    if (left_q > 0.0) != (left_c > 0.0):
+        # Leftovers on one side only: a paired token may be two of the other side's written
+        # as one (MOZAFFARINIA / MOZAFFARI NIA).
+        got = _join_split(q, c, used_q, used_c, wq, wc, pairs, params) if left_c > 0.0 else \
+            _join_split(c, q, used_c, used_q, wc, wq, pairs, params, flip=True)
+        if got is not None:
+            mw_delta, mws_delta = got
+            matched_w += mw_delta
+            matched_ws += mws_delta
+            left_q = _left(q, used_q, wq)
+            left_c = _left(c, used_c, wc)
     units = len(pairs)
     if merge and left_q > 0.0 and left_c > 0.0 and _could_reach(
         matched_w, matched_ws, left_q, left_c, params, floor
@@ -164,8 +197,8 @@ def score_token_lists(
             matched_w += mw
             matched_ws += mws
             evidence += ev
-            left_q = sum(wq[i] for i in range(nq) if not used_q[i])
-            left_c = sum(wc[j] for j in range(nc) if not used_c[j])
+            left_q = _left(q, used_q, wq)
+            left_c = _left(c, used_c, wc)
     conflict = min(left_q, left_c)
     extra_w = max(left_q, left_c) - conflict
     # A repeated token ("LASZLO LASZLO") left over beside its paired copy holds a slot that
@@ -178,16 +211,70 @@ def score_token_lists(
     denom = matched_w + params.conflict_penalty * conflict + params.extra_penalty * extra_w
     raw = matched_ws / denom if denom > 0 else 0.0
     # One token is enough only between two one-token names of a long, uncommon token.
+    # (Clan words and honorifics left over do not count: HAJI IBRAHIM KHAN / IBRAHIM.)
+    i0, j0 = (pairs[0][0], pairs[0][1]) if pairs else (0, 0)
     single_ok = (
         units == 1
         and left_q <= rep_q
         and left_c <= rep_c
         and evidence >= 1.0
-        and max(len(q[0]), len(c[0])) >= 5
-        and not (common_q is not None and common_q[0])
+        and max(len(q[i0]), len(c[j0])) >= 5
+        and not (common_q is not None and common_q[i0])
     )
     score = cap_by_evidence(raw, evidence, single_ok, params)
     return NameScore(score, raw, evidence, tuple(pairs), single_ok)
+
+
+def _left(t: Sequence[str], used: list[bool], w: Sequence[float]) -> float:
+    """Weight of the unpaired tokens of `t`; clan words (KHAN, BEG...) left over weigh
+    nothing: a list or a sender may leave them out."""
+    out = 0.0
+    for i, u in enumerate(used):
+        if not u and t[i] not in WEAK_TOKENS:
+            out += w[i]
+    return out
+
+
+def _join_split(
+    a: Sequence[str],
+    b: Sequence[str],
+    used_a: list[bool],
+    used_b: list[bool],
+    wa: Sequence[float],
+    wb: Sequence[float],
+    pairs: list[tuple[int, int, float]],
+    params: Params,
+    flip: bool = False,
+) -> tuple[float, float] | None:
+    """`b` has tokens left over: if a token of `a` paired below 1 is better matched by its
+    partner joined with a leftover of `b` (either order: the index's tokens are sorted),
+    pair it with both. Mutates `used_b` and `pairs`; returns the change of the matched weight
+    and of the weighted similarity, or None."""
+    changed = False
+    dw = dws = 0.0
+    for k, pair in enumerate(pairs):
+        ia, jb = (pair[1], pair[0]) if flip else (pair[0], pair[1])
+        s = pair[2]
+        ta = a[ia]
+        if s >= 1.0 or len(ta) < 6:
+            continue
+        for x in range(len(b)):
+            if used_b[x] or len(b[x]) < 2:
+                continue
+            if not abs(len(ta) - len(b[jb]) - len(b[x])) <= 2:
+                continue
+            joined = max(token_similarity(ta, b[jb] + b[x], params),
+                         token_similarity(ta, b[x] + b[jb], params))
+            if joined > s:
+                used_b[x] = True
+                old_w = (wa[ia] + wb[jb]) * 0.5
+                new_w = (wa[ia] + wb[jb] + wb[x]) * 0.5
+                dw += new_w - old_w
+                dws += new_w * joined - old_w * s
+                pairs[k] = (pair[0], pair[1], joined)
+                changed = True
+                break
+    return (dw, dws) if changed else None
 
 
 def _repeat_weight(t: Sequence[str], used: list[bool], w: Sequence[float]) -> float:
@@ -295,37 +382,55 @@ def compare_tokens(
 
 
 def compare_dob(q: DateParts | None, c: DateParts | None) -> float | None:
-    """Date-of-birth agreement in [0, 1]; None when either side is unknown.
-
-    A partial date matches the full date it is a prefix of; day and month swapped is a near
-    match, as is the same day and month one year apart (a typed digit)."""
+    """Date-of-birth agreement of two partial dates in [0, 1]; None when either is unknown
+    (see `dob.compare_birth_date` for the graded comparison this summarises)."""
     if q is None or c is None:
         return None
-    qy, qm, qd = q
-    cy, cm, cd = c
-    if qy != cy:
-        if abs(qy - cy) == 1 and qm is not None and qm == cm and qd == cd:
-            return 0.7
+    return compare_birth_date(q, birth_date(c)).score
+
+
+def population_share(token: str) -> float:
+    """Share of people carrying the name token, from the population table (0 when it is
+    not among the common ones listed there)."""
+    return _POPULATION.get(token, 0.0)
+
+
+def name_commonness(expected_namesakes: float) -> float:
+    """0 for a rare name (about one bearer in the reference population or fewer), 1 for a
+    common one (a hundred or more), log-linear between."""
+    if expected_namesakes <= 1.0:
         return 0.0
-    if qm is None or cm is None:
-        return 0.9
-    if qm != cm:
-        if qd is not None and cd is not None and qm == cd and qd == cm:
-            return 0.8
-        return 0.1
-    if qd is None or cd is None:
-        return 0.95
-    if qd == cd:
+    return min(1.0, math.log10(expected_namesakes) / 2.0)
+
+
+def dob_factor(
+    dob: DobComparison, commonness: float = 0.0, params: Params = DEFAULT_PARAMS
+) -> float:
+    """What the date of birth does to the name score: agreement keeps it whole, a small
+    disagreement (close) or a missing date leaves what the name alone earns, a large one
+    lowers it by how far apart and how precise the dates are, a lot more for a common name
+    (a namesake needs the date to agree), and below any threshold beyond `dob_far_years`."""
+    agreement = dob.agreement
+    if agreement == EXACT:
         return 1.0
-    if qd % 10 == cd % 10 or qd // 10 == cd // 10:
-        return 0.5  # one digit off
-    return 0.1
-
-
-def dob_factor(dob_score: float | None, params: Params = DEFAULT_PARAMS) -> float:
-    if dob_score is None:
+    if agreement in (UNKNOWN, CLOSE):
         return params.dob_unknown
-    return params.dob_floor + (1.0 - params.dob_floor) * dob_score
+    years = max(1, dob.years)
+    if years > params.dob_far_years:
+        return params.dob_floor
+    step = params.dob_far_step_precise if dob.precise else params.dob_far_step
+    rare = 1.0 - step * years
+    g = rare * (1.0 - commonness) + params.dob_far_common * commonness
+    return params.dob_unknown * g
+
+
+def dob_evidence(dob: DobComparison, params: Params = DEFAULT_PARAMS) -> float:
+    """Evidence a date of birth adds to the name's (see `cap_by_evidence`)."""
+    if dob.agreement == EXACT:
+        return params.dob_evidence
+    if dob.agreement == CLOSE:
+        return params.dob_evidence * 0.5
+    return 0.0
 
 
 DEFAULT_THRESHOLD = 0.80

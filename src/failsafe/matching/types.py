@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from failsafe.matching.dob import BirthDate, birth_dates_from
 from failsafe.matching.normalize import (
     KOREAN_NATIONALITIES,
     DateParts,
@@ -43,7 +44,9 @@ class DocumentKey:
 class EntryRecord:
     id: str
     names: tuple[NameVariant, ...]
-    dob: DateParts | None = None
+    # Every usable listed date of birth: `subject.date_of_birth` first, then
+    # `subject.dates_of_birth` (partial dates, circa years, year ranges); see dob.py.
+    dobs: tuple[BirthDate, ...] = ()
     sex: str = ""
     nationalities: frozenset[str] = frozenset()
     documents: tuple[DocumentKey, ...] = ()
@@ -191,7 +194,7 @@ def entry_from_dict(d: Mapping[str, Any], now: datetime | None = None) -> EntryR
     return EntryRecord(
         id=str(entry_id),
         names=tuple(names),
-        dob=parse_partial_date(subject.get("date_of_birth")),
+        dobs=birth_dates_from(subject.get("date_of_birth"), subject.get("dates_of_birth")),
         sex=normalize_sex(_str(subject.get("sex"))),
         nationalities=nationalities,
         documents=documents,

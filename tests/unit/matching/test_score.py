@@ -73,10 +73,26 @@ def test_dob_partial_prefix_swap_and_mismatch() -> None:
     assert compare_dob(None, (1974, 8, 12)) is None
 
 
-def test_dob_factor_never_raises() -> None:
-    for s in (None, 0.0, 0.5, 0.8, 1.0):
-        assert dob_factor(s) <= 1.0
-    assert dob_factor(0.0) < dob_factor(0.8) < dob_factor(1.0)
+def test_dob_factor_never_raises_and_orders_the_agreements() -> None:
+    from failsafe.matching.dob import UNKNOWN_DOB, birth_date, compare_birth_date
+
+    def f(q: tuple[int, int | None, int | None], c: tuple[int, int | None, int | None],
+          common: float = 0.0) -> float:
+        return dob_factor(compare_birth_date(q, birth_date(c)), common)
+
+    exact = f((1974, 8, 12), (1974, 8, 12))
+    close = f((1974, 8, 12), (1975, 8, 12))
+    far = f((1974, 8, 12), (1981, 8, 12))
+    further = f((1974, 8, 12), (1983, 8, 12))
+    assert exact == 1.0
+    # A small disagreement leaves what the name alone earns, never less.
+    assert close == dob_factor(UNKNOWN_DOB)
+    assert exact > close > far > further
+    # Two precise dates far apart lower more than a year-only date as far apart.
+    assert f((1974, 8, 12), (1981, None, None)) > far
+    # A common name needs the date to agree.
+    assert f((1974, 8, 12), (1981, 8, 12), common=1.0) < far
+    assert f((1974, 8, 12), (1990, 8, 12)) < DEFAULT_THRESHOLD
 
 
 def test_romanisation_variants_compare_as_near_equal() -> None:
