@@ -645,7 +645,9 @@ class WatchlistIndex:
             if use_list:
                 vid = self._vocab.get(tok)
                 if vid is not None:
-                    share = max(share, self._df(vid) / n)
+                    # Other names than this one holding the token: a token seen once says
+                    # nothing about how common it is.
+                    share = max(share, (self._df(vid) - 1) / n)
             expected *= share
         return name_commonness(expected)
 

@@ -110,6 +110,13 @@ def _add_name(out: list[NameVariant], seen: set[tuple[str, ...]], v: NameVariant
         if key not in seen:
             seen.add(key)
             out.append(v)
+        if "-" in v.display and v.display.isascii():
+            # A hyphenated name is also written joined (MOZAFFARI-NIA / MOZAFFARINIA).
+            joined = name_tokens(v.display.replace("-", ""))
+            key = joined if len(joined) == 1 else tuple(sorted(joined))
+            if joined and key not in seen:
+                seen.add(key)
+                out.append(NameVariant(v.display, joined))
 
 
 def _add_korean(out: list[NameVariant], seen: set[tuple[str, ...]], original: object,
