@@ -8,7 +8,8 @@ known" (`-00-00` already parses so). Every comparison says how the dates relate:
 
 - `exact`: the same date at the precision both sides share (a year-only date against a full one
   of that year, a traveller's date inside a listed span);
-- `close`: a small disagreement, the kind typing and transcription make: one part off by one,
+- `close`: a small disagreement, the kind typing and transcription make: one part off by one
+  (or the month and the day each off by one),
   a digit of the day or year typed wrong, day and month swapped, two digits of the year
   transposed (those two only when the month is known on both sides and agrees);
 - `far`: anything else, with how many years apart;
@@ -190,6 +191,8 @@ def compare_birth_date(q: DateParts | None, c: BirthDate | None) -> DobCompariso
             if abs(qm - cm) == 1:
                 return DobComparison(CLOSE, 0.7, 0, precise, "month differs by 1", c)
             return DobComparison(FAR, 0.2, 0, precise, f"month differs ({listed})", c)
+        if qd is not None and cd is not None and abs(qm - cm) == 1 and abs(qd - cd) == 1:
+            return DobComparison(CLOSE, 0.5, 0, precise, "month and day each differ by 1", c)
         return DobComparison(FAR, 0.1, 0, precise, f"month and day differ ({listed})", c)
     years = abs(qy - cy)
     if (not shared_m or qm == cm) and (not shared_d or qd == cd):

@@ -33,7 +33,6 @@ from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 from failsafe.matching.dob import (
     CLOSE,
     EXACT,
-    FAR,
     UNKNOWN,
     DobComparison,
     best_birth_date,
@@ -75,12 +74,12 @@ _COMMON_SHARE = 0.001  # a token in more than 1 name in 1000 is "common"
 _STATS_MIN_NAMES = 1000  # below this the index is too small for frequency statistics
 _TOKEN_CACHE_MAX = 200_000
 _MAX_QUERY_TOKENS = 8
-_SPLIT_MIN = 256
+_SPLIT_MIN = 256  # posting sets at least this big are split by birth year for queries
 # Commonness of a name (see `_commonness`): the expected bearers of its tokens in a population
 # of this size, each token's share being at least _DEFAULT_SHARE (a name outside the
 # population table and rare in the list).
-_REFERENCE_POPULATION = 1e8
-_DEFAULT_SHARE = 3e-6  # posting sets at least this big are split by birth year for queries
+_REFERENCE_POPULATION = 1e9
+_DEFAULT_SHARE = 3e-7
 
 
 class _TokenHits:
@@ -536,6 +535,7 @@ class WatchlistIndex:
                 n_names >= _STATS_MIN_NAMES and h.df > _COMMON_SHARE * n_names for h in hits
             ]
             sims = [h.sims for h in hits]
+            qshare = [self._token_share(t, h) for t, h in zip(toks, hits, strict=True)]
             for nid in cands:
                 rec = names.get(nid)
                 own = owners.get(nid)
@@ -577,7 +577,7 @@ class WatchlistIndex:
                     entry = entries.get(entry_id)
                     if entry is None:
                         continue
-                    score, method, _ = self._adjust(query, entry, ns, rec.tokens)
+                    score, method, _ = self._adjust(query, entry, ns, qshare)
                     prev = best.get(entry_id)
                     if prev is None or score > prev[0]:
                         best[entry_id] = (score, method, (qv, toks, variant_no, rec.tokens, ns))
@@ -611,7 +611,8 @@ class WatchlistIndex:
         ]
 
     def _adjust(
-        self, query: Query, entry: EntryRecord, ns: NameScore, ctoks: tuple[str, ...]
+        self, query: Query, entry: EntryRecord, ns: NameScore,
+        qshare: list[tuple[float, float]],
     ) -> tuple[float, str, DobComparison]:
         params = self.params
         dob = best_birth_date(query.dob, entry.dobs)
@@ -619,7 +620,7 @@ class WatchlistIndex:
         # birth may alert, two common tokens alone may not.
         name_score = cap_by_evidence(ns.raw, ns.evidence + dob_evidence(dob, params),
                                      ns.single_ok, params)
-        common = self._commonness(ctoks, ns) if dob.agreement == FAR else 0.0
+        common = _commonness(ns, qshare, params) if dob.agreement != EXACT else 0.0
         score = name_score * dob_factor(dob, common, params)
         if query.sex and entry.sex and query.sex != entry.sex:
             score *= params.sex_mismatch
@@ -630,26 +631,20 @@ class WatchlistIndex:
         method = "name_dob" if dob.agreement in (EXACT, CLOSE) else "name"
         return score, method, dob
 
-    def _commonness(self, ctoks: tuple[str, ...], ns: NameScore) -> float:
-        """How common the listed name's paired tokens are (0 rare .. 1 common): the expected
-        number of bearers of them all in a reference population, from the larger of the
-        token's population share (`_population_names`) and its share of the list."""
+    def _token_share(self, token: str, hit: _TokenHits) -> tuple[float, float]:
+        """How likely a random person's name holds `token` itself, and a token like it: the
+        larger of its population share (`_population_names`) and its share of the list's
+        names, the latter for the token itself and for all its similar tokens (a crowded
+        neighbourhood makes a fuzzy match less telling). Names other than the one matched
+        count: a token seen once says nothing of how common it is."""
+        if token in PARTICLES:
+            return 1.0, 1.0
+        share = max(population_share(token), _DEFAULT_SHARE)
         n = len(self._names)
-        use_list = n >= _STATS_MIN_NAMES
-        expected = _REFERENCE_POPULATION
-        for _i, j, s in ns.pairs:
-            tok = ctoks[j]
-            if tok in PARTICLES or s < self.params.token_cutoff:
-                continue
-            share = max(population_share(tok), _DEFAULT_SHARE)
-            if use_list:
-                vid = self._vocab.get(tok)
-                if vid is not None:
-                    # Other names than this one holding the token: a token seen once says
-                    # nothing about how common it is.
-                    share = max(share, (self._df(vid) - 1) / n)
-            expected *= share
-        return name_commonness(expected)
+        if n < _STATS_MIN_NAMES:
+            return share, share
+        return (max(share, (hit.df - 1) / n),
+                max(share, (len(hit.multi) + len(hit.solo) - 1) / n))
 
     def _explain(self, query: Query, entry_id: str, method: str, d: Any) -> list[dict[str, Any]]:
         entry = self._entries.get(entry_id)
@@ -713,6 +708,21 @@ def token_features(
         if j not in used_c:
             out.append({"feature": "name_token", "score": 0.0, "query": None, "candidate": t})
     return out
+
+
+def _commonness(ns: NameScore, qshare: list[tuple[float, float]], params: Params) -> float:
+    """How common the matched name is (0 rare .. 1 common): the expected number of people
+    in a reference population whose name holds the paired tokens (the query's tokens that
+    found a partner, particles aside; for a fuzzy pairing, any token like it), taken as
+    independent."""
+    shares = sorted(qshare[i][0 if s >= 1.0 else 1] for i, _j, s in ns.pairs
+                    if s >= params.token_cutoff and qshare[i][0] < 1.0)
+    expected = _REFERENCE_POPULATION
+    # The two rarest only: the tokens of a long name are not independent (THI, VAN in
+    # Vietnamese names), and two rare tokens already make a name rare.
+    for share in shares[:2]:
+        expected *= share
+    return name_commonness(expected)
 
 
 def _entry_years(entry: EntryRecord) -> frozenset[int]:

@@ -61,11 +61,13 @@ class Params:
     min_evidence: float = 1.5  # strong token matches needed for an alert-worthy name score
     evidence_cap: float = 0.55  # name score ceiling when evidence is insufficient
     dob_unknown: float = 0.93  # no date on one side, or a small disagreement: the name alone
-    dob_far_step: float = 0.01  # per year apart, a year-only or month date on one side
-    dob_far_step_precise: float = 0.0135  # per year apart, two full dates
+    dob_unknown_common: float = 0.82  # no date on one side, common name: exact names only
+    dob_far: float = 0.88  # dates a year apart (not close): only a near-exact name alerts
+    dob_far_step: float = 0.008  # less per further year, a year-only or month date on one side
+    dob_far_step_precise: float = 0.0085  # ... two full dates (0.8035 at ten years)
     dob_far_common: float = 0.6  # far apart, common name: a namesake, not the person
     dob_far_years: int = 10  # further apart than this: a different person
-    dob_floor: float = 0.5  # factor beyond dob_far_years
+    dob_floor: float = 0.45  # beyond dob_far_years; exact agreement is 0.45 + 0.55 x score
     dob_evidence: float = 1.0  # evidence a confirmed date of birth adds to the name's
     sex_mismatch: float = 0.85
     nationality_mismatch: float = 0.93
@@ -199,8 +201,12 @@ def score_token_lists(
             evidence += ev
             left_q = _left(q, used_q, wq)
             left_c = _left(c, used_c, wc)
-    conflict = min(left_q, left_c)
-    extra_w = max(left_q, left_c) - conflict
+    # A clan word left over still contradicts another leftover (AISVRYA KHAN / AISVRYA VERMA);
+    # only its omission is free.
+    full_q = _left(q, used_q, wq, True) if left_c > 0.0 else left_q
+    full_c = _left(c, used_c, wc, True) if left_q > 0.0 else left_c
+    conflict = min(full_q, full_c)
+    extra_w = max(0.0, max(left_q, left_c) - conflict)
     # A repeated token ("LASZLO LASZLO") left over beside its paired copy holds a slot that
     # contradicts a different leftover on the other side (LASZLO DEAK), but omitting it costs
     # nothing: a mononym written in both name fields is still the one name.
@@ -225,12 +231,12 @@ def score_token_lists(
     return NameScore(score, raw, evidence, tuple(pairs), single_ok)
 
 
-def _left(t: Sequence[str], used: list[bool], w: Sequence[float]) -> float:
+def _left(t: Sequence[str], used: list[bool], w: Sequence[float], weak: bool = False) -> float:
     """Weight of the unpaired tokens of `t`; clan words (KHAN, BEG...) left over weigh
-    nothing: a list or a sender may leave them out."""
+    nothing unless `weak`: a list or a sender may leave them out."""
     out = 0.0
     for i, u in enumerate(used):
-        if not u and t[i] not in WEAK_TOKENS:
+        if not u and (weak or t[i] not in WEAK_TOKENS):
             out += w[i]
     return out
 
@@ -396,32 +402,35 @@ def population_share(token: str) -> float:
 
 
 def name_commonness(expected_namesakes: float) -> float:
-    """0 for a rare name (about one bearer in the reference population or fewer), 1 for a
-    common one (a hundred or more), log-linear between."""
-    if expected_namesakes <= 1.0:
+    """0 for a rare name (two bearers in the reference population or fewer), 1 for a common
+    one (two hundred or more), log-linear between."""
+    if expected_namesakes <= 2.0:
         return 0.0
-    return min(1.0, math.log10(expected_namesakes) / 2.0)
+    return min(1.0, math.log10(expected_namesakes / 2.0) / 2.0)
 
 
 def dob_factor(
     dob: DobComparison, commonness: float = 0.0, params: Params = DEFAULT_PARAMS
 ) -> float:
-    """What the date of birth does to the name score: agreement keeps it whole, a small
-    disagreement (close) or a missing date leaves what the name alone earns, a large one
-    lowers it by how far apart and how precise the dates are, a lot more for a common name
-    (a namesake needs the date to agree), and below any threshold beyond `dob_far_years`."""
+    """What the date of birth does to the name score. Agreement keeps it whole. A small
+    disagreement (close) leaves what the name alone earns, as does a missing date for a rare
+    name (a common one needs the date: `dob_unknown_common`). A large disagreement lowers it
+    below what any name but an exact one can carry, by how far apart and how precise the two
+    dates are, and a common name far below the threshold (a namesake, not the person);
+    beyond `dob_far_years`, below any threshold."""
     agreement = dob.agreement
     if agreement == EXACT:
-        return 1.0
-    if agreement in (UNKNOWN, CLOSE):
-        return params.dob_unknown
+        # The same full date is the most a date can say; the same year alone (a person in
+        # sixty-odd shares it) says less.
+        return params.dob_floor + (1.0 - params.dob_floor) * dob.score
+    if agreement in (CLOSE, UNKNOWN):
+        return params.dob_unknown * (1.0 - commonness) + params.dob_unknown_common * commonness
     years = max(1, dob.years)
     if years > params.dob_far_years:
         return params.dob_floor
     step = params.dob_far_step_precise if dob.precise else params.dob_far_step
-    rare = 1.0 - step * years
-    g = rare * (1.0 - commonness) + params.dob_far_common * commonness
-    return params.dob_unknown * g
+    rare = params.dob_far - step * (years - 1)
+    return rare * (1.0 - commonness) + params.dob_far_common * commonness
 
 
 def dob_evidence(dob: DobComparison, params: Params = DEFAULT_PARAMS) -> float:

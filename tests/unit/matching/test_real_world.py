@@ -45,22 +45,17 @@ def test_issue_table_of_dates_alerts(listed: str, traveller: str, ldob: str, tdo
     ("ALI MOZAFFARI-NIA", "ALI MOZAFFARINIA"),
     ("ALI MOZAFFARINIA", "ALI MOZAFFARI NIA"),
     ("MOZAFFARI-NIA", "MOZAFFARINIA"),
-    ("BARKAT", "BARAKAT"),
     ("MOHAMMED BARKAT", "MOHAMMED BARAKAT"),
-    ("MOWAFI", "MAWAFI"),
     ("AHMED MOWAFI", "AHMED MAWAFI"),
-    ("KZEMABAD", "KAZEMABAD"),
     ("HASSAN KZEMABAD", "HASSAN KAZEMABAD"),
     ("LUIS AMEZCUA CONTRERAS", "LUIS AMEZCUA"),
     ("JOSE DE JESUS AMEZCUA CONTRERAS", "JOSE DE JESUS AMEZCUA"),
-    ("VIKTAR", "VICTOR"),
     ("VIKTAR SHEIMAN", "VICTOR SHEIMAN"),
-    ("ULADZIMIR", "VLADIMIR"),
     ("ULADZIMIR MAKEI", "VLADIMIR MAKEI"),
     ("VOLODYMYR OLEKSANDROVYCH", "VLADIMIR OLEKSANDROVYCH"),
     ("MEHMET YILMAZ", "MOHAMMED YILMAZ"),
     ("YUSUF KARIMOV", "JOSEPH KARIMOV"),
-    ("IBRAHIM SALEH", "ABRAHAM SALEH"),
+    ("IBRAHIM HAMDANOV", "ABRAHAM HAMDANOV"),
     ("OLEXANDR KOVAL", "ALEXANDER KOVAL"),
     ("HAJI IBRAHIM KHAN", "IBRAHIM"),
     ("IBRAHIM", "HAJI IBRAHIM KHAN"),
@@ -68,6 +63,8 @@ def test_issue_table_of_dates_alerts(listed: str, traveller: str, ldob: str, tdo
     ("MULLAH MOHAMMAD OMAR", "MOHAMMAD OMAR"),
 ])
 def test_issue_names_without_a_date_alert(listed: str, traveller: str) -> None:
+    # (The variants as surnames of full names: a bare surname in another spelling, without a
+    # date, is a common name - see test_common_names_need_the_date_to_agree.)
     m = screen(listed, traveller, None, None)
     assert m is not None and m.score >= DEFAULT_THRESHOLD, (listed, traveller)
     assert dob_line(m)["agreement"] == "unknown"
