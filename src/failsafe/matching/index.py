@@ -56,6 +56,7 @@ from failsafe.matching.score import (
     dob_evidence,
     dob_factor,
     length_weight,
+    max_far_expected,
     name_commonness,
     population_share,
     score_token_lists,
@@ -85,14 +86,16 @@ _DEFAULT_SHARE = 3e-7
 class _TokenHits:
     """What one query token string resolves to (cached per token string)."""
 
-    __slots__ = ("by_year", "df", "multi", "sims", "solo")
+    __slots__ = ("by_year", "df", "exact_multi", "exact_solo", "multi", "sims", "solo")
 
     def __init__(self, sims: dict[int, float], multi: frozenset[int], solo: frozenset[int],
-                 df: int) -> None:
+                 df: int, exact_multi: frozenset[int], exact_solo: frozenset[int]) -> None:
         self.sims = sims  # vocabulary id -> similarity to the query token
         self.multi = multi  # multi-token name records holding a similar token
         self.solo = solo  # one-token name records holding a similar token
         self.df = df  # name records holding the token itself
+        self.exact_multi = exact_multi  # ... multi-token ones (the posting set itself)
+        self.exact_solo = exact_solo
         # Big `multi` sets cut to a query year's window (the year +-1, or no date of birth),
         # by query year, built on first use.
         self.by_year: dict[int, frozenset[int]] | None = None
@@ -215,17 +218,18 @@ class WatchlistIndex:
         self._weights = {}
         self._windows = {}
 
-    def _window(self, qy: int) -> frozenset[int]:
+    def _window(self, qy: int, span: int = 1) -> frozenset[int]:
+        """Names with an owner born within `span` years of `qy`, or without a date."""
         windows = self._windows  # first: a change after this point drops what we add
-        got = windows.get(qy)
+        key = qy * 64 + span
+        got = windows.get(key)
         if got is None:
             by_year = self._by_year
-            span = self.params.dob_far_years
             got = frozenset().union(*(
                 by_year.get(y, _EMPTY) for y in (*range(qy - span, qy + span + 1), 0)))
             if len(windows) > 512:
                 windows.clear()
-            windows[qy] = got
+            windows[key] = got
         return got
 
     def _vid(self, token: str) -> int:
@@ -438,6 +442,8 @@ class WatchlistIndex:
             _EMPTY.union(*[p for v in sims if (p := postings.get(v))]),
             _EMPTY.union(*[p for v in sims if (p := solo_t.get(v))]),
             self._df(exact) if exact is not None else 0,
+            frozenset(postings.get(exact, _EMPTY)) if exact is not None else _EMPTY,
+            frozenset(solo_t.get(exact, _EMPTY)) if exact is not None else _EMPTY,
         )
         if len(cache) >= _TOKEN_CACHE_MAX:
             cache.clear()
@@ -470,6 +476,24 @@ class WatchlistIndex:
                 continue
             for b in range(a + 1, len(multis)):
                 out |= sa & multis[b]
+        return out
+
+    @staticmethod
+    def _exact_candidates(
+        hits: list[_TokenHits], qshare: list[tuple[float, float]], max_expected: float
+    ) -> set[int]:
+        """Names holding two of the query's tokens exactly, those two rare enough together
+        (expected bearers at most `max_expected`) for a far date to leave an alert possible.
+        (A one-token name is never that rare: see `_commonness`.)"""
+        out: set[int] = set()
+        items = sorted(((h.exact_multi, sh[0]) for h, sh in zip(hits, qshare, strict=True)
+                        if h.exact_multi and sh[0] < 1.0), key=lambda x: len(x[0]))
+        limit = max_expected / _REFERENCE_POPULATION
+        for a in range(len(items)):
+            sa, share_a = items[a]
+            for b in range(a + 1, len(items)):
+                if share_a * items[b][1] <= limit:
+                    out |= sa & items[b][0]
         return out
 
     def _in_years(self, h: _TokenHits, window: tuple[int, ...]) -> frozenset[int]:
@@ -507,25 +531,35 @@ class WatchlistIndex:
         # skip them when that is too low.
         year_filter = bool(qy) and params.dob_floor < threshold
         window = (qy,) if year_filter else ()
+        far_expected = max_far_expected(threshold, params)
 
         for qv in query.names:
             toks = _query_tokens(qv.tokens)
             if not toks:
                 continue
             hits = [self._hits(t, cache) for t in toks]
+            qshare = [self._token_share(t, h) for t, h in zip(toks, hits, strict=True)]
             cands = self._candidates(toks, hits, window)
-            if cands and year_filter:
-                # Keep the names with an owner born within dob_far_years of the query's year,
-                # or without a date of birth.
-                cands &= self._window(qy)
+            if year_filter:
+                # Names with an owner born within a year of the query's, or without a date of
+                # birth; further apart (up to dob_far_years) the date only lets a name alert
+                # that pairs exactly (`_exact_candidates`).
+                if cands:
+                    cands &= self._window(qy)
+                far = self._exact_candidates(hits, qshare, far_expected) \
+                    if far_expected > 0.0 else None
+                if far:
+                    cands |= far & self._window(qy, params.dob_far_years)
             if not cands:
                 continue
             full = _with_repeats(qv)
             if full is not qv.tokens and len(full) <= _MAX_QUERY_TOKENS:
                 # Score with the repeated tokens too: LASZLO LASZLO is a two-token name.
                 by_tok = dict(zip(toks, hits, strict=True))
+                by_share = dict(zip(toks, qshare, strict=True))
                 toks = full
                 hits = [by_tok[t] for t in full]
+                qshare = [by_share[t] for t in full]
             wq = [
                 length_weight(t) * self._rarity(h.df)
                 * (params.particle_weight if t in PARTICLES else 1.0)
@@ -535,7 +569,6 @@ class WatchlistIndex:
                 n_names >= _STATS_MIN_NAMES and h.df > _COMMON_SHARE * n_names for h in hits
             ]
             sims = [h.sims for h in hits]
-            qshare = [self._token_share(t, h) for t, h in zip(toks, hits, strict=True)]
             for nid in cands:
                 rec = names.get(nid)
                 own = owners.get(nid)

@@ -433,6 +433,15 @@ def dob_factor(
     return rare * (1.0 - commonness) + params.dob_far_common * commonness
 
 
+def max_far_expected(threshold: float, params: Params = DEFAULT_PARAMS) -> float:
+    """The most expected namesakes (see `name_commonness`) a name can have for a date a year
+    or more off (`far`) to leave it able to reach `threshold`; 0 when none can."""
+    if params.dob_far < threshold:
+        return 0.0
+    c = (params.dob_far - threshold) / (params.dob_far - params.dob_far_common)
+    return 2.0 * math.pow(10.0, 2.0 * min(1.0, c))
+
+
 def dob_evidence(dob: DobComparison, params: Params = DEFAULT_PARAMS) -> float:
     """Evidence a date of birth adds to the name's (see `cap_by_evidence`)."""
     if dob.agreement == EXACT:
