@@ -142,3 +142,10 @@ def test_clan_word_that_pairs_still_counts() -> None:
     # KHAN is also a surname: IMRAN KHAN is a two-token name.
     assert screen("IMRAN KHAN", "IMRAN KHAN", "1952-10-05", "1952-10-05") is not None
     assert screen("IMRAN KHAN", "IMRAN", "1952-10-05", "1952-10-05") is not None
+
+
+def test_far_dates_retrieve_only_exact_rare_names() -> None:
+    # Two years or more apart, a name must pair two tokens exactly to be retrieved at all:
+    # one typed letter and a far date together do not alert (nor would they score enough).
+    assert screen("JAKE AUCHINCLOSS", "JAKE AUCHINCLOS", "1988-09-29", "1985-02-03") is None
+    assert screen("JAKE AUCHINCLOSS", "JAKE AUCHINCLOS", "1988-09-29", "1988-09-30") is not None
