@@ -152,30 +152,34 @@ def _show(parts: DateParts) -> str:
     return format_partial_date(parts) or str(parts[0])
 
 
+def _both(c: BirthDate, q: DateParts) -> str:
+    return f"listed {c.text}, traveller {_show(q)}"
+
+
 def compare_birth_date(q: DateParts | None, c: BirthDate | None) -> DobComparison:
     """The traveller's date `q` against one listed date `c`."""
     if q is None or c is None:
         return UNKNOWN_DOB
     qy, qm, qd = _effective(*q)
-    if c.is_span:
-        listed = f"listed {c.text}, traveller {_show(q)}"
+    if c.first != c.last:
         if c.first <= qy <= c.last:
             return DobComparison(EXACT, 0.9, 0, False, f"within {c.text}", c)
         gap = c.first - qy if qy < c.first else qy - c.last
         if gap == 1:
             return DobComparison(CLOSE, 0.7, 1, False, f"year 1 outside {c.text}", c)
-        return DobComparison(FAR, 0.0, gap, False, f"year {gap} outside ({listed})", c)
+        return DobComparison(FAR, 0.0, gap, False,
+                             f"year {gap} outside ({_both(c, q)})", c)
     cy, cm, cd = _effective(c.first, c.month, c.day)
     precise = qd is not None and cd is not None
-    listed = f"listed {c.text}, traveller {_show(q)}"
+    # (The detail's text is built only where it is used: this runs for every candidate.)
     same_prec = (qm is None) == (cm is None) and (qd is None) == (cd is None)
     shared_m = qm is not None and cm is not None
     shared_d = shared_m and qd is not None and cd is not None
     if qy == cy:
         if not shared_m or (qm == cm and (not shared_d or qd == cd)):
             score = 1.0 if shared_d else 0.95 if shared_m else 0.9
-            detail = "same date" if same_prec else f"same {'month' if shared_m else 'year'} " \
-                f"({listed})"
+            detail = "same date" if same_prec else \
+                f"same {'month' if shared_m else 'year'} ({_both(c, q)})"
             return DobComparison(EXACT, score, 0, precise, detail, c)
         assert qm is not None and cm is not None
         if shared_d and qm == cd and qd == cm:
@@ -186,14 +190,14 @@ def compare_birth_date(q: DateParts | None, c: BirthDate | None) -> DobCompariso
                 return DobComparison(CLOSE, 0.7, 0, precise, "day differs by 1", c)
             if _one_digit(qd, cd):
                 return DobComparison(CLOSE, 0.6, 0, precise, "one digit of the day differs", c)
-            return DobComparison(FAR, 0.2, 0, precise, f"day differs ({listed})", c)
+            return DobComparison(FAR, 0.2, 0, precise, f"day differs ({_both(c, q)})", c)
         if not shared_d or qd == cd:
             if abs(qm - cm) == 1:
                 return DobComparison(CLOSE, 0.7, 0, precise, "month differs by 1", c)
-            return DobComparison(FAR, 0.2, 0, precise, f"month differs ({listed})", c)
+            return DobComparison(FAR, 0.2, 0, precise, f"month differs ({_both(c, q)})", c)
         if qd is not None and cd is not None and abs(qm - cm) == 1 and abs(qd - cd) == 1:
             return DobComparison(CLOSE, 0.5, 0, precise, "month and day each differ by 1", c)
-        return DobComparison(FAR, 0.1, 0, precise, f"month and day differ ({listed})", c)
+        return DobComparison(FAR, 0.1, 0, precise, f"month and day differ ({_both(c, q)})", c)
     years = abs(qy - cy)
     if (not shared_m or qm == cm) and (not shared_d or qd == cd):
         if years == 1:
@@ -204,7 +208,7 @@ def compare_birth_date(q: DateParts | None, c: BirthDate | None) -> DobCompariso
             return DobComparison(CLOSE, 0.6, years, precise, "year digits transposed", c)
         if shared_m and qy // 100 == cy // 100 and _one_digit(qy % 100, cy % 100):
             return DobComparison(CLOSE, 0.6, years, precise, "one digit of the year differs", c)
-    return DobComparison(FAR, 0.0, years, precise, f"year differs by {years} ({listed})", c)
+    return DobComparison(FAR, 0.0, years, precise, f"year differs by {years} ({_both(c, q)})", c)
 
 
 def best_birth_date(q: DateParts | None, listed: Iterable[BirthDate]) -> DobComparison:

@@ -86,16 +86,15 @@ _DEFAULT_SHARE = 3e-7
 class _TokenHits:
     """What one query token string resolves to (cached per token string)."""
 
-    __slots__ = ("by_year", "df", "exact_multi", "exact_solo", "multi", "sims", "solo")
+    __slots__ = ("by_year", "df", "multi", "share", "sims", "solo")
 
     def __init__(self, sims: dict[int, float], multi: frozenset[int], solo: frozenset[int],
-                 df: int, exact_multi: frozenset[int], exact_solo: frozenset[int]) -> None:
+                 df: int) -> None:
         self.sims = sims  # vocabulary id -> similarity to the query token
         self.multi = multi  # multi-token name records holding a similar token
         self.solo = solo  # one-token name records holding a similar token
         self.df = df  # name records holding the token itself
-        self.exact_multi = exact_multi  # ... multi-token ones (the posting set itself)
-        self.exact_solo = exact_solo
+        self.share: tuple[float, float] | None = None  # `_token_share`, built on first use
         # Big `multi` sets cut to a query year's window (the year +-1, or no date of birth),
         # by query year, built on first use.
         self.by_year: dict[int, frozenset[int]] | None = None
@@ -432,7 +431,8 @@ class WatchlistIndex:
                         s = weak
                     else:
                         s = 0.0
-                    if s < variant and vowel_variant(token, tok):
+                    if (s < variant and m >= 5 and n >= 5 and tok[0] == token[0]
+                            and tok[-1] == token[-1] and vowel_variant(token, tok)):
                         s = variant
                     if s > 0.0:
                         sims[vocab[tok]] = s
@@ -442,8 +442,6 @@ class WatchlistIndex:
             _EMPTY.union(*[p for v in sims if (p := postings.get(v))]),
             _EMPTY.union(*[p for v in sims if (p := solo_t.get(v))]),
             self._df(exact) if exact is not None else 0,
-            frozenset(postings.get(exact, _EMPTY)) if exact is not None else _EMPTY,
-            frozenset(solo_t.get(exact, _EMPTY)) if exact is not None else _EMPTY,
         )
         if len(cache) >= _TOKEN_CACHE_MAX:
             cache.clear()
@@ -476,24 +474,6 @@ class WatchlistIndex:
                 continue
             for b in range(a + 1, len(multis)):
                 out |= sa & multis[b]
-        return out
-
-    @staticmethod
-    def _exact_candidates(
-        hits: list[_TokenHits], qshare: list[tuple[float, float]], max_expected: float
-    ) -> set[int]:
-        """Names holding two of the query's tokens exactly, those two rare enough together
-        (expected bearers at most `max_expected`) for a far date to leave an alert possible.
-        (A one-token name is never that rare: see `_commonness`.)"""
-        out: set[int] = set()
-        items = sorted(((h.exact_multi, sh[0]) for h, sh in zip(hits, qshare, strict=True)
-                        if h.exact_multi and sh[0] < 1.0), key=lambda x: len(x[0]))
-        limit = max_expected / _REFERENCE_POPULATION
-        for a in range(len(items)):
-            sa, share_a = items[a]
-            for b in range(a + 1, len(items)):
-                if share_a * items[b][1] <= limit:
-                    out |= sa & items[b][0]
         return out
 
     def _in_years(self, h: _TokenHits, window: tuple[int, ...]) -> frozenset[int]:
@@ -539,6 +519,10 @@ class WatchlistIndex:
                 continue
             hits = [self._hits(t, cache) for t in toks]
             qshare = [self._token_share(t, h) for t, h in zip(toks, hits, strict=True)]
+            # With a far date (a year or more apart, not a close kind), only the exact full
+            # name can alert, and only a rare one (`dob_factor`): it is one lookup.
+            exact_nid = self._name_ids.get(tuple(sorted(_with_repeats(qv)))) \
+                if far_expected > 0.0 else None
             cands = self._candidates(toks, hits, window)
             if year_filter:
                 # Names with an owner born within a year of the query's, or without a date of
@@ -546,10 +530,9 @@ class WatchlistIndex:
                 # that pairs exactly (`_exact_candidates`).
                 if cands:
                     cands &= self._window(qy)
-                far = self._exact_candidates(hits, qshare, far_expected) \
-                    if far_expected > 0.0 else None
-                if far:
-                    cands |= far & self._window(qy, params.dob_far_years)
+                if exact_nid is not None and exact_nid in self._window(
+                        qy, params.dob_far_years):
+                    cands.add(exact_nid)
             if not cands:
                 continue
             full = _with_repeats(qv)
@@ -587,7 +570,7 @@ class WatchlistIndex:
                         dob_ceiling[entry_id] = f
                     if f > ceiling:
                         ceiling = f
-                if ceiling < threshold:
+                if ceiling < threshold or (ceiling <= params.dob_far and nid != exact_nid):
                     continue
                 cv = rec.vids
                 pairs = [
@@ -670,14 +653,21 @@ class WatchlistIndex:
         names, the latter for the token itself and for all its similar tokens (a crowded
         neighbourhood makes a fuzzy match less telling). Names other than the one matched
         count: a token seen once says nothing of how common it is."""
+        got = hit.share
+        if got is not None:
+            return got
         if token in PARTICLES:
-            return 1.0, 1.0
-        share = max(population_share(token), _DEFAULT_SHARE)
-        n = len(self._names)
-        if n < _STATS_MIN_NAMES:
-            return share, share
-        return (max(share, (hit.df - 1) / n),
-                max(share, (len(hit.multi) + len(hit.solo) - 1) / n))
+            got = (1.0, 1.0)
+        else:
+            share = max(population_share(token), _DEFAULT_SHARE)
+            n = len(self._names)
+            if n < _STATS_MIN_NAMES:
+                got = (share, share)
+            else:
+                got = (max(share, (hit.df - 1) / n),
+                       max(share, (len(hit.multi) + len(hit.solo) - 1) / n))
+        hit.share = got  # the hit is per token string and dropped on any change
+        return got
 
     def _explain(self, query: Query, entry_id: str, method: str, d: Any) -> list[dict[str, Any]]:
         entry = self._entries.get(entry_id)

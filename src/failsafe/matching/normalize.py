@@ -142,6 +142,7 @@ def fold_token(token: str, digraphs: bool = True) -> str:
     return _PARTICLE_FOLD.get(token, token)
 
 
+@lru_cache(maxsize=262144)
 def skeleton(token: str) -> str:
     """Consonant skeleton: what an abjad spelling of the token keeps."""
     out: list[str] = []

@@ -173,8 +173,8 @@ def score_token_lists(
             evidence += 0.5 if s >= 0.95 else 0.0
         elif s >= params.token_cutoff:
             evidence += 0.5 if common_q is not None and common_q[i] else 1.0
-    left_q = _left(q, used_q, wq)
-    left_c = _left(c, used_c, wc)
+    left_q = _left(q, used_q, wq, WEAK_TOKENS.isdisjoint(q))
+    left_c = _left(c, used_c, wc, WEAK_TOKENS.isdisjoint(c))
     if (left_q > 0.0) != (left_c > 0.0):
         # Leftovers on one side only: a paired token may be two of the other side's written
         # as one (MOZAFFARINIA / MOZAFFARI NIA).
@@ -184,8 +184,8 @@ def score_token_lists(
             mw_delta, mws_delta = got
             matched_w += mw_delta
             matched_ws += mws_delta
-            left_q = _left(q, used_q, wq)
-            left_c = _left(c, used_c, wc)
+            left_q = _left(q, used_q, wq, WEAK_TOKENS.isdisjoint(q))
+            left_c = _left(c, used_c, wc, WEAK_TOKENS.isdisjoint(c))
     units = len(pairs)
     if merge and left_q > 0.0 and left_c > 0.0 and _could_reach(
         matched_w, matched_ws, left_q, left_c, params, floor
@@ -199,12 +199,12 @@ def score_token_lists(
             matched_w += mw
             matched_ws += mws
             evidence += ev
-            left_q = _left(q, used_q, wq)
-            left_c = _left(c, used_c, wc)
+            left_q = _left(q, used_q, wq, WEAK_TOKENS.isdisjoint(q))
+            left_c = _left(c, used_c, wc, WEAK_TOKENS.isdisjoint(c))
     # A clan word left over still contradicts another leftover (AISVRYA KHAN / AISVRYA VERMA);
     # only its omission is free.
-    full_q = _left(q, used_q, wq, True) if left_c > 0.0 else left_q
-    full_c = _left(c, used_c, wc, True) if left_q > 0.0 else left_c
+    full_q = left_q if left_c == 0.0 or WEAK_TOKENS.isdisjoint(q) else _left(q, used_q, wq, True)
+    full_c = left_c if left_q == 0.0 or WEAK_TOKENS.isdisjoint(c) else _left(c, used_c, wc, True)
     conflict = min(full_q, full_c)
     extra_w = max(0.0, max(left_q, left_c) - conflict)
     # A repeated token ("LASZLO LASZLO") left over beside its paired copy holds a slot that
@@ -234,11 +234,9 @@ def score_token_lists(
 def _left(t: Sequence[str], used: list[bool], w: Sequence[float], weak: bool = False) -> float:
     """Weight of the unpaired tokens of `t`; clan words (KHAN, BEG...) left over weigh
     nothing unless `weak`: a list or a sender may leave them out."""
-    out = 0.0
-    for i, u in enumerate(used):
-        if not u and (weak or t[i] not in WEAK_TOKENS):
-            out += w[i]
-    return out
+    if weak:
+        return sum([w[i] for i, u in enumerate(used) if not u])
+    return sum([w[i] for i, u in enumerate(used) if not u and t[i] not in WEAK_TOKENS])
 
 
 def _join_split(
