@@ -6,7 +6,10 @@ for the tokens left over: a token on both sides that found no partner is a contr
 (a different middle name), a token on one side only is an omission (a dropped middle name) and
 costs less. A single short or common token is never enough evidence for an alert. Date of birth,
 sex and nationality then multiply the name score by factors <= 1: they can lower it, never raise
-it above the name evidence.
+it above the name evidence. A date of birth is graded (dob.py): agreement keeps the name's score
+and adds evidence, a small disagreement or a missing date leaves what the name alone earns (less
+for a common name without a date), a large one lowers it by distance and precision and, for a
+common name (a namesake), below any threshold.
 """
 
 from __future__ import annotations

@@ -169,7 +169,9 @@ def is_indexable(d: Mapping[str, Any], now: datetime | None = None) -> bool:
 
 def entry_from_dict(d: Mapping[str, Any], now: datetime | None = None) -> EntryRecord | None:
     """A watchlist entry (DESIGN.md shape) as an index record; None when it must not match
-    (cancelled, expired, no id, or no usable name and no document)."""
+    (cancelled, expired, no id, or no usable name and no document). Dates of birth: the union
+    of `subject.date_of_birth` and `subject.dates_of_birth` (partial dates, `{"circa": Y}`,
+    `{"from": Y1, "to": Y2}`; unusable items ignored, see dob.py)."""
     entry_id = d.get("id")
     if entry_id is None or not is_indexable(d, now):
         return None
