@@ -170,7 +170,11 @@ def main() -> None:
         base: list[float] = []
         cur_cold: list[float] = []
         base_cold: list[float] = []
+        cur_build: list[float] = []
+        base_build: list[float] = []
         for _ in range(args.ab_rounds):
+            cur_build.append(fresh_build(REPO / "src", wl_path)[0])
+            base_build.append(fresh_build(args.baseline_src, wl_path)[0])
             cold, warm_ = fresh_throughput(REPO / "src", wl_path, ev_path, args.runs,
                                            args.threshold)
             cur_cold.append(cold)
@@ -188,6 +192,11 @@ def main() -> None:
               f"{bc:,.0f} events/s ({cc / bc:.2f}x)")
         print(f"  cold passes, this version: {', '.join(f'{x:,.0f}' for x in cur_cold)}; "
               f"baseline: {', '.join(f'{x:,.0f}' for x in base_cold)}")
+        print(f"  index build in fresh processes (JSONL in), this version: "
+              f"{', '.join(f'{x:.2f}' for x in cur_build)} s (median "
+              f"{statistics.median(cur_build):.2f}); baseline: "
+              f"{', '.join(f'{x:.2f}' for x in base_build)} s (median "
+              f"{statistics.median(base_build):.2f})")
     tmp.cleanup()
 
     results = [orjson.loads(x) for x in out.splitlines()]

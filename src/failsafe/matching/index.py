@@ -30,12 +30,22 @@ import jellyfish
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
+from failsafe.matching.dob import (
+    CLOSE,
+    EXACT,
+    UNKNOWN,
+    DobComparison,
+    best_birth_date,
+)
 from failsafe.matching.normalize import (
     PARTICLES,
+    WEAK_TOKENS,
     format_partial_date,
+    given_name_group,
     name_tokens_with_repeats,
     skeleton,
     variant_key,
+    vowel_variant,
 )
 from failsafe.matching.score import (
     DEFAULT_PARAMS,
@@ -43,9 +53,12 @@ from failsafe.matching.score import (
     NameScore,
     Params,
     cap_by_evidence,
-    compare_dob,
+    dob_evidence,
     dob_factor,
     length_weight,
+    max_far_expected,
+    name_commonness,
+    population_share,
     score_token_lists,
     token_similarity,
 )
@@ -63,12 +76,17 @@ _STATS_MIN_NAMES = 1000  # below this the index is too small for frequency stati
 _TOKEN_CACHE_MAX = 200_000
 _MAX_QUERY_TOKENS = 8
 _SPLIT_MIN = 256  # posting sets at least this big are split by birth year for queries
+# Commonness of a name (see `_commonness`): the expected bearers of its tokens in a population
+# of this size, each token's share being at least _DEFAULT_SHARE (a name outside the
+# population table and rare in the list).
+_REFERENCE_POPULATION = 1e9
+_DEFAULT_SHARE = 3e-7
 
 
 class _TokenHits:
     """What one query token string resolves to (cached per token string)."""
 
-    __slots__ = ("by_year", "df", "multi", "sims", "solo")
+    __slots__ = ("by_year", "df", "multi", "share", "sims", "solo")
 
     def __init__(self, sims: dict[int, float], multi: frozenset[int], solo: frozenset[int],
                  df: int) -> None:
@@ -76,6 +94,7 @@ class _TokenHits:
         self.multi = multi  # multi-token name records holding a similar token
         self.solo = solo  # one-token name records holding a similar token
         self.df = df  # name records holding the token itself
+        self.share: tuple[float, float] | None = None  # `_token_share`, built on first use
         # Big `multi` sets cut to a query year's window (the year +-1, or no date of birth),
         # by query year, built on first use.
         self.by_year: dict[int, frozenset[int]] | None = None
@@ -85,6 +104,8 @@ class _TokenHits:
 class _NameRec:
     tokens: tuple[str, ...]
     vids: tuple[int, ...]
+    # One token besides clan words (IBRAHIM KHAN): a one-token name for retrieval too.
+    single: bool = False
 
 
 _EMPTY: frozenset[int] = frozenset()
@@ -196,15 +217,18 @@ class WatchlistIndex:
         self._weights = {}
         self._windows = {}
 
-    def _window(self, qy: int) -> frozenset[int]:
+    def _window(self, qy: int, span: int = 1) -> frozenset[int]:
+        """Names with an owner born within `span` years of `qy`, or without a date."""
         windows = self._windows  # first: a change after this point drops what we add
-        got = windows.get(qy)
+        key = qy * 64 + span
+        got = windows.get(key)
         if got is None:
             by_year = self._by_year
-            got = frozenset().union(*(by_year.get(y, _EMPTY) for y in (qy, qy - 1, qy + 1, 0)))
+            got = frozenset().union(*(
+                by_year.get(y, _EMPTY) for y in (*range(qy - span, qy + span + 1), 0)))
             if len(windows) > 512:
                 windows.clear()
-            windows[qy] = got
+            windows[key] = got
         return got
 
     def _vid(self, token: str) -> int:
@@ -254,13 +278,17 @@ class WatchlistIndex:
                 nid = self._next_name
                 self._next_name += 1
                 vids = tuple(self._vid(t) for t in key)
-                self._names[nid] = _NameRec(key, vids)
+                strong = {t for t in key if t not in WEAK_TOKENS}
+                single = len(set(key)) > 1 and len(strong) == 1
+                self._names[nid] = _NameRec(key, vids, single)
                 table = self._postings if len(set(key)) > 1 else self._solo
                 for vid in set(vids):
                     self._post(table, vid, nid)
+                if single:
+                    self._post(self._solo, self._vocab[next(iter(strong))], nid)
                 self._name_ids[key] = nid
             self._owners[nid] = (*self._owners.get(nid, ()), (entry.id, variant_no))
-            self._set_years(nid, self._years.get(nid, _EMPTY) | {entry.dob[0] if entry.dob else 0})
+            self._set_years(nid, self._years.get(nid, _EMPTY) | _entry_years(entry))
             nids.append(nid)
         for doc in entry.documents:
             self._docs[doc.number] = (
@@ -288,10 +316,10 @@ class WatchlistIndex:
             owners = tuple(o for o in self._owners.get(nid, ()) if o[0] != entry_id)
             if owners:
                 self._owners[nid] = owners
-                self._set_years(nid, frozenset(
-                    (e.dob[0] if e.dob else 0)
+                self._set_years(nid, frozenset().union(*(
+                    _entry_years(e)
                     for e in (self._entries.get(o[0]) for o in owners) if e is not None
-                ))
+                )))
                 continue
             self._set_years(nid, _EMPTY)
             self._years.pop(nid, None)
@@ -301,6 +329,10 @@ class WatchlistIndex:
             table = self._postings if len(set(rec.tokens)) > 1 else self._solo
             for vid in set(rec.vids):
                 self._unpost(table, vid, nid)
+            if rec.single:
+                for t, vid in zip(rec.tokens, rec.vids, strict=True):
+                    if t not in WEAK_TOKENS:
+                        self._unpost(self._solo, vid, nid)
         for doc in entry.documents:
             rest = tuple(x for x in self._docs.get(doc.number, ()) if x[1] != entry_id)
             if rest:
@@ -385,6 +417,7 @@ class WatchlistIndex:
                 # token `token_similarity` reduces to the mix above the cutoff and to the
                 # one-edit rule below it: computed here with C calls only (same result).
                 mix, sharpen, weak = params.edit_mix, params.sharpen, params.weak_sim
+                variant = params.variant_sim
                 n = len(token)
                 for tok, jw, _i in process.extract(
                     token, list(pool), scorer=_jw, score_cutoff=0.78, limit=None,
@@ -397,7 +430,10 @@ class WatchlistIndex:
                           and _osa(token, tok) <= 1):
                         s = weak
                     else:
-                        continue
+                        s = 0.0
+                    if (s < variant and m >= 5 and n >= 5 and tok[0] == token[0]
+                            and tok[-1] == token[-1] and vowel_variant(token, tok)):
+                        s = variant
                     if s > 0.0:
                         sims[vocab[tok]] = s
         postings, solo_t = self._postings, self._solo
@@ -471,28 +507,42 @@ class WatchlistIndex:
         best: dict[str, tuple[float, str, Any]] = {}
         dob_ceiling: dict[str, float] = {}
         qy = query.dob[0] if query.dob else 0
-        # Owners born in another year score at most dob_floor: skip them when that is too low.
+        # Owners born more than dob_far_years from the query's year score at most dob_floor:
+        # skip them when that is too low.
         year_filter = bool(qy) and params.dob_floor < threshold
-        window = (qy, qy - 1, qy + 1, 0) if year_filter else ()
+        window = (qy,) if year_filter else ()
+        far_expected = max_far_expected(threshold, params)
 
         for qv in query.names:
             toks = _query_tokens(qv.tokens)
             if not toks:
                 continue
             hits = [self._hits(t, cache) for t in toks]
+            qshare = [self._token_share(t, h) for t, h in zip(toks, hits, strict=True)]
+            # With a far date (a year or more apart, not a close kind), only the exact full
+            # name can alert, and only a rare one (`dob_factor`): it is one lookup.
+            exact_nid = self._name_ids.get(tuple(sorted(_with_repeats(qv)))) \
+                if far_expected > 0.0 else None
             cands = self._candidates(toks, hits, window)
-            if cands and year_filter:
-                # Owners born in another year score at most dob_floor: keep the names with an
-                # owner born within a year of the query's, or without a date of birth.
-                cands &= self._window(qy)
+            if year_filter:
+                # Names with an owner born within a year of the query's, or without a date of
+                # birth; further apart (up to dob_far_years) the date only lets a name alert
+                # that pairs exactly (`_exact_candidates`).
+                if cands:
+                    cands &= self._window(qy)
+                if exact_nid is not None and exact_nid in self._window(
+                        qy, params.dob_far_years):
+                    cands.add(exact_nid)
             if not cands:
                 continue
             full = _with_repeats(qv)
             if full is not qv.tokens and len(full) <= _MAX_QUERY_TOKENS:
                 # Score with the repeated tokens too: LASZLO LASZLO is a two-token name.
                 by_tok = dict(zip(toks, hits, strict=True))
+                by_share = dict(zip(toks, qshare, strict=True))
                 toks = full
                 hits = [by_tok[t] for t in full]
+                qshare = [by_share[t] for t in full]
             wq = [
                 length_weight(t) * self._rarity(h.df)
                 * (params.particle_weight if t in PARTICLES else 1.0)
@@ -514,12 +564,13 @@ class WatchlistIndex:
                     f = dob_ceiling.get(entry_id)
                     if f is None:
                         entry = entries.get(entry_id)
+                        # The bound: the factor a rare name would get.
                         f = 0.0 if entry is None else dob_factor(
-                            compare_dob(query.dob, entry.dob), params)
+                            best_birth_date(query.dob, entry.dobs), 0.0, params)
                         dob_ceiling[entry_id] = f
                     if f > ceiling:
                         ceiling = f
-                if ceiling < threshold:
+                if ceiling < threshold or (ceiling <= params.dob_far and nid != exact_nid):
                     continue
                 cv = rec.vids
                 pairs = [
@@ -528,7 +579,7 @@ class WatchlistIndex:
                     for i, row in enumerate(sims)
                     if (s := row.get(v, 0.0)) > 0.0
                 ]
-                if len(pairs) < 2 and len(cv) > 1:
+                if len(pairs) < 2 and len(cv) > 1 and not rec.single:
                     continue  # shares fewer than two tokens: never a match
                 weights = self._weights
                 ns = score_token_lists(
@@ -542,7 +593,7 @@ class WatchlistIndex:
                     entry = entries.get(entry_id)
                     if entry is None:
                         continue
-                    score, method, _ = self._adjust(query, entry, ns)
+                    score, method, _ = self._adjust(query, entry, ns, qshare)
                     prev = best.get(entry_id)
                     if prev is None or score > prev[0]:
                         best[entry_id] = (score, method, (qv, toks, variant_no, rec.tokens, ns))
@@ -576,27 +627,47 @@ class WatchlistIndex:
         ]
 
     def _adjust(
-        self, query: Query, entry: EntryRecord, ns: NameScore
-    ) -> tuple[float, str, tuple[float | None, bool | None, bool | None]]:
+        self, query: Query, entry: EntryRecord, ns: NameScore,
+        qshare: list[tuple[float, float]],
+    ) -> tuple[float, str, DobComparison]:
         params = self.params
-        dob = compare_dob(query.dob, entry.dob)
+        dob = best_birth_date(query.dob, entry.dobs)
         # A confirmed date of birth is evidence too: two common tokens plus the same date of
         # birth may alert, two common tokens alone may not.
-        evidence = ns.evidence + (params.dob_evidence if dob is not None and dob >= 0.8 else 0.0)
-        name_score = cap_by_evidence(ns.raw, evidence, ns.single_ok, params)
-        score = name_score * dob_factor(dob, params)
-        sex_ok: bool | None = None
-        if query.sex and entry.sex:
-            sex_ok = query.sex == entry.sex
-            if not sex_ok:
-                score *= params.sex_mismatch
-        nat_ok: bool | None = None
-        if query.nationality and entry.nationalities:
-            nat_ok = query.nationality in entry.nationalities
-            if not nat_ok:
-                score *= params.nationality_mismatch
-        method = "name_dob" if dob is not None and dob >= 0.8 else "name"
-        return score, method, (dob, sex_ok, nat_ok)
+        name_score = cap_by_evidence(ns.raw, ns.evidence + dob_evidence(dob, params),
+                                     ns.single_ok, params)
+        common = _commonness(ns, qshare, params) if dob.agreement != EXACT else 0.0
+        score = name_score * dob_factor(dob, common, params)
+        if query.sex and entry.sex and query.sex != entry.sex:
+            score *= params.sex_mismatch
+        if query.nationality and entry.nationalities and (
+            query.nationality not in entry.nationalities
+        ):
+            score *= params.nationality_mismatch
+        method = "name_dob" if dob.agreement in (EXACT, CLOSE) else "name"
+        return score, method, dob
+
+    def _token_share(self, token: str, hit: _TokenHits) -> tuple[float, float]:
+        """How likely a random person's name holds `token` itself, and a token like it: the
+        larger of its population share (`_population_names`) and its share of the list's
+        names, the latter for the token itself and for all its similar tokens (a crowded
+        neighbourhood makes a fuzzy match less telling). Names other than the one matched
+        count: a token seen once says nothing of how common it is."""
+        got = hit.share
+        if got is not None:
+            return got
+        if token in PARTICLES:
+            got = (1.0, 1.0)
+        else:
+            share = max(population_share(token), _DEFAULT_SHARE)
+            n = len(self._names)
+            if n < _STATS_MIN_NAMES:
+                got = (share, share)
+            else:
+                got = (max(share, (hit.df - 1) / n),
+                       max(share, (len(hit.multi) + len(hit.solo) - 1) / n))
+        hit.share = got  # the hit is per token string and dropped on any change
+        return got
 
     def _explain(self, query: Query, entry_id: str, method: str, d: Any) -> list[dict[str, Any]]:
         entry = self._entries.get(entry_id)
@@ -618,11 +689,18 @@ class WatchlistIndex:
             out.append({"feature": "name", "score": round(ns.score, 4),
                         "query": qv.display, "candidate": cv.display})
             out.extend(token_features(toks, ctoks, ns))
-        dob = compare_dob(query.dob, entry.dob)
-        if dob is not None:
-            out.append({"feature": "date_of_birth", "score": dob,
-                        "query": format_partial_date(query.dob),
-                        "candidate": format_partial_date(entry.dob)})
+        dob = best_birth_date(query.dob, entry.dobs)
+        listed: str | None
+        if dob.candidate is not None:
+            listed = dob.candidate.text
+        else:
+            listed = ", ".join(bd.text for bd in entry.dobs) or None
+        out.append({"feature": "date_of_birth",
+                    "score": None if dob.agreement == UNKNOWN else dob.score,
+                    "query": format_partial_date(query.dob), "candidate": listed,
+                    "agreement": dob.agreement,
+                    "detail": dob.detail if len(entry.dobs) < 2 or dob.candidate is None
+                    else f"{dob.detail}; best of {len(entry.dobs)} listed dates"})
         if query.sex and entry.sex:
             out.append({"feature": "sex", "score": 1.0 if query.sex == entry.sex else 0.0,
                         "query": query.sex, "candidate": entry.sex})
@@ -653,6 +731,31 @@ def token_features(
         if j not in used_c:
             out.append({"feature": "name_token", "score": 0.0, "query": None, "candidate": t})
     return out
+
+
+def _commonness(ns: NameScore, qshare: list[tuple[float, float]], params: Params) -> float:
+    """How common the matched name is (0 rare .. 1 common): the expected number of people
+    in a reference population whose name holds the paired tokens (the query's tokens that
+    found a partner, particles aside; for a fuzzy pairing, any token like it), taken as
+    independent."""
+    shares = sorted(qshare[i][0 if s >= 1.0 else 1] for i, _j, s in ns.pairs
+                    if s >= params.token_cutoff and qshare[i][0] < 1.0)
+    expected = _REFERENCE_POPULATION
+    # The two rarest only: the tokens of a long name are not independent (THI, VAN in
+    # Vietnamese names), and two rare tokens already make a name rare.
+    for share in shares[:2]:
+        expected *= share
+    return name_commonness(expected)
+
+
+def _entry_years(entry: EntryRecord) -> frozenset[int]:
+    """Birth years of an entry's listed dates (every year of a span), or {0} without one."""
+    if not entry.dobs:
+        return _NO_YEAR
+    return frozenset(y for bd in entry.dobs for y in bd.years)
+
+
+_NO_YEAR = frozenset({0})
 
 
 def _as_record(item: EntryRecord | Mapping[str, Any]) -> EntryRecord | None:
@@ -694,6 +797,9 @@ def _bucket_keys(token: str) -> tuple[str, ...]:
         keys.append("a" + token[:2] + token[-1])  # survives one edit inside the token
         keys.append("g" + "".join(sorted(token)))  # survives transpositions
     keys.append("r" + variant_key(token))  # romanisation variants (FEHER / PHEHER)
+    group = given_name_group(token)
+    if group >= 0:
+        keys.append(f"r#{group}")  # one given name in another language (VIKTAR / VICTOR)
     if 3 <= len(token) <= 5:
         # Short tokens: their one-letter deletions, so a single edit shares a key (RADU /
         # RAU, KAUL / KRUL, SAHA / SAAH). Not between two tokens of three letters: the

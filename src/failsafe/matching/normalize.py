@@ -56,7 +56,8 @@ def _wordset(text: str) -> frozenset[str]:
 HONORIFICS = _wordset(
     """MR MRS MS MISS MX DR PROF SIR DAME LORD LADY REV FR MONSIEUR MADAME MME MLLE HERR FRAU
     SENOR SENORA SRA SRTA SIG SIGNOR SIGNORA DON DONA SHEIKH SHAIKH SHEIK SHAYKH MULLAH MAULANA
-    MAULVI HAJJI PRESIDENT PRASIDENT PRESIDENTE GENERAL GEN COL CAPT MAJ LT SGT JR SNR JNR
+    MAULVI MAWLAWI MAWLAVI MAULAWI MOULVI HAJJI HAJI HADJI HAJ HADJ ALHAJI ALHAJ ALHADJI
+    ALHAJJI QARI PRESIDENT PRASIDENT PRESIDENTE GENERAL GEN COL CAPT MAJ LT SGT JR SNR JNR
     ESQ PHD MD"""
 )
 # Particles carry little identity; the scorer gives them a small weight and no evidence.
@@ -65,6 +66,9 @@ PARTICLES = _wordset(
     """AL EL BIN BINT BEN IBN ABU UMM OULD DE DA DI DEL DELLA DER DEN DOS DAS
     VAN VON Y E ST"""
 )
+# Clan and status words that follow a name (Khan, Beg, Pasha...): real surnames too, so they
+# are kept and count when they pair, but a list or a sender that leaves one out costs nothing.
+WEAK_TOKENS = _wordset("KHAN BEG BAIG BEGUM BEY PASHA AGHA KHANUM KHANOM")
 _PARTICLE_FOLD = {"IBN": "BIN", "EL": "AL", "UL": "AL", "UD": "AL", "UR": "AL"}
 
 
@@ -138,6 +142,7 @@ def fold_token(token: str, digraphs: bool = True) -> str:
     return _PARTICLE_FOLD.get(token, token)
 
 
+@lru_cache(maxsize=262144)
 def skeleton(token: str) -> str:
     """Consonant skeleton: what an abjad spelling of the token keeps."""
     out: list[str] = []
@@ -177,6 +182,35 @@ def variant_key(token: str) -> str:
         if not out or out[-1] != ch:
             out.append(ch)
     return "".join(out)
+
+
+_GROUPS: dict[str, int] | None = None
+
+
+def given_name_group(token: str) -> int:
+    """Which cross-language given name the token is a form of (`_given_names`), or -1."""
+    global _GROUPS
+    if _GROUPS is None:
+        from failsafe.matching._given_names import GROUPS
+
+        table: dict[str, int] = {}
+        for gid, line in enumerate(GROUPS):
+            for word in line.split():
+                for tok in name_tokens(word):
+                    table.setdefault(tok, gid)
+        _GROUPS = table
+    return _GROUPS.get(token, -1)
+
+
+def vowel_variant(a: str, b: str) -> bool:
+    """Two spellings of one name that differ only in their vowels, as transliterations of
+    Arabic and Persian do (BARKAT/BARAKAT, MOWAFI/MAWAFI, KZEMABAD/KAZEMABAD): the same
+    consonants in order, the same first and last letter, five letters or more. The last letter
+    must agree so that MARIA/MARIO, DANIEL/DANIELA stay different names."""
+    return (
+        a[0] == b[0] and a[-1] == b[-1] and min(len(a), len(b)) >= 5
+        and a != b and skeleton(a) == skeleton(b)
+    )
 
 
 # Korean names are also written in Han characters (hanja): 金正恩 is 김정은, Kim Jong Un,

@@ -6,7 +6,10 @@ for the tokens left over: a token on both sides that found no partner is a contr
 (a different middle name), a token on one side only is an omission (a dropped middle name) and
 costs less. A single short or common token is never enough evidence for an alert. Date of birth,
 sex and nationality then multiply the name score by factors <= 1: they can lower it, never raise
-it above the name evidence.
+it above the name evidence. A date of birth is graded (dob.py): agreement keeps the name's score
+and adds evidence, a small disagreement or a missing date leaves what the name alone earns (less
+for a common name without a date), a large one lowers it by distance and precision and, for a
+common name (a namesake), below any threshold.
 """
 
 from __future__ import annotations
@@ -17,15 +20,28 @@ from dataclasses import dataclass
 
 from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
+from failsafe.matching._population_names import SHARES
+from failsafe.matching.dob import (
+    CLOSE,
+    EXACT,
+    UNKNOWN,
+    DobComparison,
+    birth_date,
+    compare_birth_date,
+)
 from failsafe.matching.normalize import (
     PARTICLES,
+    WEAK_TOKENS,
     DateParts,
+    given_name_group,
     korean_reading,
     name_tokens,
     skeleton,
     variant_key,
+    vowel_variant,
 )
 
+_POPULATION = SHARES
 _jw = JaroWinkler.normalized_similarity
 _lev = Levenshtein.normalized_similarity
 _osa = OSA.distance
@@ -47,8 +63,14 @@ class Params:
     particle_weight: float = 0.25  # AL, BIN, DE, VAN...
     min_evidence: float = 1.5  # strong token matches needed for an alert-worthy name score
     evidence_cap: float = 0.55  # name score ceiling when evidence is insufficient
-    dob_floor: float = 0.45  # factor for a clearly different date of birth
-    dob_unknown: float = 0.85  # factor when either side has no date of birth to compare
+    dob_unknown: float = 0.93  # no date on one side, or a small disagreement: the name alone
+    dob_unknown_common: float = 0.82  # no date on one side, common name: exact names only
+    dob_far: float = 0.88  # dates a year apart (not close): only a near-exact name alerts
+    dob_far_step: float = 0.008  # less per further year, a year-only or month date on one side
+    dob_far_step_precise: float = 0.0085  # ... two full dates (0.8035 at ten years)
+    dob_far_common: float = 0.6  # far apart, common name: a namesake, not the person
+    dob_far_years: int = 10  # further apart than this: a different person
+    dob_floor: float = 0.45  # beyond dob_far_years; exact agreement is 0.45 + 0.55 x score
     dob_evidence: float = 1.0  # evidence a confirmed date of birth adds to the name's
     sex_mismatch: float = 0.85
     nationality_mismatch: float = 0.93
@@ -80,7 +102,12 @@ def token_similarity(a: str, b: str, params: Params = DEFAULT_PARAMS) -> float:
             # tempers that without hurting one-letter typos much.
             raw = (1.0 - params.edit_mix) * raw + params.edit_mix * _lev(a, b)
         cut = params.short_cutoff if min(la, lb) <= 3 else params.token_cutoff
-        if raw < params.variant_sim and variant_key(a) == variant_key(b):
+        if raw < params.variant_sim and (
+            variant_key(a) == variant_key(b) or vowel_variant(a, b)
+            or given_name_group(a) == given_name_group(b) != -1
+        ):
+            # One name in two spellings: a romanisation variant, Arabic/Persian vowels, or
+            # the same given name in another language (ULADZIMIR / VLADIMIR).
             return params.variant_sim
         if raw < cut:
             # One typed letter wrong, missing, extra or swapped: it adds to the score of a
@@ -149,8 +176,19 @@ def score_token_lists(
             evidence += 0.5 if s >= 0.95 else 0.0
         elif s >= params.token_cutoff:
             evidence += 0.5 if common_q is not None and common_q[i] else 1.0
-    left_q = sum(wq[i] for i in range(nq) if not used_q[i])
-    left_c = sum(wc[j] for j in range(nc) if not used_c[j])
+    left_q = _left(q, used_q, wq, WEAK_TOKENS.isdisjoint(q))
+    left_c = _left(c, used_c, wc, WEAK_TOKENS.isdisjoint(c))
+    if (left_q > 0.0) != (left_c > 0.0):
+        # Leftovers on one side only: a paired token may be two of the other side's written
+        # as one (MOZAFFARINIA / MOZAFFARI NIA).
+        got = _join_split(q, c, used_q, used_c, wq, wc, pairs, params) if left_c > 0.0 else \
+            _join_split(c, q, used_c, used_q, wc, wq, pairs, params, flip=True)
+        if got is not None:
+            mw_delta, mws_delta = got
+            matched_w += mw_delta
+            matched_ws += mws_delta
+            left_q = _left(q, used_q, wq, WEAK_TOKENS.isdisjoint(q))
+            left_c = _left(c, used_c, wc, WEAK_TOKENS.isdisjoint(c))
     units = len(pairs)
     if merge and left_q > 0.0 and left_c > 0.0 and _could_reach(
         matched_w, matched_ws, left_q, left_c, params, floor
@@ -164,10 +202,14 @@ def score_token_lists(
             matched_w += mw
             matched_ws += mws
             evidence += ev
-            left_q = sum(wq[i] for i in range(nq) if not used_q[i])
-            left_c = sum(wc[j] for j in range(nc) if not used_c[j])
-    conflict = min(left_q, left_c)
-    extra_w = max(left_q, left_c) - conflict
+            left_q = _left(q, used_q, wq, WEAK_TOKENS.isdisjoint(q))
+            left_c = _left(c, used_c, wc, WEAK_TOKENS.isdisjoint(c))
+    # A clan word left over still contradicts another leftover (AISVRYA KHAN / AISVRYA VERMA);
+    # only its omission is free.
+    full_q = left_q if left_c == 0.0 or WEAK_TOKENS.isdisjoint(q) else _left(q, used_q, wq, True)
+    full_c = left_c if left_q == 0.0 or WEAK_TOKENS.isdisjoint(c) else _left(c, used_c, wc, True)
+    conflict = min(full_q, full_c)
+    extra_w = max(0.0, max(left_q, left_c) - conflict)
     # A repeated token ("LASZLO LASZLO") left over beside its paired copy holds a slot that
     # contradicts a different leftover on the other side (LASZLO DEAK), but omitting it costs
     # nothing: a mononym written in both name fields is still the one name.
@@ -178,16 +220,68 @@ def score_token_lists(
     denom = matched_w + params.conflict_penalty * conflict + params.extra_penalty * extra_w
     raw = matched_ws / denom if denom > 0 else 0.0
     # One token is enough only between two one-token names of a long, uncommon token.
+    # (Clan words and honorifics left over do not count: HAJI IBRAHIM KHAN / IBRAHIM.)
+    i0, j0 = (pairs[0][0], pairs[0][1]) if pairs else (0, 0)
     single_ok = (
         units == 1
         and left_q <= rep_q
         and left_c <= rep_c
         and evidence >= 1.0
-        and max(len(q[0]), len(c[0])) >= 5
-        and not (common_q is not None and common_q[0])
+        and max(len(q[i0]), len(c[j0])) >= 5
+        and not (common_q is not None and common_q[i0])
     )
     score = cap_by_evidence(raw, evidence, single_ok, params)
     return NameScore(score, raw, evidence, tuple(pairs), single_ok)
+
+
+def _left(t: Sequence[str], used: list[bool], w: Sequence[float], weak: bool = False) -> float:
+    """Weight of the unpaired tokens of `t`; clan words (KHAN, BEG...) left over weigh
+    nothing unless `weak`: a list or a sender may leave them out."""
+    if weak:
+        return sum([w[i] for i, u in enumerate(used) if not u])
+    return sum([w[i] for i, u in enumerate(used) if not u and t[i] not in WEAK_TOKENS])
+
+
+def _join_split(
+    a: Sequence[str],
+    b: Sequence[str],
+    used_a: list[bool],
+    used_b: list[bool],
+    wa: Sequence[float],
+    wb: Sequence[float],
+    pairs: list[tuple[int, int, float]],
+    params: Params,
+    flip: bool = False,
+) -> tuple[float, float] | None:
+    """`b` has tokens left over: if a token of `a` paired below 1 is better matched by its
+    partner joined with a leftover of `b` (either order: the index's tokens are sorted),
+    pair it with both. Mutates `used_b` and `pairs`; returns the change of the matched weight
+    and of the weighted similarity, or None."""
+    changed = False
+    dw = dws = 0.0
+    for k, pair in enumerate(pairs):
+        ia, jb = (pair[1], pair[0]) if flip else (pair[0], pair[1])
+        s = pair[2]
+        ta = a[ia]
+        if s >= 1.0 or len(ta) < 6:
+            continue
+        for x in range(len(b)):
+            if used_b[x] or len(b[x]) < 2:
+                continue
+            if not abs(len(ta) - len(b[jb]) - len(b[x])) <= 2:
+                continue
+            joined = max(token_similarity(ta, b[jb] + b[x], params),
+                         token_similarity(ta, b[x] + b[jb], params))
+            if joined > s:
+                used_b[x] = True
+                old_w = (wa[ia] + wb[jb]) * 0.5
+                new_w = (wa[ia] + wb[jb] + wb[x]) * 0.5
+                dw += new_w - old_w
+                dws += new_w * joined - old_w * s
+                pairs[k] = (pair[0], pair[1], joined)
+                changed = True
+                break
+    return (dw, dws) if changed else None
 
 
 def _repeat_weight(t: Sequence[str], used: list[bool], w: Sequence[float]) -> float:
@@ -295,37 +389,67 @@ def compare_tokens(
 
 
 def compare_dob(q: DateParts | None, c: DateParts | None) -> float | None:
-    """Date-of-birth agreement in [0, 1]; None when either side is unknown.
-
-    A partial date matches the full date it is a prefix of; day and month swapped is a near
-    match, as is the same day and month one year apart (a typed digit)."""
+    """Date-of-birth agreement of two partial dates in [0, 1]; None when either is unknown
+    (see `dob.compare_birth_date` for the graded comparison this summarises)."""
     if q is None or c is None:
         return None
-    qy, qm, qd = q
-    cy, cm, cd = c
-    if qy != cy:
-        if abs(qy - cy) == 1 and qm is not None and qm == cm and qd == cd:
-            return 0.7
+    return compare_birth_date(q, birth_date(c)).score
+
+
+def population_share(token: str) -> float:
+    """Share of people carrying the name token, from the population table (0 when it is
+    not among the common ones listed there)."""
+    return _POPULATION.get(token, 0.0)
+
+
+def name_commonness(expected_namesakes: float) -> float:
+    """0 for a rare name (two bearers in the reference population or fewer), 1 for a common
+    one (two hundred or more), log-linear between."""
+    if expected_namesakes <= 2.0:
         return 0.0
-    if qm is None or cm is None:
-        return 0.9
-    if qm != cm:
-        if qd is not None and cd is not None and qm == cd and qd == cm:
-            return 0.8
-        return 0.1
-    if qd is None or cd is None:
-        return 0.95
-    if qd == cd:
-        return 1.0
-    if qd % 10 == cd % 10 or qd // 10 == cd // 10:
-        return 0.5  # one digit off
-    return 0.1
+    return min(1.0, math.log10(expected_namesakes / 2.0) / 2.0)
 
 
-def dob_factor(dob_score: float | None, params: Params = DEFAULT_PARAMS) -> float:
-    if dob_score is None:
-        return params.dob_unknown
-    return params.dob_floor + (1.0 - params.dob_floor) * dob_score
+def dob_factor(
+    dob: DobComparison, commonness: float = 0.0, params: Params = DEFAULT_PARAMS
+) -> float:
+    """What the date of birth does to the name score. Agreement keeps it whole. A small
+    disagreement (close) leaves what the name alone earns, as does a missing date for a rare
+    name (a common one needs the date: `dob_unknown_common`). A large disagreement lowers it
+    below what any name but an exact one can carry, by how far apart and how precise the two
+    dates are, and a common name far below the threshold (a namesake, not the person);
+    beyond `dob_far_years`, below any threshold."""
+    agreement = dob.agreement
+    if agreement == EXACT:
+        # The same full date is the most a date can say; the same year alone (a person in
+        # sixty-odd shares it) says less.
+        return params.dob_floor + (1.0 - params.dob_floor) * dob.score
+    if agreement in (CLOSE, UNKNOWN):
+        return params.dob_unknown * (1.0 - commonness) + params.dob_unknown_common * commonness
+    years = max(1, dob.years)
+    if years > params.dob_far_years:
+        return params.dob_floor
+    step = params.dob_far_step_precise if dob.precise else params.dob_far_step
+    rare = params.dob_far - step * (years - 1)
+    return rare * (1.0 - commonness) + params.dob_far_common * commonness
+
+
+def max_far_expected(threshold: float, params: Params = DEFAULT_PARAMS) -> float:
+    """The most expected namesakes (see `name_commonness`) a name can have for a date a year
+    or more off (`far`) to leave it able to reach `threshold`; 0 when none can."""
+    if params.dob_far < threshold:
+        return 0.0
+    c = (params.dob_far - threshold) / (params.dob_far - params.dob_far_common)
+    return 2.0 * math.pow(10.0, 2.0 * min(1.0, c))
+
+
+def dob_evidence(dob: DobComparison, params: Params = DEFAULT_PARAMS) -> float:
+    """Evidence a date of birth adds to the name's (see `cap_by_evidence`)."""
+    if dob.agreement == EXACT:
+        return params.dob_evidence
+    if dob.agreement == CLOSE:
+        return params.dob_evidence * 0.5
+    return 0.0
 
 
 DEFAULT_THRESHOLD = 0.80

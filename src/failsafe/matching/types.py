@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from failsafe.matching.dob import BirthDate, birth_dates_from
 from failsafe.matching.normalize import (
     KOREAN_NATIONALITIES,
     DateParts,
@@ -43,7 +44,9 @@ class DocumentKey:
 class EntryRecord:
     id: str
     names: tuple[NameVariant, ...]
-    dob: DateParts | None = None
+    # Every usable listed date of birth: `subject.date_of_birth` first, then
+    # `subject.dates_of_birth` (partial dates, circa years, year ranges); see dob.py.
+    dobs: tuple[BirthDate, ...] = ()
     sex: str = ""
     nationalities: frozenset[str] = frozenset()
     documents: tuple[DocumentKey, ...] = ()
@@ -107,6 +110,13 @@ def _add_name(out: list[NameVariant], seen: set[tuple[str, ...]], v: NameVariant
         if key not in seen:
             seen.add(key)
             out.append(v)
+        if "-" in v.display and v.display.isascii():
+            # A hyphenated name is also written joined (MOZAFFARI-NIA / MOZAFFARINIA).
+            joined = name_tokens(v.display.replace("-", ""))
+            key = joined if len(joined) == 1 else tuple(sorted(joined))
+            if joined and key not in seen:
+                seen.add(key)
+                out.append(NameVariant(v.display, joined))
 
 
 def _add_korean(out: list[NameVariant], seen: set[tuple[str, ...]], original: object,
@@ -159,7 +169,9 @@ def is_indexable(d: Mapping[str, Any], now: datetime | None = None) -> bool:
 
 def entry_from_dict(d: Mapping[str, Any], now: datetime | None = None) -> EntryRecord | None:
     """A watchlist entry (DESIGN.md shape) as an index record; None when it must not match
-    (cancelled, expired, no id, or no usable name and no document)."""
+    (cancelled, expired, no id, or no usable name and no document). Dates of birth: the union
+    of `subject.date_of_birth` and `subject.dates_of_birth` (partial dates, `{"circa": Y}`,
+    `{"from": Y1, "to": Y2}`; unusable items ignored, see dob.py)."""
     entry_id = d.get("id")
     if entry_id is None or not is_indexable(d, now):
         return None
@@ -191,7 +203,7 @@ def entry_from_dict(d: Mapping[str, Any], now: datetime | None = None) -> EntryR
     return EntryRecord(
         id=str(entry_id),
         names=tuple(names),
-        dob=parse_partial_date(subject.get("date_of_birth")),
+        dobs=birth_dates_from(subject.get("date_of_birth"), subject.get("dates_of_birth")),
         sex=normalize_sex(_str(subject.get("sex"))),
         nationalities=nationalities,
         documents=documents,

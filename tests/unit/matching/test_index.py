@@ -80,7 +80,8 @@ def test_explanation_shape() -> None:
     features = [x["feature"] for x in m.explanation]
     assert {"name", "date_of_birth", "sex", "nationality"} <= set(features)
     for x in m.explanation:
-        assert set(x) == {"feature", "score", "query", "candidate"}
+        extra = {"agreement", "detail"} if x["feature"] == "date_of_birth" else set()
+        assert set(x) == {"feature", "score", "query", "candidate"} | extra
         assert 0.0 <= x["score"] <= 1.0
     assert m.to_dict()["entry_id"] == "e1"
 

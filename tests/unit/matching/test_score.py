@@ -73,10 +73,26 @@ def test_dob_partial_prefix_swap_and_mismatch() -> None:
     assert compare_dob(None, (1974, 8, 12)) is None
 
 
-def test_dob_factor_never_raises() -> None:
-    for s in (None, 0.0, 0.5, 0.8, 1.0):
-        assert dob_factor(s) <= 1.0
-    assert dob_factor(0.0) < dob_factor(0.8) < dob_factor(1.0)
+def test_dob_factor_never_raises_and_orders_the_agreements() -> None:
+    from failsafe.matching.dob import UNKNOWN_DOB, birth_date, compare_birth_date
+
+    def f(q: tuple[int, int | None, int | None], c: tuple[int, int | None, int | None],
+          common: float = 0.0) -> float:
+        return dob_factor(compare_birth_date(q, birth_date(c)), common)
+
+    exact = f((1974, 8, 12), (1974, 8, 12))
+    close = f((1974, 8, 12), (1975, 8, 12))
+    far = f((1974, 8, 12), (1981, 8, 12))
+    further = f((1974, 8, 12), (1983, 8, 12))
+    assert exact == 1.0
+    # A small disagreement leaves what the name alone earns, never less.
+    assert close == dob_factor(UNKNOWN_DOB)
+    assert exact > close > far > further
+    # Two precise dates far apart lower more than a year-only date as far apart.
+    assert f((1974, 8, 12), (1981, None, None)) > far
+    # A common name needs the date to agree.
+    assert f((1974, 8, 12), (1981, 8, 12), common=1.0) < far
+    assert f((1974, 8, 12), (1990, 8, 12)) < DEFAULT_THRESHOLD
 
 
 def test_romanisation_variants_compare_as_near_equal() -> None:
@@ -98,3 +114,29 @@ def test_one_edit_on_a_short_token_counts_only_with_other_evidence() -> None:
     # Two long tokens confirm the short one; on its own it is never enough.
     assert compare_names("Joseph Kyle Dan", "Joseph Kyle Dean") >= T
     assert compare_names("Rau Tudor", "Radu Tudor") < T
+
+
+def test_vowel_variants_and_given_name_equivalents_score_as_variants() -> None:
+    from failsafe.matching.normalize import given_name_group, vowel_variant
+    from failsafe.matching.score import token_similarity
+
+    for a, b in [("BARKAT", "BARAKAT"), ("MOWAFI", "MAWAFI"), ("KZEMABAD", "KAZEMABAD")]:
+        assert vowel_variant(a, b), (a, b)
+        assert token_similarity(a, b) >= 0.9
+    for a, b in [("MARIA", "MARIO"), ("DANIEL", "DANIELA"), ("ALI", "ALA")]:
+        assert not vowel_variant(a, b), (a, b)
+    for a, b in [("ULADZIMIR", "VLADIMIR"), ("VIKTAR", "VICTOR"), ("MEHMET", "MOHAMMED"),
+                 ("YUSUF", "JOSEPH"), ("IBRAHIM", "ABRAHAM"), ("OLEXANDR", "ALEXANDER")]:
+        assert given_name_group(a) == given_name_group(b) != -1, (a, b)
+        assert token_similarity(a, b) == 0.9
+    assert given_name_group("VLADIMIR") != given_name_group("VIKTOR")
+
+
+def test_clan_words_are_free_to_omit_but_still_contradict() -> None:
+    assert compare_names("Ibrahim Khan", "Ibrahim") >= T
+    assert compare_names("Aisvarya Khan", "Aisvarya Verma") < T
+
+
+def test_split_token_pairs_with_its_joined_form() -> None:
+    assert compare_names("Ali Mozaffari Nia", "Ali Mozaffarinia") >= T
+    assert compare_names("Ali Mozaffarinia", "Ali Mozaffari Nia") >= T
