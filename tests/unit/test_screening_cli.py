@@ -114,5 +114,7 @@ def test_stdin_threshold_and_limit(tmp_path: Path) -> None:
     assert len(lines[0]["matches"]) == 1
     match = lines[0]["matches"][0]
     assert set(match) == {"entry_id", "score", "method", "explanation"}
-    assert all(set(x) == {"feature", "score", "query", "candidate"}
-               for x in match["explanation"])
+    core = {"feature", "score", "query", "candidate"}
+    assert all(set(x) == core for x in match["explanation"] if x["feature"] != "date_of_birth")
+    (dob,) = (x for x in match["explanation"] if x["feature"] == "date_of_birth")
+    assert set(dob) == core | {"agreement", "detail"}
