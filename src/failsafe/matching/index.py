@@ -506,6 +506,7 @@ class WatchlistIndex:
         n_names = len(names)
         best: dict[str, tuple[float, str, Any]] = {}
         dob_ceiling: dict[str, float] = {}
+        dob_cmp: dict[str, DobComparison] = {}  # computed once per entry and query
         qy = query.dob[0] if query.dob else 0
         # Owners born more than dob_far_years from the query's year score at most dob_floor:
         # skip them when that is too low.
@@ -565,8 +566,11 @@ class WatchlistIndex:
                     if f is None:
                         entry = entries.get(entry_id)
                         # The bound: the factor a rare name would get.
-                        f = 0.0 if entry is None else dob_factor(
-                            best_birth_date(query.dob, entry.dobs), 0.0, params)
+                        if entry is None:
+                            f = 0.0
+                        else:
+                            cmp = dob_cmp[entry_id] = best_birth_date(query.dob, entry.dobs)
+                            f = dob_factor(cmp, 0.0, params)
                         dob_ceiling[entry_id] = f
                     if f > ceiling:
                         ceiling = f
@@ -593,7 +597,8 @@ class WatchlistIndex:
                     entry = entries.get(entry_id)
                     if entry is None:
                         continue
-                    score, method, _ = self._adjust(query, entry, ns, qshare)
+                    score, method, _ = self._adjust(query, entry, ns, qshare,
+                                                    dob_cmp.get(entry_id))
                     prev = best.get(entry_id)
                     if prev is None or score > prev[0]:
                         best[entry_id] = (score, method, (qv, toks, variant_no, rec.tokens, ns))
@@ -628,10 +633,11 @@ class WatchlistIndex:
 
     def _adjust(
         self, query: Query, entry: EntryRecord, ns: NameScore,
-        qshare: list[tuple[float, float]],
+        qshare: list[tuple[float, float]], dob: DobComparison | None = None,
     ) -> tuple[float, str, DobComparison]:
         params = self.params
-        dob = best_birth_date(query.dob, entry.dobs)
+        if dob is None:
+            dob = best_birth_date(query.dob, entry.dobs)
         # A confirmed date of birth is evidence too: two common tokens plus the same date of
         # birth may alert, two common tokens alone may not.
         name_score = cap_by_evidence(ns.raw, ns.evidence + dob_evidence(dob, params),
