@@ -62,8 +62,18 @@ class DobComparison:
     score: float  # agreement in [0, 1] (1 = the same full date), 0 for unknown
     years: int  # whole years apart (0 for exact and for most close ones)
     precise: bool  # both sides are full dates (not year placeholders)
-    detail: str
+    note: str  # `detail` without the two dates
     candidate: BirthDate | None = None
+    # Set when `detail` shows both dates: built only when read (it is read for the alerts
+    # only, and a comparison is made for every candidate).
+    query: DateParts | None = None
+
+    @property
+    def detail(self) -> str:
+        """What was compared and how it came out, in words."""
+        if self.query is None or self.candidate is None:
+            return self.note
+        return f"{self.note} ({_both(self.candidate, self.query)})"
 
 
 UNKNOWN_DOB = DobComparison(UNKNOWN, 0.0, 0, False, "no date of birth on one side")
@@ -168,7 +178,7 @@ def compare_birth_date(q: DateParts | None, c: BirthDate | None) -> DobCompariso
         if gap == 1:
             return DobComparison(CLOSE, 0.7, 1, False, f"year 1 outside {c.text}", c)
         return DobComparison(FAR, 0.0, gap, False,
-                             f"year {gap} outside ({_both(c, q)})", c)
+                             f"year {gap} outside", c, q)
     cy, cm, cd = _effective(c.first, c.month, c.day)
     precise = qd is not None and cd is not None
     # (The detail's text is built only where it is used: this runs for every candidate.)
@@ -190,14 +200,14 @@ def compare_birth_date(q: DateParts | None, c: BirthDate | None) -> DobCompariso
                 return DobComparison(CLOSE, 0.7, 0, precise, "day differs by 1", c)
             if _one_digit(qd, cd):
                 return DobComparison(CLOSE, 0.6, 0, precise, "one digit of the day differs", c)
-            return DobComparison(FAR, 0.2, 0, precise, f"day differs ({_both(c, q)})", c)
+            return DobComparison(FAR, 0.2, 0, precise, "day differs", c, q)
         if not shared_d or qd == cd:
             if abs(qm - cm) == 1:
                 return DobComparison(CLOSE, 0.7, 0, precise, "month differs by 1", c)
-            return DobComparison(FAR, 0.2, 0, precise, f"month differs ({_both(c, q)})", c)
+            return DobComparison(FAR, 0.2, 0, precise, "month differs", c, q)
         if qd is not None and cd is not None and abs(qm - cm) == 1 and abs(qd - cd) == 1:
             return DobComparison(CLOSE, 0.5, 0, precise, "month and day each differ by 1", c)
-        return DobComparison(FAR, 0.1, 0, precise, f"month and day differ ({_both(c, q)})", c)
+        return DobComparison(FAR, 0.1, 0, precise, "month and day differ", c, q)
     years = abs(qy - cy)
     if (not shared_m or qm == cm) and (not shared_d or qd == cd):
         if years == 1:
@@ -208,7 +218,7 @@ def compare_birth_date(q: DateParts | None, c: BirthDate | None) -> DobCompariso
             return DobComparison(CLOSE, 0.6, years, precise, "year digits transposed", c)
         if shared_m and qy // 100 == cy // 100 and _one_digit(qy % 100, cy % 100):
             return DobComparison(CLOSE, 0.6, years, precise, "one digit of the year differs", c)
-    return DobComparison(FAR, 0.0, years, precise, f"year differs by {years} ({_both(c, q)})", c)
+    return DobComparison(FAR, 0.0, years, precise, f"year differs by {years}", c, q)
 
 
 def best_birth_date(q: DateParts | None, listed: Iterable[BirthDate]) -> DobComparison:

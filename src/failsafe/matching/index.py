@@ -56,7 +56,6 @@ from failsafe.matching.score import (
     dob_evidence,
     dob_factor,
     length_weight,
-    max_far_expected,
     name_commonness,
     population_share,
     score_token_lists,
@@ -512,18 +511,18 @@ class WatchlistIndex:
         # skip them when that is too low.
         year_filter = bool(qy) and params.dob_floor < threshold
         window = (qy,) if year_filter else ()
-        far_expected = max_far_expected(threshold, params)
+        # `max_far_expected(threshold) > 0`: a far date can still let a rare name alert.
+        far_can_alert = params.dob_far >= threshold
 
         for qv in query.names:
             toks = _query_tokens(qv.tokens)
             if not toks:
                 continue
             hits = [self._hits(t, cache) for t in toks]
-            qshare = [self._token_share(t, h) for t, h in zip(toks, hits, strict=True)]
+            full = _with_repeats(qv)
             # With a far date (a year or more apart, not a close kind), only the exact full
             # name can alert, and only a rare one (`dob_factor`): it is one lookup.
-            exact_nid = self._name_ids.get(tuple(sorted(_with_repeats(qv)))) \
-                if far_expected > 0.0 else None
+            exact_nid = self._name_ids.get(tuple(sorted(full))) if far_can_alert else None
             cands = self._candidates(toks, hits, window)
             if year_filter:
                 # Names with an owner born within a year of the query's, or without a date of
@@ -535,15 +534,13 @@ class WatchlistIndex:
                         qy, params.dob_far_years):
                     cands.add(exact_nid)
             if not cands:
-                continue
-            full = _with_repeats(qv)
+                continue  # most queries: the token shares below are not needed
             if full is not qv.tokens and len(full) <= _MAX_QUERY_TOKENS:
                 # Score with the repeated tokens too: LASZLO LASZLO is a two-token name.
                 by_tok = dict(zip(toks, hits, strict=True))
-                by_share = dict(zip(toks, qshare, strict=True))
                 toks = full
                 hits = [by_tok[t] for t in full]
-                qshare = [by_share[t] for t in full]
+            qshare = [self._token_share(t, h) for t, h in zip(toks, hits, strict=True)]
             wq = [
                 length_weight(t) * self._rarity(h.df)
                 * (params.particle_weight if t in PARTICLES else 1.0)

@@ -287,6 +287,8 @@ def _join_split(
 def _repeat_weight(t: Sequence[str], used: list[bool], w: Sequence[float]) -> float:
     """Weight of the unpaired tokens of `t` that repeat a paired token of `t`."""
     out = 0.0
+    if len(set(t)) == len(t):
+        return out  # nothing repeats (most names): skip the per-token counting
     for i, tok in enumerate(t):
         if not used[i] and t.count(tok) > 1 and any(
             used[k] for k in range(len(t)) if t[k] == tok
