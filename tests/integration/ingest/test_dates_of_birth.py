@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import pytest
 import pytest_asyncio
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -24,11 +24,12 @@ from failsafe.db.engine import create_engine, create_sessionmaker
 from failsafe.db.models import Alert
 from failsafe.ingest.worker import IngestWorker
 from failsafe.matching.index import WatchlistIndex
-from failsafe.settings import DatabaseSettings, KafkaSettings, Settings, TopicSettings
+from failsafe.settings import DatabaseSettings, Settings
 from failsafe.watchlist.schemas import EntryIn
 from failsafe.watchlist.service import create_entry
 from tests.apptools import running, token, wait_ready
 from tests.factories import entry_doc, event, put_entry
+from tests.integration.ingest.streams import read_topic, stream_settings
 
 pytestmark = pytest.mark.integration
 
@@ -62,22 +63,6 @@ def entry_body(surname: str, given_names: str, **subject: Any) -> dict[str, Any]
     }
 
 
-async def read_topic(bootstrap: str, topic: str, n: int, timeout: float = 30) -> list[Any]:
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
-    )
-    await consumer.start()
-    out: list[Any] = []
-    try:
-        async with asyncio.timeout(timeout):
-            while len(out) < n:
-                for records in (await consumer.getmany(timeout_ms=300)).values():
-                    out.extend(records)
-    finally:
-        await consumer.stop()
-    return out
-
-
 @pytest_asyncio.fixture
 async def sessions(fresh_pg_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     engine = create_engine(DatabaseSettings(url=fresh_pg_url))
@@ -91,18 +76,7 @@ async def test_the_worker_sees_dates_of_birth_and_dead_letters_unreadable_ones(
     kafka_bootstrap: str,
     unique_topic: Callable[[str], str],
 ) -> None:
-    settings = Settings(
-        database=DatabaseSettings(url=fresh_pg_url),
-        kafka=KafkaSettings(
-            bootstrap_servers=kafka_bootstrap,
-            consumer_group=unique_topic("group"),
-            topics=TopicSettings(
-                events=unique_topic("events"),
-                events_dlq=unique_topic("dlq"),
-                alerts=unique_topic("alerts"),
-            ),
-        ),
-    )
+    settings = stream_settings(fresh_pg_url, kafka_bootstrap, unique_topic)
     async with sessions() as session:  # written by the watchlist service, as the API does
         entry = await create_entry(
             session,

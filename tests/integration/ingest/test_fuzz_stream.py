@@ -29,9 +29,10 @@ from failsafe.errors import InvalidEvent
 from failsafe.ingest.events import parse_event
 from failsafe.ingest.service import new_screener
 from failsafe.ingest.worker import IngestWorker
-from failsafe.settings import DatabaseSettings, KafkaSettings, Settings, TopicSettings
+from failsafe.settings import Settings
 from tests.factories import entry_doc, put_entry
 from tests.hostile import base_event, draw_many, garbage, hostile_event
+from tests.integration.ingest.streams import stream_settings
 
 pytestmark = pytest.mark.integration
 
@@ -44,18 +45,7 @@ HIT = base_event("KOVACS", "LASZLO", "1965-02-03")
 def settings(
     fresh_pg_url: str, kafka_bootstrap: str, unique_topic: Callable[[str], str]
 ) -> Settings:
-    return Settings(
-        database=DatabaseSettings(url=fresh_pg_url),
-        kafka=KafkaSettings(
-            bootstrap_servers=kafka_bootstrap,
-            consumer_group=unique_topic("group"),
-            topics=TopicSettings(
-                events=unique_topic("events"),
-                events_dlq=unique_topic("dlq"),
-                alerts=unique_topic("alerts"),
-            ),
-        ),
-    )
+    return stream_settings(fresh_pg_url, kafka_bootstrap, unique_topic)
 
 
 def _verdict(raw: bytes) -> dict[str, Any] | None:

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 import pytest
 import pytest_asyncio
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -24,9 +24,10 @@ from failsafe.db.engine import create_engine, create_sessionmaker
 from failsafe.db.models import Alert, AlertRecipient, Sighting
 from failsafe.ingest.service import new_screener
 from failsafe.ingest.worker import IngestWorker
-from failsafe.settings import DatabaseSettings, KafkaSettings, Settings, TopicSettings
+from failsafe.settings import Settings
 from tests.conftest import subprocess_log
 from tests.factories import entry_doc, event, put_entry
+from tests.integration.ingest.streams import read_topic, stream_settings
 
 pytestmark = pytest.mark.integration
 
@@ -54,41 +55,14 @@ class Env:
         return alerts
 
     async def read_topic(self, topic: str, n: int, timeout: float = 30) -> list[Any]:
-        consumer = AIOKafkaConsumer(
-            topic,
-            bootstrap_servers=self.settings.kafka.bootstrap_servers,
-            auto_offset_reset="earliest",
-            group_id=None,
-        )
-        await consumer.start()
-        out: list[Any] = []
-        try:
-            async with asyncio.timeout(timeout):
-                while len(out) < n:
-                    for records in (await consumer.getmany(timeout_ms=300)).values():
-                        out.extend(records)
-        finally:
-            await consumer.stop()
-        return out
+        return await read_topic(self.settings.kafka.bootstrap_servers, topic, n, timeout)
 
 
 @pytest_asyncio.fixture
 async def env(
     fresh_pg_url: str, kafka_bootstrap: str, unique_topic: Callable[[str], str]
 ) -> AsyncIterator[Env]:
-    settings = Settings(
-        database=DatabaseSettings(url=fresh_pg_url),
-        kafka=KafkaSettings(
-            bootstrap_servers=kafka_bootstrap,
-            consumer_group=unique_topic("group"),
-            topics=TopicSettings(
-                events=unique_topic("events"),
-                events_dlq=unique_topic("dlq"),
-                alerts=unique_topic("alerts"),
-            ),
-            max_event_bytes=4096,
-        ),
-    )
+    settings = stream_settings(fresh_pg_url, kafka_bootstrap, unique_topic, max_event_bytes=4096)
     engine = create_engine(settings.database)
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
     await producer.start()
