@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from failsafe.db import counters
 from failsafe.db.base import utcnow
 from failsafe.db.models import WatchlistEntry, WatchlistEntryVersion
-from failsafe.watchlist.service import row_values
+from failsafe.watchlist.documents import row_values
 from tests.conftest import personal_data
 
 

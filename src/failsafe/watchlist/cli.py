@@ -43,8 +43,8 @@ def import_(
     were rejected (the good ones are imported anyway), 2 for an unusable file."""
     from failsafe.auth.cli import run_with_session
     from failsafe.auth.service import CLI_ACTOR
+    from failsafe.watchlist.bulk import record_import
     from failsafe.watchlist.importer import Importer, iter_csv, iter_jsonl
-    from failsafe.watchlist.service import record_import
 
     # No logging set-up: stderr belongs to the progress bar (warnings still show).
     settings = get_settings()

@@ -1,7 +1,7 @@
-"""Bulk import: JSONL/NDJSON and CSV records → validated entries → batches through the service.
+"""Bulk import: JSONL/NDJSON and CSV records → validated entries → batches written by `bulk`.
 
 A bad line (unreadable, oversized, invalid) is rejected with its line number and reason and never
-stops the good ones. Re-importing the same file changes nothing (see service.import_batch).
+stops the good ones. Re-importing the same file changes nothing (see bulk.import_batch).
 
 CSV columns (header required, any order, empty cells omitted; lists separated by `;`):
     id, notice_type, notice_reference, notice_issued_at, notice_expires_at, owner_bureau,
@@ -27,8 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from failsafe.auth.service import Actor
 from failsafe.hub.bus import AlertBus
+from failsafe.watchlist.bulk import ImportItem, import_batch
+from failsafe.watchlist.documents import validation_details
 from failsafe.watchlist.schemas import EntryIn, ImportReport, RejectedLine
-from failsafe.watchlist.service import ImportItem, import_batch, validation_details
 
 MAX_LINE_BYTES = 256 * 1024
 DEFAULT_BATCH_SIZE = 1000

@@ -1,7 +1,7 @@
 """`/v1/watchlist`: the analysts' API. Routers call the service; the service owns transactions.
 
 Roles: admin and analyst write (analysts only their own bureau's entries), admin, analyst and
-bureau read what they may see (see failsafe.watchlist.service), border principals screen but
+bureau read what they may see (see failsafe.watchlist.policy), border principals screen but
 cannot read the watchlist (403 on every route here).
 """
 
@@ -22,7 +22,7 @@ from failsafe.kit.limits import MAX_BODY_KEY, BodyLimitRoute
 from failsafe.kit.openapi import error_responses
 from failsafe.kit.pagination import cursor_key, encode_cursor
 from failsafe.kit.state import SessionDep, StateDep
-from failsafe.watchlist import service
+from failsafe.watchlist import bulk, history, service
 from failsafe.watchlist.importer import Importer, NdjsonReader, coalesce
 from failsafe.watchlist.schemas import (
     ENTRY_EXAMPLE,
@@ -170,7 +170,7 @@ async def import_entries(
     for checked in reader.close():
         await importer.add_checked(checked)
     report = await importer.finish()
-    service.record_import(session, actor, report)
+    bulk.record_import(session, actor, report)
     await session.commit()
     return report
 
@@ -285,7 +285,7 @@ async def entry_versions(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
     after = cursor_key(cursor, "version", int) or 0
-    rows, more = await service.entry_versions(
+    rows, more = await history.entry_versions(
         session, actor, entry_id, after_version=after, limit=limit
     )
     items = [
@@ -315,7 +315,7 @@ async def entry_versions(
     responses=error_responses(404),
 )
 async def entry_sightings(entry_id: EntryIdPath, actor: ReaderDep, session: SessionDep) -> Response:
-    result = await service.entry_sightings(session, actor, entry_id)
+    result = await history.entry_sightings(session, actor, entry_id)
     sightings = [
         {
             "alert_id": alert.id,

@@ -10,9 +10,9 @@ import pytest
 from pydantic import ValidationError
 
 from failsafe.kit.codes import PARTIAL_DATE_PATTERN
+from failsafe.watchlist.documents import merge_patch, patch_dates_of_birth
 from failsafe.watchlist.importer import iter_csv, to_item
 from failsafe.watchlist.schemas import ENTRY_EXAMPLE, Entry, EntryIn, RejectedLine
-from failsafe.watchlist.service import _patch_dates_of_birth, merge_patch
 
 
 def entry(**subject: Any) -> dict[str, Any]:
@@ -163,7 +163,7 @@ def patched(current: dict[str, Any], patch: dict[str, Any]) -> tuple[Any, Any]:
     """The dates a PATCH leaves, as the service computes them (merge, then validate)."""
     stored = EntryIn.model_validate(entry(**current)).contract_fields()
     merged = merge_patch(stored, {"subject": patch})
-    _patch_dates_of_birth(stored, {"subject": patch}, merged)
+    patch_dates_of_birth(stored, {"subject": patch}, merged)
     return dates(EntryIn.model_validate(merged).contract_fields()["subject"])
 
 
@@ -205,5 +205,5 @@ def test_a_patch_of_an_entry_stored_before_the_list_existed() -> None:
     del stored["subject"]["dates_of_birth"]
     patch = {"subject": {"date_of_birth": "1971"}}
     merged = merge_patch(stored, patch)
-    _patch_dates_of_birth(stored, patch, merged)
+    patch_dates_of_birth(stored, patch, merged)
     assert dates(EntryIn.model_validate(merged).contract_fields()["subject"]) == ("1971", ["1971"])

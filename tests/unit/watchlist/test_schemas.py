@@ -8,9 +8,10 @@ import pytest
 from pydantic import ValidationError
 
 from failsafe.auth.service import Actor
+from failsafe.watchlist.documents import changed_fields, merge_patch
+from failsafe.watchlist.policy import can_see
 from failsafe.watchlist.schemas import ENTRY_EXAMPLE, EntryIn
 from failsafe.watchlist.search import query_tokens, search_text
-from failsafe.watchlist.service import can_see, changed_fields, merge_patch
 
 
 def entry(**changes: Any) -> dict[str, Any]:
