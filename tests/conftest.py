@@ -32,7 +32,7 @@ from failsafe.logging import RedactingFormatter
 from failsafe.settings import DatabaseSettings
 
 if TYPE_CHECKING:
-    from tests.integration.alerts.factories import RunningApp
+    from tests.fixtures.app import RunningApp
 
 PG_ENV = "FAILSAFE_TEST_PG"  # e.g. postgresql://failsafe:failsafe@127.0.0.1:15432
 KAFKA_ENV = "FAILSAFE_TEST_KAFKA"  # e.g. 127.0.0.1:19092
@@ -135,7 +135,7 @@ async def fresh_pg_url(pg_server: str) -> AsyncIterator[str]:
 async def app(fresh_pg_url: str) -> AsyncIterator[RunningApp]:
     """`failsafe serve`'s app on a fresh migrated PostgreSQL, served by uvicorn on a free port
     (the alert API, hub and dashboard tests)."""
-    from tests.integration.alerts.factories import running_app, settings_for
+    from tests.fixtures.app import running_app, settings_for
 
     async with running_app(settings_for(fresh_pg_url)) as running:
         yield running

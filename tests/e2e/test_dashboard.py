@@ -5,7 +5,6 @@ appears in a URL (the websocket connects with a one-time ticket)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from pathlib import Path
@@ -14,12 +13,8 @@ import httpx2
 import pytest
 from playwright.async_api import async_playwright, expect
 
-from failsafe.ingest.service import ScreeningService
-from tests.integration.alerts.factories import (
-    RunningApp,
-    make_entry,
-    make_token,
-)
+from tests.fixtures.app import RunningApp, make_token
+from tests.fixtures.factories import make_entry
 
 pytestmark = pytest.mark.integration
 
@@ -43,10 +38,7 @@ async def test_live_alert_appears_and_is_acknowledged_from_the_page(
     entry = await make_entry(
         app.sessions, owner="FRA", surname="PETROV", given_names="IVAN", document="753123456"
     )
-    screening: ScreeningService = app.state.services["screening"]
-    async with asyncio.timeout(10):
-        while entry["id"] not in screening.follower.entries:
-            await asyncio.sleep(0.05)  # the follower polls the watchlist revision
+    await app.follows(entry["id"], timeout=10)  # the follower polls the watchlist revision
     bureau = await make_token(app.sessions, "bureau", "DEU")
     border = await make_token(app.sessions, "border", "DEU")
 

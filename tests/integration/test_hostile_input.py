@@ -17,7 +17,8 @@ import orjson
 import pytest
 import pytest_asyncio
 
-from tests.integration.alerts.factories import RunningApp, emit, make_entry, make_hit, make_token
+from tests.fixtures.app import RunningApp, make_token
+from tests.fixtures.factories import emit, make_entry, make_hit
 
 pytestmark = pytest.mark.integration
 

@@ -32,14 +32,8 @@ from failsafe.app import create_app
 from failsafe.db import migrate
 from failsafe.settings import AuthSettings, Settings
 from tests.conftest import create_database, drop_database, unique_name
-from tests.integration.alerts.factories import (
-    emit,
-    make_entry,
-    make_hit,
-    make_token,
-    running_app,
-    settings_for,
-)
+from tests.fixtures.app import make_token, running_app, settings_for
+from tests.fixtures.factories import emit, make_entry, make_hit
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 
 from failsafe.settings import ServerSettings
-from tests.integration.alerts.factories import RunningApp, make_token, running_app, settings_for
+from tests.fixtures.app import RunningApp, make_token, running_app, settings_for
 
 pytestmark = pytest.mark.integration
 

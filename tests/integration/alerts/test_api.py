@@ -16,13 +16,8 @@ from sqlalchemy import select
 from failsafe.alerts import service
 from failsafe.auth.service import CLI_ACTOR
 from failsafe.db.models import AlertTransition, AuditLog
-from tests.integration.alerts.factories import (
-    RunningApp,
-    emit,
-    make_entry,
-    make_hit,
-    make_token,
-)
+from tests.fixtures.app import RunningApp, make_token
+from tests.fixtures.factories import emit, make_entry, make_hit
 
 pytestmark = pytest.mark.integration
 

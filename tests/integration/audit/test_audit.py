@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import pytest_asyncio
 
-from tests.integration.api import Api, api_client, auth, entry_body, unique_token
+from tests.fixtures.app import Api, api_client, auth
+from tests.fixtures.factories import entry_body, unique_token
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ from failsafe.auth.service import authenticate_token
 from failsafe.db.models import Bureau, Principal
 from failsafe.errors import Unauthorized
 from tests.conftest import scan_output
-from tests.integration.api import api_client, auth
+from tests.fixtures.app import api_client, auth
 
 pytestmark = pytest.mark.integration
 FAILSAFE = str(Path(sys.executable).with_name("failsafe"))

@@ -10,13 +10,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from failsafe.settings import AuthSettings, ServerSettings
-from tests.integration.alerts.factories import (
-    make_token,
-    open_stream,
-    recv_json,
-    running_app,
-    settings_for,
-)
+from tests.fixtures.app import make_token, running_app, settings_for
+from tests.fixtures.sockets import open_stream, recv_json
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from tests.integration.api import Api, api_client, auth, entry_body
+from tests.fixtures.app import Api, api_client, auth
+from tests.fixtures.factories import entry_body
 
 pytestmark = pytest.mark.integration
 

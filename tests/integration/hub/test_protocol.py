@@ -10,16 +10,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from failsafe.db.models import AlertAck
-from tests.integration.alerts.factories import (
-    RunningApp,
-    collect_alerts,
-    emit,
-    make_entry,
-    make_hit,
-    make_token,
-    open_stream,
-    recv_json,
-)
+from tests.fixtures.app import RunningApp, make_token
+from tests.fixtures.factories import emit, make_entry, make_hit
+from tests.fixtures.sockets import collect_alerts, open_stream, recv_json
 
 pytestmark = pytest.mark.integration
 

@@ -21,17 +21,10 @@ from websockets.exceptions import ConnectionClosed
 from failsafe.db.engine import create_engine, create_sessionmaker
 from failsafe.hub.bus import KafkaAlertBus
 from failsafe.settings import DatabaseSettings
-from tests.apptools import free_port as _free_port
-from tests.apptools import serve_process
-from tests.integration.alerts.factories import (
-    emit,
-    fresh_database,
-    make_entry,
-    make_hit,
-    make_token,
-    open_stream,
-    recv_json,
-)
+from tests.fixtures.app import free_port as _free_port
+from tests.fixtures.app import make_token, serve_process
+from tests.fixtures.factories import emit, fresh_database, make_entry, make_hit
+from tests.fixtures.sockets import open_stream, recv_json
 
 pytestmark = pytest.mark.integration
 

@@ -16,16 +16,9 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from failsafe.settings import TopicSettings
-from tests.apptools import FAILSAFE
 from tests.conftest import scan_output
-from tests.integration.alerts.factories import (
-    RunningApp,
-    make_token,
-    open_stream,
-    recv_json,
-    running_app,
-    settings_for,
-)
+from tests.fixtures.app import FAILSAFE, RunningApp, make_token, running_app, settings_for
+from tests.fixtures.sockets import open_stream, recv_json
 
 pytestmark = pytest.mark.integration
 

@@ -20,16 +20,9 @@ from failsafe.alerts import service as alerts_service
 from failsafe.alerts.recorder import record_hits
 from failsafe.auth.service import CLI_ACTOR
 from failsafe.db.models import Alert
-from tests.integration.alerts.factories import (
-    RunningApp,
-    collect_alerts,
-    emit,
-    make_entry,
-    make_hit,
-    make_token,
-    open_stream,
-    recv_json,
-)
+from tests.fixtures.app import RunningApp, make_token
+from tests.fixtures.factories import emit, make_entry, make_hit
+from tests.fixtures.sockets import collect_alerts, open_stream, recv_json
 
 pytestmark = pytest.mark.integration
 

@@ -17,16 +17,16 @@ from websockets.exceptions import ConnectionClosed
 
 from failsafe.db.base import utcnow
 from failsafe.db.models import StreamTicket
-from tests.apptools import free_port, serve_process
 from tests.conftest import subprocess_log
-from tests.integration.alerts.factories import (
+from tests.fixtures.app import (
     RunningApp,
+    free_port,
     make_token,
-    open_stream,
-    recv_json,
     running_app,
+    serve_process,
     settings_for,
 )
+from tests.fixtures.sockets import open_stream, recv_json
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from failsafe.db.models import Alert, AlertTransition
 from failsafe.settings import DatabaseSettings, Settings
-from tests.apptools import running, token, wait_ready
-from tests.factories import event
+from tests.fixtures.app import in_process
+from tests.fixtures.factories import event
 
 pytestmark = pytest.mark.integration
 
@@ -26,17 +26,15 @@ ENTRY = {
 
 async def test_cancel_withdraws_open_alerts_and_stops_matching(fresh_pg_url: str) -> None:
     settings = Settings(database=DatabaseSettings(url=fresh_pg_url, auto_migrate=False))
-    async with running(settings) as (client, state):
-        await wait_ready(state)
-        analyst = await token(state, "analyst", "FRA")
-        border = await token(state, "border", "ITA")
+    async with in_process(settings) as api:
+        client, state = api.client, api.state
+        await api.ready()
+        analyst = await api.headers("analyst", "FRA")
+        border = await api.headers("border", "ITA")
         created = await client.post("/v1/watchlist", json=ENTRY, headers=analyst)
         assert created.status_code == 201, created.text
         entry_id = created.json()["id"]
-        screening = state.services["screening"]
-        async with asyncio.timeout(5):
-            while entry_id not in screening.follower.entries:
-                await asyncio.sleep(0.05)
+        await api.follows(entry_id)
         for _ in range(2):
             ev = event("ROSSETTI", "LUCA", dob="1975-05-05", country="ITA")
             assert (await client.post("/v1/events", json=ev, headers=border)).status_code == 202
@@ -49,7 +47,7 @@ async def test_cancel_withdraws_open_alerts_and_stops_matching(fresh_pg_url: str
         updates: list[dict[str, Any]] = []
 
         async def listen() -> None:
-            async for alert in state.services["alert_bus"].subscribe():
+            async for alert in api.bus.subscribe():
                 updates.append(alert)
                 return
 
@@ -67,9 +65,7 @@ async def test_cancel_withdraws_open_alerts_and_stops_matching(fresh_pg_url: str
         assert statuses == ["withdrawn", "closed"]
         assert [(t.alert_id, t.to_status) for t in transitions] == [(alerts[0].id, "withdrawn")]
 
-        async with asyncio.timeout(5):
-            while entry_id in screening.follower.entries:
-                await asyncio.sleep(0.05)
+        await api.follows(entry_id, present=False)
         ev = event("ROSSETTI", "LUCA", dob="1975-05-05", country="ITA")
         assert (await client.post("/v1/events", json=ev, headers=border)).status_code == 202
         async with state.sessionmaker() as s:

@@ -27,9 +27,10 @@ from failsafe.matching.index import WatchlistIndex
 from failsafe.settings import DatabaseSettings, Settings
 from failsafe.watchlist.schemas import EntryIn
 from failsafe.watchlist.service import create_entry
-from tests.apptools import running, token, wait_ready
-from tests.factories import entry_doc, event, put_entry
-from tests.integration.ingest.streams import read_topic, stream_settings
+from tests.fixtures.app import in_process
+from tests.fixtures.factories import entry_doc, event, put_entry
+from tests.fixtures.streams import read_topic, stream_settings, worker_ready
+from tests.fixtures.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -96,11 +97,7 @@ async def test_the_worker_sees_dates_of_birth_and_dead_letters_unreadable_ones(
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
     await producer.start()
     try:
-        async with asyncio.timeout(30):
-            while not worker.ready:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.05)
+        await eventually(lambda: worker_ready(worker, task), timeout=30, what="worker ready")
         subject = index.given[entry["id"]]["subject"]
         assert subject["date_of_birth"] == "1969-06-16"
         assert subject["dates_of_birth"] == [
@@ -120,13 +117,12 @@ async def test_the_worker_sees_dates_of_birth_and_dead_letters_unreadable_ones(
             "schema violation: traveller.date_of_birth: date_format",
             "schema violation: traveller.date_of_birth: date_value",
         ]
-        async with asyncio.timeout(30):
-            while True:
-                async with sessions() as s:
-                    alerts = list((await s.execute(select(Alert))).scalars())
-                if alerts:
-                    break
-                await asyncio.sleep(0.1)
+
+        async def stored() -> list[Alert]:
+            async with sessions() as s:
+                return list((await s.execute(select(Alert))).scalars())
+
+        alerts = await eventually(stored, timeout=30, interval=0.1, what="an alert")
         (alert,) = alerts
         assert (alert.event_id, alert.entry_id) == (unpadded["event_id"], entry["id"])
         # The sighting keeps the date as normalised by the event schema.
@@ -183,20 +179,19 @@ async def test_the_recorder_lowers_severity_for_far_dates(
 
 async def test_serve_screens_with_the_list_and_rejects_unreadable_dates(fresh_pg_url: str) -> None:
     settings = Settings(database=DatabaseSettings(url=fresh_pg_url))  # no Kafka: in process
-    async with running(settings) as (client, state):
-        await wait_ready(state)
-        analyst = await token(state, "analyst", "FRA")
-        border = await token(state, "border", "DEU")
+    async with in_process(settings) as api:
+        client, state = api.client, api.state
+        await api.ready()
+        analyst = await api.headers("analyst", "FRA")
+        border = await api.headers("border", "DEU")
         body = entry_body(
             "KOWALSKA", "ANNA", date_of_birth="1969-06-16", dates_of_birth=[{"circa": 1972}]
         )
         r = await client.post("/v1/watchlist", json=body, headers=analyst)
         assert r.status_code == 201, r.text
         entry_id = r.json()["id"]
-        follower = state.services["screening"].follower
-        async with asyncio.timeout(5):
-            while entry_id not in follower.entries:
-                await asyncio.sleep(0.05)
+        await api.follows(entry_id)
+        follower = api.screening.follower
         assert follower.entries[entry_id]["subject"]["dates_of_birth"] == [
             "1969-06-16",
             {"circa": 1972},

@@ -10,13 +10,13 @@ from typing import Any
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer
 from sqlalchemy import select
 
 from failsafe.db.models import Alert
 from failsafe.settings import DatabaseSettings, KafkaSettings, Settings, TopicSettings
-from tests.apptools import running, token, wait_ready
-from tests.factories import entry_doc, event, put_entry
+from tests.fixtures.app import in_process
+from tests.fixtures.factories import entry_doc, event, put_entry
+from tests.fixtures.streams import read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -31,10 +31,11 @@ async def test_kafka_mode_produces_valid_events_and_reports_rejections(
         database=DatabaseSettings(url=fresh_pg_url),
         kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap, topics=topics),
     )
-    async with running(settings) as (client, state):
-        await wait_ready(state)
-        border = await token(state, "border", "DEU")
-        bureau = await token(state, "bureau", "DEU")
+    async with in_process(settings) as api:
+        client = api.client
+        await api.ready()
+        border = await api.headers("border", "DEU")
+        bureau = await api.headers("bureau", "DEU")
         good = event("MUSTER", "ERIKA")
         bad = {**event("X", "Y"), "occurred_at": "yesterday"}
         resp = await client.post("/v1/events", json=[good, bad], headers=border)
@@ -48,40 +49,25 @@ async def test_kafka_mode_produces_valid_events_and_reports_rejections(
         assert (await client.post("/v1/events", json=good)).status_code == 401
         assert (await client.post("/v1/events", content=b"{", headers=border)).status_code == 400
 
-    consumer = AIOKafkaConsumer(
-        topics.events,
-        bootstrap_servers=kafka_bootstrap,
-        auto_offset_reset="earliest",
-        group_id=None,
-    )
-    await consumer.start()
-    try:
-        async with asyncio.timeout(20):
-            got: list[Any] = []
-            while not got:
-                for records in (await consumer.getmany(timeout_ms=300)).values():
-                    got.extend(records)
-    finally:
-        await consumer.stop()
+    got = await read_topic(kafka_bootstrap, topics.events, 1, timeout=20)
     assert [orjson.loads(r.value)["event_id"] for r in got] == [good["event_id"]]
     assert got[0].key == good["event_id"].encode()
 
 
 async def test_embedded_mode_screens_in_process_and_publishes(tmp_path: Path) -> None:
     settings = Settings(database=DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'e.db'}"))
-    async with running(settings) as (client, state):
-        await wait_ready(state)
-        border = await token(state, "border", "DEU")
+    async with in_process(settings) as api:
+        client, state = api.client, api.state
+        await api.ready()
+        border = await api.headers("border", "DEU")
         entry = await put_entry(
             state.sessionmaker, entry_doc("PETROV", "IVAN", dob="1970-03", owner="FRA")
         )
-        async with asyncio.timeout(5):
-            while entry["id"] not in state.services["screening"].follower.entries:
-                await asyncio.sleep(0.05)
+        await api.follows(entry["id"])
         received: list[dict[str, Any]] = []
 
         async def listen() -> None:
-            async for alert in state.services["alert_bus"].subscribe():
+            async for alert in api.bus.subscribe():
                 received.append(alert)
                 return
 
@@ -105,11 +91,12 @@ async def test_screen_answers_now_and_hides_entries_the_caller_may_not_see(
     tmp_path: Path,
 ) -> None:
     settings = Settings(database=DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 's.db'}"))
-    async with running(settings) as (client, state):
-        await wait_ready(state)
-        deu = await token(state, "border", "DEU")
-        usa = await token(state, "border", "USA")
-        analyst = await token(state, "analyst", "FRA")
+    async with in_process(settings) as api:
+        client, state = api.client, api.state
+        await api.ready()
+        deu = await api.headers("border", "DEU")
+        usa = await api.headers("border", "USA")
+        analyst = await api.headers("analyst", "FRA")
         restricted = await put_entry(
             state.sessionmaker,
             entry_doc(
@@ -120,9 +107,7 @@ async def test_screen_answers_now_and_hides_entries_the_caller_may_not_see(
                 distribution={"mode": "restricted", "allow": ["USA"], "deny": []},
             ),
         )
-        async with asyncio.timeout(5):
-            while restricted["id"] not in state.services["screening"].follower.entries:
-                await asyncio.sleep(0.05)
+        await api.follows(restricted["id"])
         query = event("DUBOIS", "CLAIRE", dob="1985-09-09")
         seen_by_usa = (await client.post("/v1/screen", json=query, headers=usa)).json()
         assert [m["entry_id"] for m in seen_by_usa[0]["matches"]] == [restricted["id"]]
@@ -142,16 +127,15 @@ async def test_screen_answers_now_and_hides_entries_the_caller_may_not_see(
 
 async def test_a_border_principal_sends_events_of_its_own_country_only(fresh_pg_url: str) -> None:
     settings = Settings(database=DatabaseSettings(url=fresh_pg_url))  # no Kafka: in process
-    async with running(settings) as (client, state):
-        await wait_ready(state)
-        deu = await token(state, "border", "DEU")
-        admin = await token(state, "admin", None)
+    async with in_process(settings) as api:
+        client, state = api.client, api.state
+        await api.ready()
+        deu = await api.headers("border", "DEU")
+        admin = await api.headers("admin")
         entry = await put_entry(
             state.sessionmaker, entry_doc("PETROV", "IVAN", dob="1970-03", owner="FRA")
         )
-        async with asyncio.timeout(5):
-            while entry["id"] not in state.services["screening"].follower.entries:
-                await asyncio.sleep(0.05)
+        await api.follows(entry["id"])
         own = event("PETROV", "IVAN", dob="1970-03-14", country="DEU")
         foreign = event("PETROV", "IVAN", dob="1970-03-14", country="ITA")
         unsaid = {k: v for k, v in event("PETROV", "IVAN", dob="1970-03-14").items()

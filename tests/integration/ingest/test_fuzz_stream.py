@@ -30,9 +30,10 @@ from failsafe.ingest.events import parse_event
 from failsafe.ingest.service import new_screener
 from failsafe.ingest.worker import IngestWorker
 from failsafe.settings import Settings
-from tests.factories import entry_doc, put_entry
-from tests.hostile import base_event, draw_many, garbage, hostile_event
-from tests.integration.ingest.streams import stream_settings
+from tests.fixtures.factories import entry_doc, put_entry
+from tests.fixtures.hostile import base_event, draw_many, garbage, hostile_event
+from tests.fixtures.streams import stream_settings, worker_ready
+from tests.fixtures.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -115,18 +116,18 @@ async def test_fuzzed_messages_are_each_alerted_or_dead_lettered(settings: Setti
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20)
     await producer.start()
     try:
-        async with asyncio.timeout(30):
-            while not (worker.ready and len(worker.screener) == 1):
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.05)
+        await eventually(
+            lambda: worker_ready(worker, task) and len(worker.screener) == 1, timeout=30
+        )
         futures = [await producer.send(kafka.topics.events, raw) for raw in messages]
         metadata = await asyncio.gather(*futures)
         sent = {(m.partition, m.offset): raw for m, raw in zip(metadata, messages, strict=True)}
-        async with asyncio.timeout(120):
-            while worker.processed < len(messages):
-                assert not task.done(), "the worker stopped"
-                await asyncio.sleep(0.1)
+
+        def all_processed() -> bool:
+            assert not task.done(), "the worker stopped"
+            return worker.processed >= len(messages)
+
+        await eventually(all_processed, timeout=120, interval=0.1)
         assert worker.processed == len(messages)
         assert not task.done() and worker.ready  # alive and ready after all of it
 

@@ -9,13 +9,8 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import statistics
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -23,7 +18,7 @@ from typing import Any
 import orjson
 import psutil
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from sqlalchemy import select
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
@@ -33,62 +28,27 @@ from failsafe.db.models import Alert
 from failsafe.ingest.service import new_screener
 from failsafe.ingest.worker import IngestWorker
 from failsafe.settings import DatabaseSettings, KafkaSettings, Settings, TopicSettings
-from tests.factories import entry_doc, event, put_entry
-from tests.integration.alerts.factories import make_token
+from tests.fixtures.app import free_port, make_token
+from tests.fixtures.factories import entry_doc, event, put_entry
+from tests.fixtures.outages import (
+    FAILSAFE,
+    alerts_stored,
+    http_get,
+    ingest_env,
+    lines,
+    produce_hits,
+    proxy_for,
+    read_alert_ids,
+    start_ingest,
+    status,
+    stored_alerts,
+    terminate,
+    wait_status,
+)
+from tests.fixtures.waiting import eventually
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
-
-
-class TcpProxy:
-    """A loopback TCP proxy that can be cut (every connection dropped, nothing accepted) and
-    restored: a database outage as the worker sees it."""
-
-    def __init__(self, target_host: str, target_port: int) -> None:
-        self.target = (target_host, target_port)
-        self.server: asyncio.Server | None = None
-        self.port = 0
-        self.tasks: set[asyncio.Task[None]] = set()
-        self.writers: set[asyncio.StreamWriter] = set()
-
-    async def _pipe(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        with contextlib.suppress(OSError, asyncio.CancelledError):
-            while data := await r.read(65536):
-                w.write(data)
-                await w.drain()
-        w.close()
-
-    async def _handle(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-        try:
-            ur, uw = await asyncio.open_connection(*self.target)
-        except OSError:
-            w.close()
-            return
-        self.writers |= {w, uw}
-        for coro in (self._pipe(r, uw), self._pipe(ur, w)):
-            task = asyncio.create_task(coro)
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
-
-    async def start(self) -> None:
-        self.server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
-        self.port = self.server.sockets[0].getsockname()[1]
-
-    async def cut(self) -> None:
-        assert self.server is not None
-        self.server.close()
-        for w in self.writers:
-            w.transport.abort()
-        self.writers.clear()
-        for t in list(self.tasks):
-            t.cancel()
-        await self.server.wait_closed()
-
-
-async def wait_for(cond: Any, timeout: float = 60) -> None:
-    async with asyncio.timeout(timeout):
-        while not await cond():
-            await asyncio.sleep(0.1)
 
 
 async def test_database_outage_pauses_and_resumes_without_loss(
@@ -97,8 +57,7 @@ async def test_database_outage_pauses_and_resumes_without_loss(
     tag = uuid.uuid4().hex[:8]
     direct = create_sessionmaker(engine := create_engine(DatabaseSettings(url=fresh_pg_url)))
     entry = await put_entry(direct, entry_doc("ABERNATHY", "SOLOMON", dob="1959-12-01"))
-    host_port = fresh_pg_url.rsplit("@", 1)[1].split("/")[0]
-    proxy = TcpProxy(host_port.split(":")[0], int(host_port.split(":")[1]))
+    proxy, host_port = proxy_for(fresh_pg_url)
     await proxy.start()
     proxied = fresh_pg_url.replace(host_port, f"127.0.0.1:{proxy.port}")
     topics = TopicSettings(
@@ -115,10 +74,6 @@ async def test_database_outage_pauses_and_resumes_without_loss(
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
     await producer.start()
 
-    async def alerts() -> list[tuple[str, str]]:
-        async with direct() as s:
-            return [tuple(r) for r in await s.execute(select(Alert.event_id, Alert.entry_id))]
-
     sent: list[str] = []
 
     async def send(n: int) -> None:
@@ -128,29 +83,25 @@ async def test_database_outage_pauses_and_resumes_without_loss(
             await producer.send_and_wait(topics.events, orjson.dumps(ev), key=b"k")
 
     try:
-        await wait_for(lambda: asyncio.sleep(0, worker.ready))
+        await eventually(lambda: worker.ready, timeout=60, interval=0.1)
         await send(5)
-        await wait_for(lambda: _count_at_least(alerts, 5))
+        await alerts_stored(direct, 5)
         await proxy.cut()
         await send(10)  # arrives while the database is away
-        await wait_for(lambda: asyncio.sleep(0, not worker.ready), timeout=30)
+        await eventually(lambda: not worker.ready, timeout=30, interval=0.1)
         await asyncio.sleep(2)  # a few retries fail
-        assert len(await alerts()) == 5
+        assert len(await stored_alerts(direct)) == 5
         await proxy.start()  # the database is back, on the same port
-        await wait_for(lambda: _count_at_least(alerts, 15))
-        await wait_for(lambda: asyncio.sleep(0, worker.ready))
+        await alerts_stored(direct, 15)
+        await eventually(lambda: worker.ready, timeout=60, interval=0.1)
         await asyncio.sleep(1)
-        got = await alerts()
+        got = await stored_alerts(direct)
         assert sorted(got) == sorted((e, entry["id"]) for e in sent)
     finally:
         worker.request_stop()
         await asyncio.wait_for(task, 60)
         await producer.stop()
         await engine.dispose()
-
-
-async def _count_at_least(alerts: Any, n: int) -> bool:
-    return len(await alerts()) >= n
 
 
 def private_broker_port(pid: int) -> int:
@@ -214,10 +165,6 @@ async def test_kafka_outage_pauses_and_resumes_without_loss(
     worker = IngestWorker(settings, new_screener(), batch_size=20)
     task = asyncio.create_task(worker.run())
 
-    async def alerts() -> list[tuple[str, str]]:
-        async with direct() as s:
-            return [tuple(r) for r in await s.execute(select(Alert.event_id, Alert.entry_id))]
-
     sent: list[str] = []
 
     async def send(n: int) -> None:
@@ -232,17 +179,17 @@ async def test_kafka_outage_pauses_and_resumes_without_loss(
             await producer.stop()
 
     try:
-        await wait_for(lambda: asyncio.sleep(0, worker.ready))
+        await eventually(lambda: worker.ready, timeout=60, interval=0.1)
         await send(5)
-        await wait_for(lambda: _count_at_least(alerts, 5))
+        await alerts_stored(direct, 5)
         await asyncio.to_thread(ctl, "stop")
         await asyncio.sleep(3)  # the worker notices, logs and keeps trying
         assert not task.done()
         await asyncio.to_thread(ctl, "start")
         await send(10)
-        await wait_for(lambda: _count_at_least(alerts, 15), timeout=120)
+        await alerts_stored(direct, 15, timeout=120)
         await asyncio.sleep(1)
-        got = await alerts()
+        got = await stored_alerts(direct)
         assert sorted(got) == sorted((e, entry["id"]) for e in sent)
     finally:
         worker.request_stop()
@@ -252,119 +199,6 @@ async def test_kafka_outage_pauses_and_resumes_without_loss(
 
 
 # -- real processes ----------------------------------------------------------------------------
-
-FAILSAFE = [sys.executable, "-m", "failsafe.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    """Status, headers (lower-case names) and body; 0 when nothing answers."""
-    request = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return response.status, _names(response.headers), response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, _names(exc.headers), exc.read()
-    except OSError:
-        return 0, {}, b""
-
-
-def _names(headers: Any) -> dict[str, str]:
-    return {k.lower(): v for k, v in headers.items()}
-
-
-async def status(url: str, headers: dict[str, str] | None = None) -> int:
-    return (await asyncio.to_thread(http_get, url, headers))[0]
-
-
-async def wait_status(
-    url: str, want: int, proc: subprocess.Popen[bytes], timeout: float = 60
-) -> None:
-    async with asyncio.timeout(timeout):
-        while await status(url) != want:
-            assert proc.poll() is None, f"{proc.args} exited with {proc.returncode}"
-            await asyncio.sleep(0.2)
-
-
-def ingest_env(url: str, bootstrap: str, tag: str, **extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "FAILSAFE_DATABASE__URL": url,
-        "FAILSAFE_KAFKA__BOOTSTRAP_SERVERS": bootstrap,
-        "FAILSAFE_KAFKA__CONSUMER_GROUP": f"proc-{tag}",
-        "FAILSAFE_KAFKA__TOPICS__EVENTS": f"proc.events.{tag}",
-        "FAILSAFE_KAFKA__TOPICS__EVENTS_DLQ": f"proc.dlq.{tag}",
-        "FAILSAFE_KAFKA__TOPICS__ALERTS": f"proc.alerts.{tag}",
-        "FAILSAFE_LOG_LEVEL": "INFO",
-        **extra,
-    }
-
-
-def start_ingest(env: dict[str, str], metrics_port: int, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as sink:
-        return subprocess.Popen(
-            [*FAILSAFE, "ingest", "--batch-size", "20", "--metrics-port", str(metrics_port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=sink,
-        )
-
-
-def lines(log: Path) -> int:
-    return log.read_bytes().count(b"\n")
-
-
-def terminate(proc: subprocess.Popen[bytes], within: float) -> tuple[int | None, float]:
-    """SIGTERM; the exit code (None: still running after `within` s, then killed) and the time."""
-    start = time.monotonic()
-    proc.send_signal(signal.SIGTERM)
-    try:
-        rc: int | None = proc.wait(within)
-    except subprocess.TimeoutExpired:
-        rc = None
-        proc.kill()
-        proc.wait()
-    return rc, time.monotonic() - start
-
-
-async def produce_hits(
-    bootstrap: str, topic: str, n: int, names: tuple[str, str, str]
-) -> list[str]:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
-    await producer.start()
-    sent: list[str] = []
-    try:
-        for i in range(n):
-            ev = event(names[0], names[1], dob=names[2])
-            sent.append(ev["event_id"])
-            await producer.send(topic, orjson.dumps(ev), key=str(i % 4).encode())
-        await producer.flush()
-    finally:
-        await producer.stop()  # before the broker goes: a producer holding sends would spin
-    return sent
-
-
-async def read_alert_ids(bootstrap: str, topic: str, want: set[int], timeout: float) -> set[int]:
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    seen: set[int] = set()
-    try:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                while not want <= seen:
-                    for records in (await consumer.getmany(timeout_ms=500)).values():
-                        seen.update(orjson.loads(r.value)["id"] for r in records)
-    finally:
-        await consumer.stop()
-    return seen
-
 
 async def test_kafka_down_with_alerts_pending_is_quiet_not_ready_and_recovers(
     fresh_pg_url: str, private_kafka: Any, tmp_path: Path
@@ -379,16 +213,12 @@ async def test_kafka_down_with_alerts_pending_is_quiet_not_ready_and_recovers(
     readyz = f"http://127.0.0.1:{port}/readyz"
     worker = start_ingest(env, port, log)
 
-    async def stored() -> list[tuple[str, str]]:
-        async with direct() as s:
-            return [tuple(r) for r in await s.execute(select(Alert.event_id, Alert.entry_id))]
-
     try:
         await wait_status(readyz, 200, worker)
         sent = await produce_hits(bootstrap, env["FAILSAFE_KAFKA__TOPICS__EVENTS"], 3000, names)
-        await wait_for(lambda: _count_at_least(stored, 40))
+        await alerts_stored(direct, 40)
         await asyncio.to_thread(ctl, "stop")  # while the worker is publishing alerts
-        at_outage = len(await stored())
+        at_outage = len(await stored_alerts(direct))
         assert at_outage < len(sent), "the outage should begin with alerts pending"
         await wait_status(readyz, 503, worker, timeout=20)
 
@@ -406,9 +236,9 @@ async def test_kafka_down_with_alerts_pending_is_quiet_not_ready_and_recovers(
         assert logged <= 12, f"{logged} log lines in 6 s of outage"
 
         await asyncio.to_thread(ctl, "start")
-        await wait_for(lambda: _count_at_least(stored, len(sent)), timeout=120)
+        await alerts_stored(direct, len(sent), timeout=120)
         await wait_status(readyz, 200, worker, timeout=60)
-        got = await stored()
+        got = await stored_alerts(direct)
         assert sorted(got) == sorted((e, entry["id"]) for e in sent)  # none lost, none twice
         async with direct() as s:
             ids = set((await s.execute(select(Alert.id))).scalars())
@@ -443,15 +273,11 @@ async def test_sigterm_during_a_kafka_outage_exits_0_within_the_bound(
     busy = start_ingest(busy_env, busy_port, tmp_path / "busy.log")
     idle = start_ingest(idle_env, idle_port, tmp_path / "idle.log")
 
-    async def stored() -> list[Any]:
-        async with direct() as s:
-            return list((await s.execute(select(Alert.id))).scalars())
-
     try:
         await wait_status(f"http://127.0.0.1:{busy_port}/readyz", 200, busy)
         await wait_status(f"http://127.0.0.1:{idle_port}/readyz", 200, idle)
         await produce_hits(bootstrap, busy_env["FAILSAFE_KAFKA__TOPICS__EVENTS"], 3000, names)
-        await wait_for(lambda: _count_at_least(stored, 20))
+        await alerts_stored(direct, 20)
         await asyncio.to_thread(ctl, "stop")
         # The idle worker too reports the outage (it used to stay ready all along).
         await wait_status(f"http://127.0.0.1:{idle_port}/readyz", 503, idle, timeout=20)
@@ -476,8 +302,7 @@ async def test_serve_waits_for_postgres_and_answers_503_while_it_is_away(
     direct = create_sessionmaker(engine := create_engine(DatabaseSettings(url=fresh_pg_url)))
     token = await make_token(direct, "bureau", "FRA")
     await engine.dispose()
-    host_port = fresh_pg_url.rsplit("@", 1)[1].split("/")[0]
-    proxy = TcpProxy(host_port.split(":")[0], int(host_port.split(":")[1]))
+    proxy, host_port = proxy_for(fresh_pg_url)
     await proxy.start()
     await proxy.cut()  # PostgreSQL is "down" before serve starts
     port = free_port()
@@ -527,9 +352,7 @@ async def test_serve_waits_for_postgres_and_answers_503_while_it_is_away(
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
 
         await proxy.start()
-        async with asyncio.timeout(30):
-            while await status(f"{base}/v1/alerts", auth) != 200:
-                await asyncio.sleep(0.2)
+        await wait_status(f"{base}/v1/alerts", 200, timeout=30, headers=auth)
         rc, _took = await asyncio.to_thread(terminate, serve, 30)
         # uvicorn shuts down gracefully, then re-raises the signal it caught (its convention).
         assert rc in (0, -signal.SIGTERM), rc

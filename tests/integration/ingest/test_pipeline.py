@@ -18,7 +18,7 @@ from failsafe.ingest.follower import WatchlistFollower
 from failsafe.ingest.pipeline import Pipeline, RawRecord, Rejection
 from failsafe.matching.index import WatchlistIndex
 from failsafe.settings import DatabaseSettings
-from tests.factories import entry_doc, event, put_entry
+from tests.fixtures.factories import entry_doc, event, put_entry
 
 
 class Dlq:

@@ -26,15 +26,11 @@ from failsafe.ingest.pipeline import Pipeline, RawRecord, Rejection
 from failsafe.ingest.service import new_screener
 from failsafe.ingest.worker import IngestWorker
 from failsafe.settings import DatabaseSettings, Settings
-from tests.apptools import running, token, wait_ready
-from tests.factories import entry_doc, put_entry
-from tests.hostile import SEEN_POISON, apply, base_event, encode
-from tests.integration.ingest import test_worker as streams
-
-# The worker's fixtures from test_worker.py, used here by name: unique topics and database.
-Env = streams.Env
-env = streams.env
-worker = streams.worker
+from tests.fixtures.app import in_process
+from tests.fixtures.factories import entry_doc, put_entry
+from tests.fixtures.hostile import SEEN_POISON, apply, base_event, encode
+from tests.fixtures.streams import Env, loaded
+from tests.fixtures.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -55,13 +51,6 @@ EXPECTED_REASON = {
 }
 
 
-async def _loaded(worker: IngestWorker, entries: int = 1) -> None:
-    """Until the worker's matcher holds `entries` entries (it follows the watchlist)."""
-    async with asyncio.timeout(10):
-        while len(worker.screener) < entries:
-            await asyncio.sleep(0.05)
-
-
 def hit() -> dict[str, Any]:
     return base_event(NAME[0], NAME[1], NAME[2])
 
@@ -75,7 +64,7 @@ async def test_poison_events_go_to_the_dlq_and_the_partition_goes_on(
     env: Env, worker: IngestWorker
 ) -> None:
     await put_entry(env.sessions, entry_doc(*NAME[:2], dob=NAME[2]))
-    await _loaded(worker)
+    await loaded(worker)
     cases = poison_hits()
     goods = [hit() for _ in cases]
     for (_, poison), good in zip(cases, goods, strict=True):
@@ -89,9 +78,7 @@ async def test_poison_events_go_to_the_dlq_and_the_partition_goes_on(
         assert reason.startswith(EXPECTED_REASON[name]), (name, reason)
     assert worker.ready
     # Counted after the offsets are committed, a moment after the last alert was published.
-    async with asyncio.timeout(10):
-        while worker.processed < 2 * len(cases):
-            await asyncio.sleep(0.05)
+    await eventually(lambda: worker.processed >= 2 * len(cases), what="every message processed")
     assert worker.processed == 2 * len(cases)
 
 
@@ -99,7 +86,7 @@ async def test_a_message_too_large_to_dead_letter_whole_is_truncated_not_stuck(
     env: Env, worker: IngestWorker
 ) -> None:
     await put_entry(env.sessions, entry_doc(*NAME[:2], dob=NAME[2]))
-    await _loaded(worker)
+    await loaded(worker)
     # Just under the producers' 1 MiB request limit: the DLQ's headers push it over.
     event = hit()
     size = len(encode({**event, "pad": ""}))
@@ -117,13 +104,12 @@ async def test_a_message_too_large_to_dead_letter_whole_is_truncated_not_stuck(
 
 async def test_poison_events_through_the_api_are_rejected_one_by_one(fresh_pg_url: str) -> None:
     settings = Settings(database=DatabaseSettings(url=fresh_pg_url))  # no Kafka: in process
-    async with running(settings) as (client, state):
-        await wait_ready(state)
-        border = await token(state, "border", "DEU")
+    async with in_process(settings) as api:
+        client, state = api.client, api.state
+        await api.ready()
+        border = await api.headers("border", "DEU")
         entry = await put_entry(state.sessionmaker, entry_doc(*NAME[:2], dob=NAME[2]))
-        async with asyncio.timeout(5):
-            while entry["id"] not in state.services["screening"].follower.entries:
-                await asyncio.sleep(0.05)
+        await api.follows(entry["id"])
         # JSON values orjson cannot read make the whole body unreadable (400), so those cases
         # are sent alone; the others go in one batch between good events.
         readable = [(n, raw) for n, raw in poison_hits() if _orjson_reads(raw)]
@@ -251,7 +237,7 @@ async def test_the_worker_dead_letters_what_the_database_refuses_and_goes_on(
     w = IngestWorker(env.settings, new_screener(), batch_size=100)
     task = asyncio.create_task(w.run())
     try:
-        await _loaded(w)
+        await loaded(w)
         bad = apply(hit(), "vendor", {"note": "a\u0000b"})
         goods = [hit(), hit()]
         await env.send(goods[0], bad, goods[1])
@@ -270,14 +256,13 @@ async def test_screen_reports_an_event_the_engine_fails_on_and_answers_the_other
     fresh_pg_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = Settings(database=DatabaseSettings(url=fresh_pg_url))
-    async with running(settings) as (client, state):
-        await wait_ready(state)
-        analyst = await token(state, "analyst", "FRA")
+    async with in_process(settings) as api:
+        client, state = api.client, api.state
+        await api.ready()
+        analyst = await api.headers("analyst", "FRA")
         entry = await put_entry(state.sessionmaker, entry_doc(*NAME[:2], dob=NAME[2]))
-        pipe = state.services["screening"].pipeline
-        async with asyncio.timeout(5):
-            while entry["id"] not in pipe.follower.entries:
-                await asyncio.sleep(0.05)
+        pipe = api.screening.pipeline
+        await eventually(lambda: entry["id"] in pipe.follower.entries, timeout=5)
         real = pipe.screen
 
         def broken_on_one(event: dict[str, Any]) -> Any:

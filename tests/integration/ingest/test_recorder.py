@@ -13,7 +13,7 @@ from failsafe.alerts.recorder import Hit, record_hits
 from failsafe.db.engine import create_engine, create_sessionmaker
 from failsafe.db.models import Alert, Sighting
 from failsafe.settings import DatabaseSettings
-from tests.factories import entry_doc, event, put_entry
+from tests.fixtures.factories import entry_doc, event, put_entry
 
 pytestmark = pytest.mark.integration
 

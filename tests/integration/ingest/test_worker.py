@@ -9,91 +9,28 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import pytest
-import pytest_asyncio
-from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from failsafe.db.engine import create_engine, create_sessionmaker
-from failsafe.db.models import Alert, AlertRecipient, Sighting
+from failsafe.db.models import AlertRecipient, Sighting
 from failsafe.ingest.service import new_screener
 from failsafe.ingest.worker import IngestWorker
-from failsafe.settings import Settings
 from tests.conftest import subprocess_log
-from tests.factories import entry_doc, event, put_entry
-from tests.integration.ingest.streams import read_topic, stream_settings
+from tests.fixtures.factories import entry_doc, event, put_entry
+from tests.fixtures.streams import Env, loaded
+from tests.fixtures.waiting import eventually
 
 pytestmark = pytest.mark.integration
-
-
-@dataclass
-class Env:
-    settings: Settings
-    sessions: async_sessionmaker[AsyncSession]
-    producer: AIOKafkaProducer
-
-    async def send(self, *values: bytes | dict[str, Any]) -> None:
-        for v in values:
-            raw = v if isinstance(v, bytes) else orjson.dumps(v)
-            # One key: one partition, so the order of sending is the order of processing.
-            await self.producer.send_and_wait(self.settings.kafka.topics.events, raw, key=b"k")
-
-    async def alerts(self) -> list[Alert]:
-        async with self.sessions() as s:
-            return list((await s.execute(select(Alert).order_by(Alert.id))).scalars())
-
-    async def wait_alerts(self, n: int, timeout: float = 30) -> list[Alert]:
-        async with asyncio.timeout(timeout):
-            while len(alerts := await self.alerts()) < n:
-                await asyncio.sleep(0.1)
-        return alerts
-
-    async def read_topic(self, topic: str, n: int, timeout: float = 30) -> list[Any]:
-        return await read_topic(self.settings.kafka.bootstrap_servers, topic, n, timeout)
-
-
-@pytest_asyncio.fixture
-async def env(
-    fresh_pg_url: str, kafka_bootstrap: str, unique_topic: Callable[[str], str]
-) -> AsyncIterator[Env]:
-    settings = stream_settings(fresh_pg_url, kafka_bootstrap, unique_topic, max_event_bytes=4096)
-    engine = create_engine(settings.database)
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
-    await producer.start()
-    try:
-        yield Env(settings, create_sessionmaker(engine), producer)
-    finally:
-        await producer.stop()
-        await engine.dispose()
-
-
-@pytest_asyncio.fixture
-async def worker(env: Env) -> AsyncIterator[IngestWorker]:
-    w = IngestWorker(env.settings, new_screener(), batch_size=100)
-    task = asyncio.create_task(w.run())
-    try:
-        async with asyncio.timeout(30):
-            while not w.ready:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.05)
-        yield w
-    finally:
-        w.request_stop()
-        await asyncio.wait_for(task, 30)
 
 
 async def test_hits_become_routed_persisted_published_alerts(
     env: Env, worker: IngestWorker
 ) -> None:
     petrov = await put_entry(env.sessions, entry_doc("PETROV", "IVAN", dob="1970-03", owner="FRA"))
-    await asyncio.sleep(0.5)  # the follower polls every 200 ms
+    await loaded(worker)
     hit = event("PETROV", "IVAN", dob="1970-03-14", country="DEU")
     misses = [event("SMITH", "JOHN"), event("GARCIA", "MARIA", dob="1990-01-01")]
     await env.send(misses[0], hit, misses[1])
@@ -115,7 +52,7 @@ async def test_invalid_input_goes_to_the_dlq_and_the_worker_goes_on(
     env: Env, worker: IngestWorker
 ) -> None:
     await put_entry(env.sessions, entry_doc("KOVACS", "LASZLO", dob="1965-02-03"))
-    await asyncio.sleep(0.5)
+    await loaded(worker)
     bad: list[bytes] = [
         b"{not json",
         orjson.dumps({"event_id": 42, "kind": "border_crossing"}),  # wrong type
@@ -141,7 +78,7 @@ async def test_invalid_input_goes_to_the_dlq_and_the_worker_goes_on(
 
 async def test_the_same_event_twice_gives_one_alert(env: Env, worker: IngestWorker) -> None:
     await put_entry(env.sessions, entry_doc("OKONKWO", "CHINEDU", dob="1980-05-06"))
-    await asyncio.sleep(0.5)
+    await loaded(worker)
     ev = event("OKONKWO", "CHINEDU", dob="1980-05-06")
     await env.send(ev, ev)
     marker = event("OKONKWO", "CHINEDU", dob="1980-05-06")  # a distinct event after both
@@ -193,7 +130,7 @@ async def test_routing_follows_the_route_and_distribution(env: Env, worker: Inge
             distribution={"mode": "restricted", "allow": ["USA"], "deny": []},
         ),
     )
-    await asyncio.sleep(0.5)
+    await loaded(worker, 2)
     flight = {
         "carrier": "LH",
         "number": "400",
@@ -252,9 +189,7 @@ async def test_sigkill_mid_stream_loses_and_duplicates_nothing(env: Env) -> None
     with subprocess_log("ingest").open("ab") as err:  # the suite's log scan reads it
         first = subprocess.Popen(cmd, env=child_env, stderr=err)
     try:
-        async with asyncio.timeout(60):
-            while len(await env.alerts()) < len(expected) // 3:
-                await asyncio.sleep(0.05)
+        await env.wait_alerts(len(expected) // 3, timeout=60)
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
@@ -299,15 +234,13 @@ async def test_a_rebalance_hands_over_committed_work_without_replays(env: Env) -
     t1 = asyncio.create_task(first.run())
     try:
         await produce(1000, 0.0)
-        async with asyncio.timeout(60):
-            while first.processed < 1000:
-                await asyncio.sleep(0.02)
+        await eventually(lambda: first.processed >= 1000, timeout=60, interval=0.02)
         t2 = asyncio.create_task(second.run())  # joins while events keep flowing
         try:
             await produce(2000, 0.25)
-            async with asyncio.timeout(90):
-                while first.processed + second.processed < 3000:
-                    await asyncio.sleep(0.1)
+            await eventually(
+                lambda: first.processed + second.processed >= 3000, timeout=90, interval=0.1
+            )
             await asyncio.sleep(1)
         finally:
             second.request_stop()

@@ -13,13 +13,11 @@ from sqlalchemy import func, select
 
 from failsafe.db import counters
 from failsafe.db.models import (
-    Alert,
-    AlertRecipient,
-    Sighting,
     WatchlistEntry,
     WatchlistEntryVersion,
 )
-from tests.integration.api import Api, api_client, auth, entry_body, unique_token
+from tests.fixtures.app import Api, api_client, auth
+from tests.fixtures.factories import entry_body, insert_alert, unique_token
 
 pytestmark = pytest.mark.integration
 
@@ -401,42 +399,18 @@ async def test_sightings_timeline(api: Api, admin: str, analyst: str) -> None:
         ("a", base + timedelta(days=1), "travel_booking", None, ["FRA", "TUR", "GEO"], ["FRA"]),
         ("c", base + timedelta(days=3), "border_crossing", "DEU", [], ["FRA", "DEU", "ITA"]),
     ]
-    async with api.state.sessionmaker() as s:
-        for key, at, kind, country, route, recipients in plan:
-            sighting = Sighting(
-                event_id=f"{entry_id}-{key}",
-                kind=kind,
-                occurred_at=at,
-                country=country,
-                route_countries=route,
-                event={},
-                quality_flags=[],
-            )
-            s.add(sighting)
-            await s.flush()
-            alert_id = await counters.next_value(s, counters.ALERT_ID)
-            s.add(
-                Alert(
-                    id=alert_id,
-                    event_id=sighting.event_id,
-                    entry_id=entry_id,
-                    entry_version=1,
-                    sighting_id=sighting.id,
-                    status="new",
-                    severity="high",
-                    score=0.9,
-                    method="document",
-                    notice_type="green",
-                    owner_bureau="FRA",
-                    recipients=recipients,
-                    traveller_key=key,
-                    payload={},
-                )
-            )
-            await s.flush()
-            for bureau in recipients:
-                s.add(AlertRecipient(bureau_code=bureau, alert_id=alert_id))
-            await s.commit()
+    for key, at, kind, country, route, recipients in plan:
+        await insert_alert(
+            api.sessions,
+            entry_id,
+            event_id=f"{entry_id}-{key}",
+            occurred_at=at,
+            kind=kind,
+            country=country,
+            route_countries=route,
+            recipients=recipients,
+            traveller_key=key,
+        )
 
     r = await api.client.get(f"/v1/watchlist/{entry_id}/sightings", headers=auth(analyst))
     assert r.status_code == 200

@@ -25,7 +25,8 @@ from failsafe.db.models import WatchlistEntry
 from failsafe.ingest.follower import WatchlistFollower
 from failsafe.kit.codes import PARTIAL_DATE_PATTERN
 from tests.conftest import create_database, drop_database, unique_name
-from tests.integration.api import Api, api_client, auth, entry_body, unique_token
+from tests.fixtures.app import Api, api_client, auth
+from tests.fixtures.factories import entry_body, unique_token
 
 pytestmark = pytest.mark.integration
 FAILSAFE = str(Path(sys.executable).with_name("failsafe"))

@@ -3,10 +3,7 @@ are reported by number and never stop good ones; re-importing changes nothing.""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,11 +14,10 @@ from sqlalchemy import func, select
 
 from failsafe.db import counters
 from failsafe.db.models import AuditLog, WatchlistEntry, WatchlistEntryVersion
-from tests.conftest import scan_output
-from tests.integration.api import Api, api_client, auth, entry_body, unique_token
+from tests.fixtures.app import Api, api_client, auth, run_cli
+from tests.fixtures.factories import entry_body, insert_alert, unique_token
 
 pytestmark = pytest.mark.integration
-FAILSAFE = str(Path(sys.executable).with_name("failsafe"))
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -155,19 +151,6 @@ async def test_api_import_rejects_an_oversized_line_and_keeps_going(api: Api) ->
     assert report["errors"][0]["line"] == 1
 
 
-async def _run(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        FAILSAFE,
-        *args,
-        env={**os.environ, **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await proc.communicate()
-    scan_output(f"failsafe {' '.join(args[:2])}", err.decode())  # for the suite's log scan
-    return proc.returncode or 0, out.decode(), err.decode()
-
-
 async def test_cli_import_jsonl_and_csv(api: Api, pg_url: str, tmp_path: Path) -> None:
     env = {"FAILSAFE_DATABASE__URL": pg_url}
     token = unique_token().lower()
@@ -182,12 +165,12 @@ async def test_cli_import_jsonl_and_csv(api: Api, pg_url: str, tmp_path: Path) -
             ]
         )
     )
-    code, out, err = await _run("watchlist", "import", str(jsonl), env=env)
+    code, out, err = await run_cli("watchlist", "import", str(jsonl), env=env)
     assert code == 1, err  # some lines were rejected
     assert out.splitlines()[0] == "created 2, updated 0, unchanged 0, rejected 2"
     assert "line 2: notice.type" in out and "line 3: owner_bureau is required" in out
     assert "importing" in err  # the progress bar is on stderr
-    code, out, _ = await _run("watchlist", "import", str(jsonl), env=env)
+    code, out, _ = await run_cli("watchlist", "import", str(jsonl), env=env)
     assert out.splitlines()[0] == "created 0, updated 0, unchanged 2, rejected 2"
 
     csv_file = tmp_path / "list.csv"
@@ -198,7 +181,7 @@ async def test_cli_import_jsonl_and_csv(api: Api, pg_url: str, tmp_path: Path) -
         "P:C01X00T47:D,inform_only,D;DEU,restricted,ITA\n"
         f"{token}-c2,red,CSV/{token}/2,DEU,{token},,,P:1:2:3:4:5,inform_only,,,\n"
     )
-    code, out, err = await _run("watchlist", "import", str(csv_file), "--json", env=env)
+    code, out, err = await run_cli("watchlist", "import", str(csv_file), "--json", env=env)
     report = json.loads(out)
     assert (report["created"], report["rejected"]) == (1, 1), err
     assert report["errors"][0]["line"] == 3
@@ -212,52 +195,21 @@ async def test_cli_import_jsonl_and_csv(api: Api, pg_url: str, tmp_path: Path) -
     assert row.document["subject"]["documents"][0]["issuing_state"] == "D"
     assert (row.distribution_mode, row.distribution_allow) == ("restricted", " ITA ")
     assert row.created_by == "cli"
-    code, out, _ = await _run("watchlist", "import", str(csv_file), env=env)
+    code, out, _ = await run_cli("watchlist", "import", str(csv_file), env=env)
     assert out.splitlines()[0] == "created 0, updated 0, unchanged 1, rejected 1"
 
 
 async def test_cancelling_through_an_import_withdraws_open_alerts(api: Api) -> None:
-    from datetime import UTC, datetime
-
-    from failsafe.db.models import Alert, Sighting
+    from failsafe.db.models import Alert
 
     admin = await api.principal("admin")
     token = unique_token().lower()
     line = entry_body("FRA", entry_id=f"{token}-w")
     r = await api.client.post("/v1/watchlist/import", content=ndjson([line]), headers=auth(admin))
     assert r.json()["created"] == 1
-    async with api.state.sessionmaker() as s:
-        sighting = Sighting(
-            event_id=f"{token}-ev",
-            kind="border_crossing",
-            occurred_at=datetime.now(UTC),
-            country="DEU",
-            route_countries=[],
-            event={},
-            quality_flags=[],
-        )
-        s.add(sighting)
-        await s.flush()
-        alert_id = await counters.next_value(s, counters.ALERT_ID)
-        s.add(
-            Alert(
-                id=alert_id,
-                event_id=sighting.event_id,
-                entry_id=line["id"],
-                entry_version=1,
-                sighting_id=sighting.id,
-                status="acknowledged",
-                severity="high",
-                score=0.9,
-                method="document",
-                notice_type="green",
-                owner_bureau="FRA",
-                recipients=["FRA"],
-                traveller_key="k",
-                payload={},
-            )
-        )
-        await s.commit()
+    alert_id = await insert_alert(
+        api.sessions, line["id"], event_id=f"{token}-ev", status="acknowledged", recipients=["FRA"]
+    )
     cancel = ndjson([{**line, "status": "cancelled"}])
     r = await api.client.post("/v1/watchlist/import", content=cancel, headers=auth(admin))
     assert r.json()["updated"] == 1

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from failsafe.alerts.recorder import _occurred_at
 from failsafe.errors import InvalidEvent
 from failsafe.ingest.events import MAX_DEPTH, MAX_YEAR, MIN_YEAR, parse_event
-from tests.hostile import base_event, garbage, hostile_event, hostile_value
+from tests.fixtures.hostile import base_event, garbage, hostile_event, hostile_value
 
 HIT = base_event("KOVACS", "LASZLO", "1965-02-03")
 FUZZ = settings(max_examples=2000, derandomize=True, database=None, deadline=None,
