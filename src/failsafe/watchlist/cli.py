@@ -1,4 +1,5 @@
-"""`failsafe watchlist import FILE`: bulk import from JSONL or CSV with a progress bar."""
+"""`failsafe watchlist import FILE`: bulk import from JSONL or CSV with a progress bar;
+`failsafe watchlist export [FILE]`: every entry in the same formats, read back unchanged."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from failsafe.watchlist.importer import Record
     from failsafe.watchlist.schemas import ImportReport
 
-watchlist_app = typer.Typer(no_args_is_help=True, help="The watchlist: bulk import.")
+watchlist_app = typer.Typer(no_args_is_help=True, help="The watchlist: bulk import and export.")
 
 
 def _count_lines(path: Path) -> int:
@@ -88,4 +89,49 @@ def import_(
         for rejected in report.errors:
             typer.echo(f"  line {rejected.line}: {rejected.reason}")
     if report.rejected:
+        raise typer.Exit(1)
+
+
+@watchlist_app.command("export")
+def export(
+    file: Annotated[
+        Path | None, typer.Argument(dir_okay=False, help="Where to write [default: stdout].")
+    ] = None,
+    fmt: str | None = typer.Option(
+        None, "--format", help="jsonl or csv [default: from the file name; jsonl otherwise]."
+    ),
+) -> None:
+    """Export every entry (active and cancelled, ordered by id) as `watchlist import` reads it.
+
+    Importing the file into an empty database and exporting again gives the same bytes. An entry
+    the format cannot hold unchanged is left out and named on stderr (exit status 1)."""
+    from failsafe.auth.cli import run_with_session
+    from failsafe.auth.service import CLI_ACTOR
+    from failsafe.watchlist.export import ExportReport, export_entries
+    from failsafe.watchlist.service import record_export
+
+    settings = get_settings()
+    suffix = file.suffix.lower() if file is not None else ""
+    kind = (fmt or ("csv" if suffix == ".csv" else "jsonl")).lower()
+    if kind not in ("jsonl", "csv"):
+        raise typer.BadParameter("format must be jsonl or csv", param_hint="--format")
+    out = file.open("wb") if file is not None else sys.stdout.buffer
+
+    async def work(session: AsyncSession) -> ExportReport:
+        report = await export_entries(session, "csv" if kind == "csv" else "jsonl", out.write)
+        record_export(session, CLI_ACTOR, kind, report.exported, len(report.skipped))
+        await session.commit()
+        return report
+
+    try:
+        report = run_with_session(settings, work)
+    finally:
+        if file is not None:
+            out.close()
+        else:
+            out.flush()
+    typer.echo(f"exported {report.exported}, left out {len(report.skipped)}", err=True)
+    for entry_id, why in report.skipped:
+        typer.echo(f"  {entry_id}: {why}", err=True)
+    if report.skipped:
         raise typer.Exit(1)

@@ -370,3 +370,17 @@ async def cancel_entry(
         cancellation=cancellation,
         bus=bus,
     )
+
+
+def record_export(
+    session: AsyncSession, actor: Actor, fmt: str, exported: int, skipped: int
+) -> None:
+    """The audit row of a whole export (it reads every entry's personal data)."""
+    audit.record(
+        session,
+        actor,
+        "watchlist.export",
+        OBJECT_TYPE,
+        None,
+        {"format": fmt, "exported": exported, "left_out": skipped},
+    )
