@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import HTTPConnection
 
 from failsafe import __version__, health
+from failsafe.alerts.retention import RetentionTask
 from failsafe.alerts.router import router as alerts_router
 from failsafe.audit.router import router as audit_router
 from failsafe.auth import deps as auth_deps
@@ -144,6 +145,10 @@ async def _start_services(state: AppState) -> None:
     hub = Hub(state.sessionmaker, bus)
     state.services["hub"] = hub
     await hub.start()
+    if settings.retention.purge_interval > 0:  # off by default (failsafe.alerts.retention)
+        retention = RetentionTask(state.sessionmaker, settings.retention)
+        state.services["retention"] = retention
+        await retention.start()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -70,6 +70,16 @@ class ServerSettings(BaseModel):
     keep_alive_timeout: int = Field(default=5, ge=1)
 
 
+class RetentionSettings(BaseModel):
+    # Days a closed alert (closed, false_positive, withdrawn) is kept after its last change, and
+    # a sighting after it happened (while no kept alert refers to it); None keeps them for ever.
+    # failsafe.alerts.retention; `failsafe purge` applies them.
+    closed_alerts_days: int | None = Field(default=None, ge=1)
+    sightings_days: int | None = Field(default=None, ge=1)
+    # Seconds between purges inside `serve`; 0 (the default): serve does not purge.
+    purge_interval: float = Field(default=0, ge=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="FAILSAFE_",
@@ -83,6 +93,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     auth: AuthSettings = AuthSettings()
     server: ServerSettings = ServerSettings()
+    retention: RetentionSettings = RetentionSettings()
     log_level: str = "INFO"
     log_json: bool = False
 
