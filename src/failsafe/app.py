@@ -32,6 +32,7 @@ from failsafe.hub.service import Hub
 from failsafe.ingest.router import router as events_router
 from failsafe.ingest.service import ScreeningService
 from failsafe.kit import http as kit_http
+from failsafe.kit.kafka import client_options
 from failsafe.kit.retry import Throttle
 from failsafe.kit.state import AppState
 from failsafe.logging import install_redaction
@@ -128,7 +129,7 @@ async def _start_services(state: AppState) -> None:
     bus: AlertBus
     if settings.kafka.bootstrap_servers:
         bus = KafkaAlertBus(
-            settings.kafka.bootstrap_servers,
+            client_options(settings.kafka),
             settings.kafka.topics.alerts,
             settings.kafka.client_id,
             publish_timeout=settings.kafka.publish_timeout,

@@ -10,7 +10,7 @@ from failsafe import screening
 from failsafe.auth.cli import principal_app
 from failsafe.kit.server import connection_options
 from failsafe.logging import configure_logging
-from failsafe.settings import Settings, get_settings
+from failsafe.settings import Settings, SettingsError, get_settings
 from failsafe.watchlist.cli import watchlist_app
 
 app = typer.Typer(
@@ -98,7 +98,12 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) 
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SettingsError as exc:
+        # Settings that could never work stop every command at once, with what to fix.
+        typer.echo(f"failsafe: {exc}", err=True)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ from failsafe.hub.bus import KafkaAlertBus
 from failsafe.ingest import metrics
 from failsafe.ingest.follower import Screener, WatchlistFollower
 from failsafe.ingest.pipeline import Pipeline, RawRecord, Rejection
-from failsafe.kit.kafka import KafkaProbe, LazyProducer
+from failsafe.kit.kafka import ClientOptions, KafkaProbe, LazyProducer, client_options
 from failsafe.kit.retry import Backoff, OutageLog
 from failsafe.settings import Settings
 
@@ -92,11 +92,13 @@ class KafkaDeadLetters:
         await asyncio.gather(*futures)
 
 
-async def ensure_topics(bootstrap: str, topics: Sequence[str], partitions: int = 4) -> None:
+async def ensure_topics(
+    client: ClientOptions, topics: Sequence[str], partitions: int = 4
+) -> None:
     """Create missing topics (development convenience; production creates them deliberately)."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -190,7 +192,7 @@ class IngestWorker:
         kafka = self.settings.kafka
         if not kafka.bootstrap_servers:
             raise ValueError("failsafe ingest needs FAILSAFE_KAFKA__BOOTSTRAP_SERVERS")
-        work = asyncio.create_task(self._work(kafka.bootstrap_servers), name="ingest")
+        work = asyncio.create_task(self._work(client_options(kafka)), name="ingest")
         stop = asyncio.create_task(self._stop.wait(), name="ingest-stop")
         try:
             await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
@@ -213,21 +215,21 @@ class IngestWorker:
         if work.done() and not work.cancelled():
             work.result()  # a failure that is not an outage is not swallowed
 
-    async def _work(self, bootstrap: str) -> None:
+    async def _work(self, client: ClientOptions) -> None:
         kafka = self.settings.kafka
         engine = create_engine(self.settings.database)
         sessions = create_sessionmaker(engine)
         follower = self._follower = WatchlistFollower(sessions, self.screener)
         producer = LazyProducer(
             "dead letters",
-            bootstrap_servers=bootstrap,
+            **client,
             client_id=f"{kafka.client_id}-dlq",
             acks="all",
             enable_idempotence=True,
             linger_ms=5,
         )
         bus = KafkaAlertBus(
-            bootstrap, kafka.topics.alerts, kafka.client_id, publish_timeout=kafka.publish_timeout
+            client, kafka.topics.alerts, kafka.client_id, publish_timeout=kafka.publish_timeout
         )
 
         async def kafka_gone() -> None:
@@ -235,9 +237,9 @@ class IngestWorker:
             # hold; the batch in flight fails and is retried when Kafka is back.
             await asyncio.gather(producer.reset(), bus.reset())
 
-        probe = self._probe = KafkaProbe(bootstrap, on_down=kafka_gone)
+        probe = self._probe = KafkaProbe(client, on_down=kafka_gone)
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
+            **client,
             client_id=f"{kafka.client_id}-ingest",
             group_id=kafka.consumer_group,
             enable_auto_commit=False,
@@ -249,7 +251,7 @@ class IngestWorker:
             await self._retrying(
                 "kafka topics",
                 lambda: ensure_topics(
-                    bootstrap, [kafka.topics.events, kafka.topics.events_dlq, kafka.topics.alerts]
+                    client, [kafka.topics.events, kafka.topics.events_dlq, kafka.topics.alerts]
                 ),
             )
             await producer.start()
