@@ -13,6 +13,8 @@ the alerts topic, so a crash anywhere replays the batch, and replays create no d
   producer holding batches during an outage spins; see failsafe.kit.kafka) and reconnect with
   backoff; the batch that was publishing fails and is retried.
 - A rebalance waits for the batch in flight to be committed before partitions go.
+- Its topics must exist (failsafe.kit.topics): a missing one stops the worker with an error that
+  names it and the command creating it; the worker never creates topics.
 - SIGTERM finishes the batch, commits and exits 0; a batch that cannot finish within
   `ingest.shutdown_timeout` (Kafka or PostgreSQL away) is abandoned uncommitted, which is safe
   (it is replayed), and every client is closed within a few seconds more.
@@ -43,6 +45,7 @@ from failsafe.ingest.follower import Screener, WatchlistFollower
 from failsafe.ingest.pipeline import Pipeline, RawRecord, Rejection
 from failsafe.kit.kafka import ClientOptions, KafkaProbe, LazyProducer, client_options
 from failsafe.kit.retry import Backoff, OutageLog
+from failsafe.kit.topics import require_topics, topic_names
 from failsafe.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -90,26 +93,6 @@ class KafkaDeadLetters:
                 )
             futures.append(future)
         await asyncio.gather(*futures)
-
-
-async def ensure_topics(
-    client: ClientOptions, topics: Sequence[str], partitions: int = 4
-) -> None:
-    """Create missing topics (development convenience; production creates them deliberately)."""
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-    admin = AIOKafkaAdminClient(**client)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        missing = [t for t in topics if t not in existing]
-        if missing:
-            with contextlib.suppress(KafkaError):
-                await admin.create_topics(
-                    [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
-                )
-    finally:
-        await admin.close()
 
 
 class _FinishBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -248,12 +231,11 @@ class IngestWorker:
             fetch_max_bytes=16 * 1024 * 1024,
         )
         try:
-            await self._retrying(
-                "kafka topics",
-                lambda: ensure_topics(
-                    client, [kafka.topics.events, kafka.topics.events_dlq, kafka.topics.alerts]
-                ),
-            )
+            # First a probe: if Kafka refuses us (TLS, credentials), its first log line says why.
+            await probe.check()
+            # Topics are the operator's (failsafe kafka create-topics): a missing one stops the
+            # worker with MissingTopics naming it; Kafka away is retried like any outage.
+            await self._retrying("kafka topics", lambda: require_topics(client, topic_names(kafka)))
             await producer.start()
             await bus.start()
             await self._retrying("watchlist load", follower.load)

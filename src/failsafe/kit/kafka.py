@@ -58,8 +58,10 @@ def client_options(kafka: KafkaSettings) -> dict[str, Any]:
 def describe_failure(exc: BaseException) -> str:
     """What went wrong connecting, for a log line: the error's type and message (aiokafka's
     messages name the broker and the mechanism, never the credentials)."""
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    text, name = str(exc).strip(), type(exc).__name__
+    if not text:
+        return name
+    return text if name in text else f"{name}: {text}"  # KafkaErrors name themselves
 
 
 async def kafka_check(client: ClientOptions, wait_s: float = 3.0) -> str | None:
@@ -73,10 +75,40 @@ async def kafka_check(client: ClientOptions, wait_s: float = 3.0) -> str | None:
         return None
     except TimeoutError:
         return f"no answer within {wait_s:.0f} s"
+    except KafkaConnectionError as exc:
+        # "Unable to bootstrap": the cause (refused, TLS, authentication) is only in aiokafka's
+        # own log line, and an operator needs it. One direct connection tells it.
+        return await _connect_failure(client, wait_s) or describe_failure(exc)
     except Exception as exc:  # noqa: BLE001  (any failure means "not ready", and says why)
         return describe_failure(exc)
     finally:
         await probe.close()
+
+
+async def _connect_failure(client: ClientOptions, wait_s: float) -> str | None:
+    """Why a connection to the first bootstrap server fails (None if it does not)."""
+    from aiokafka.conn import create_conn
+
+    first = str(client["bootstrap_servers"]).split(",")[0].strip()
+    host, _, port = first.rpartition(":")
+    try:
+        async with asyncio.timeout(wait_s):
+            conn = await create_conn(
+                host.strip("[]") or "localhost",
+                int(port or 9092),
+                request_timeout_ms=int(wait_s * 1000),
+                ssl_context=client.get("ssl_context"),
+                security_protocol=client.get("security_protocol", "PLAINTEXT"),
+                sasl_mechanism=client.get("sasl_mechanism", "PLAIN"),
+                sasl_plain_username=client.get("sasl_plain_username"),
+                sasl_plain_password=client.get("sasl_plain_password"),
+            )
+    except TimeoutError:
+        return f"no answer from {first} within {wait_s:.0f} s"
+    except Exception as exc:  # noqa: BLE001  (the reason is what is asked for)
+        return f"{first}: {describe_failure(exc)}"
+    conn.close()
+    return None
 
 
 async def kafka_ready(client: ClientOptions, wait_s: float = 3.0) -> bool:
@@ -159,7 +191,11 @@ class LazyProducer:
                 await producer.start()
             except (KafkaError, OSError) as exc:
                 await close_producer(producer, within=1.0, flush=False)
-                self._outage.failed(exc)
+                reason: BaseException | str = exc
+                if not self._outage.down and isinstance(exc, KafkaConnectionError):
+                    # The first line of an outage says why (refused, TLS, credentials).
+                    reason = await _connect_failure(self.config, 3.0) or exc
+                self._outage.failed(reason)
                 await asyncio.sleep(backoff.next())
                 continue
             self._outage.recovered()

@@ -1,4 +1,5 @@
-"""Shared pieces of the stream tests: settings on unique topics, and reading a topic back."""
+"""Shared pieces of the stream tests: settings on unique topics, creating them (the worker only
+checks that they exist), and reading a topic back."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
+from failsafe.kit.kafka import client_options
+from failsafe.kit.topics import create_topics, topic_names
 from failsafe.settings import DatabaseSettings, KafkaSettings, Settings, TopicSettings
 
 
@@ -28,6 +31,11 @@ def stream_settings(
             **kafka,
         ),
     )
+
+
+async def create_stream_topics(kafka: KafkaSettings, partitions: int = 4) -> None:
+    """The settings' topics, as `failsafe kafka create-topics` makes them."""
+    await create_topics(client_options(kafka), topic_names(kafka), partitions, 1)
 
 
 async def read_topic(bootstrap: str, topic: str, n: int, timeout: float = 30) -> list[Any]:

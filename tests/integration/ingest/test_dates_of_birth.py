@@ -29,7 +29,7 @@ from failsafe.watchlist.schemas import EntryIn
 from failsafe.watchlist.service import create_entry
 from tests.apptools import running, token, wait_ready
 from tests.factories import entry_doc, event, put_entry
-from tests.integration.ingest.streams import read_topic, stream_settings
+from tests.integration.ingest.streams import create_stream_topics, read_topic, stream_settings
 
 pytestmark = pytest.mark.integration
 
@@ -77,6 +77,7 @@ async def test_the_worker_sees_dates_of_birth_and_dead_letters_unreadable_ones(
     unique_topic: Callable[[str], str],
 ) -> None:
     settings = stream_settings(fresh_pg_url, kafka_bootstrap, unique_topic)
+    await create_stream_topics(settings.kafka)
     async with sessions() as session:  # written by the watchlist service, as the API does
         entry = await create_entry(
             session,

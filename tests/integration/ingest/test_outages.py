@@ -35,6 +35,7 @@ from failsafe.ingest.worker import IngestWorker
 from failsafe.settings import DatabaseSettings, KafkaSettings, Settings, TopicSettings
 from tests.factories import entry_doc, event, put_entry
 from tests.integration.alerts.factories import make_token
+from tests.integration.ingest.streams import create_stream_topics
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
@@ -110,6 +111,7 @@ async def test_database_outage_pauses_and_resumes_without_loss(
             bootstrap_servers=kafka_bootstrap, topics=topics, consumer_group=f"out-{tag}"
         ),
     )
+    await create_stream_topics(settings.kafka)
     worker = IngestWorker(settings, new_screener(), batch_size=20)
     task = asyncio.create_task(worker.run())
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
@@ -211,6 +213,7 @@ async def test_kafka_outage_pauses_and_resumes_without_loss(
             bootstrap_servers=bootstrap, topics=topics, consumer_group=f"kout-{tag}"
         ),
     )
+    await create_stream_topics(settings.kafka)
     worker = IngestWorker(settings, new_screener(), batch_size=20)
     task = asyncio.create_task(worker.run())
 
@@ -305,6 +308,17 @@ def ingest_env(url: str, bootstrap: str, tag: str, **extra: str) -> dict[str, st
     }
 
 
+async def create_env_topics(env: dict[str, str]) -> None:
+    """The topics of an `ingest_env`, created as `failsafe kafka create-topics` does."""
+    topics = TopicSettings(
+        events=env["FAILSAFE_KAFKA__TOPICS__EVENTS"],
+        events_dlq=env["FAILSAFE_KAFKA__TOPICS__EVENTS_DLQ"],
+        alerts=env["FAILSAFE_KAFKA__TOPICS__ALERTS"],
+    )
+    kafka = KafkaSettings(bootstrap_servers=env["FAILSAFE_KAFKA__BOOTSTRAP_SERVERS"], topics=topics)
+    await create_stream_topics(kafka)
+
+
 def start_ingest(env: dict[str, str], metrics_port: int, log: Path) -> subprocess.Popen[bytes]:
     with log.open("wb") as sink:
         return subprocess.Popen(
@@ -377,6 +391,7 @@ async def test_kafka_down_with_alerts_pending_is_quiet_not_ready_and_recovers(
     env = ingest_env(fresh_pg_url, bootstrap, tag)
     port, log = free_port(), tmp_path / "ingest.log"
     readyz = f"http://127.0.0.1:{port}/readyz"
+    await create_env_topics(env)
     worker = start_ingest(env, port, log)
 
     async def stored() -> list[tuple[str, str]]:
@@ -440,6 +455,8 @@ async def test_sigterm_during_a_kafka_outage_exits_0_within_the_bound(
         fresh_pg_url, bootstrap, uuid.uuid4().hex[:8], FAILSAFE_INGEST__SHUTDOWN_TIMEOUT="3"
     )
     busy_port, idle_port = free_port(), free_port()
+    await create_env_topics(busy_env)
+    await create_env_topics(idle_env)
     busy = start_ingest(busy_env, busy_port, tmp_path / "busy.log")
     idle = start_ingest(idle_env, idle_port, tmp_path / "idle.log")
 

@@ -27,7 +27,7 @@ from failsafe.ingest.worker import IngestWorker
 from failsafe.settings import Settings
 from tests.conftest import subprocess_log
 from tests.factories import entry_doc, event, put_entry
-from tests.integration.ingest.streams import read_topic, stream_settings
+from tests.integration.ingest.streams import create_stream_topics, read_topic, stream_settings
 
 pytestmark = pytest.mark.integration
 
@@ -63,6 +63,7 @@ async def env(
     fresh_pg_url: str, kafka_bootstrap: str, unique_topic: Callable[[str], str]
 ) -> AsyncIterator[Env]:
     settings = stream_settings(fresh_pg_url, kafka_bootstrap, unique_topic, max_event_bytes=4096)
+    await create_stream_topics(settings.kafka)
     engine = create_engine(settings.database)
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
     await producer.start()
