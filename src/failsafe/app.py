@@ -142,7 +142,7 @@ async def _start_services(state: AppState) -> None:
     state.services["screening"] = screening
     await screening.start()
     # The websocket hub: this replica's fan-out of the alert bus to its sockets (stopped first).
-    hub = Hub(state.sessionmaker, bus)
+    hub = Hub(state.sessionmaker, bus, **settings.hub.model_dump())
     state.services["hub"] = hub
     await hub.start()
 

@@ -140,6 +140,39 @@ class IngestSettings(BaseModel):
     shutdown_timeout: float = Field(default=10.0, ge=0)
 
 
+class MatchingSettings(BaseModel):
+    # Score from which a match is an alert (ingest) or shown (POST /v1/screen, which may ask for
+    # another per request). Same as failsafe.matching.DEFAULT_THRESHOLD, which `failsafe
+    # screen` uses offline (tests/unit/test_settings_table.py keeps the two equal).
+    threshold: float = Field(default=0.80, ge=0.0, le=1.0)
+
+
+class HubSettings(BaseModel):
+    """The websocket hub's limits (failsafe.hub.service.Hub takes them as they are named)."""
+
+    # Seconds an alert that arrived ahead of a missing lower id waits before the gap is filled
+    # from the database.
+    gap_timeout: float = Field(default=0.05, gt=0)
+    # Seconds between database polls for alerts whose publisher died after commit.
+    poll_interval: float = Field(default=2.0, gt=0)
+    # Per connection: frames queued for a socket; a client further behind is disconnected (it
+    # resumes with `since`).
+    max_queue: int = Field(default=1000, ge=1)
+    # Per connection: live alerts held back while its replay runs.
+    replay_buffer: int = Field(default=10_000, ge=1)
+    # Alerts read from the database per replay query.
+    replay_page: int = Field(default=500, ge=1)
+    # Seconds between pings, and how long a pong may take before the socket is closed.
+    ping_interval: float = Field(default=20.0, gt=0)
+    ping_timeout: float = Field(default=20.0, gt=0)
+    # Seconds one frame may take to send before the client counts as too slow.
+    send_timeout: float = Field(default=10.0, gt=0)
+    # Alerts held in order while a lower id is missing (beyond: the database fill delivers).
+    max_pending: int = Field(default=100_000, ge=1)
+    # Alert statuses remembered to turn a re-published alert into an `alert_update`.
+    status_cache: int = Field(default=100_000, ge=1)
+
+
 class AuthSettings(BaseModel):
     # Failed authentications allowed per client address per minute before 429.
     max_failures_per_minute: int = Field(default=20, ge=1)
@@ -178,6 +211,8 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     kafka: KafkaSettings = KafkaSettings()
     ingest: IngestSettings = IngestSettings()
+    matching: MatchingSettings = MatchingSettings()
+    hub: HubSettings = HubSettings()
     auth: AuthSettings = AuthSettings()
     server: ServerSettings = ServerSettings()
     log_level: str = "INFO"

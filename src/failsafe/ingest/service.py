@@ -34,7 +34,11 @@ class ScreeningService:
         self.settings = settings
         self.follower = WatchlistFollower(sessions, new_screener())
         self.pipeline = Pipeline(
-            sessions, self.follower, bus, max_event_bytes=settings.kafka.max_event_bytes
+            sessions,
+            self.follower,
+            bus,
+            threshold=settings.matching.threshold,
+            max_event_bytes=settings.kafka.max_event_bytes,
         )
         self.producer: LazyProducer | None = None
 

@@ -120,7 +120,8 @@ class IngestWorker:
         self.settings = settings
         self.screener = screener
         self.batch_size = batch_size
-        self.threshold = threshold
+        # None: the setting (FAILSAFE_MATCHING__THRESHOLD).
+        self.threshold = settings.matching.threshold if threshold is None else threshold
         self.processed = 0
         self.shutdown_timeout = settings.ingest.shutdown_timeout
         self._running = False  # clients started, the loop runs
