@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import HTTPConnection
 
-from failsafe import __version__, health
+from failsafe import __version__, asyncapi, health
 from failsafe.alerts.router import router as alerts_router
 from failsafe.audit.router import router as audit_router
 from failsafe.auth import deps as auth_deps
@@ -33,6 +33,7 @@ from failsafe.ingest.router import router as events_router
 from failsafe.ingest.service import ScreeningService
 from failsafe.kit import http as kit_http
 from failsafe.kit.kafka import client_options
+from failsafe.kit.openapi import operation_id
 from failsafe.kit.retry import Throttle
 from failsafe.kit.state import AppState
 from failsafe.logging import install_redaction
@@ -186,10 +187,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Real-time watchlist tracking: travellers screened against a watchlist, alerts "
         "pushed live to the bureaus entitled to them.",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     _install_error_handlers(app)
     kit_http.install(app)
     app.include_router(health.router)
+    app.include_router(asyncapi.router)
     app.include_router(events_router)
     app.include_router(principals_router)
     app.include_router(watchlist_router)
