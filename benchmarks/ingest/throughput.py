@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from synth import generate_traffic, generate_watchlist  # noqa: E402
 from tests.conftest import create_database, drop_database  # noqa: E402
-from tests.factories import entry_doc, put_entry  # noqa: E402
+from tests.fixtures.factories import entry_doc, put_entry  # noqa: E402
 
 from failsafe.db import migrate  # noqa: E402
 from failsafe.db.engine import create_engine, create_sessionmaker  # noqa: E402
@@ -112,12 +112,16 @@ async def load_watchlist(url: str, entries: list[dict[str, Any]]) -> None:
     await engine.dispose()
 
 
-async def produce(kafka: str, topic: str, payloads: list[tuple[bytes, bytes]]) -> float:
+async def produce(
+    kafka: str, topic: str, payloads: list[tuple[bytes, bytes]], others: list[str]
+) -> float:
+    # Every topic the workers use exists first (`failsafe ingest` only checks for them).
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
     await admin.start()
     try:
         await admin.create_topics(
             [NewTopic(topic, num_partitions=PARTITIONS, replication_factor=1)]
+            + [NewTopic(t, num_partitions=1, replication_factor=1) for t in others]
         )
     finally:
         await admin.close()
@@ -179,7 +183,9 @@ async def run_case(
         t = time.perf_counter()
         await load_watchlist(url, entries)
         load_s = time.perf_counter() - t
-        produce_s = await produce(args.kafka, topics["events"], payloads)
+        produce_s = await produce(
+            args.kafka, topics["events"], payloads, [topics["dlq"], topics["alerts"]]
+        )
         env = {
             **os.environ,
             "FAILSAFE_DATABASE__URL": url,

@@ -42,11 +42,8 @@ from websockets.asyncio.client import connect
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.integration.alerts.factories import (  # noqa: E402
-    fresh_database,
-    make_entry,
-    make_token,
-)
+from tests.fixtures.app import make_token  # noqa: E402
+from tests.fixtures.factories import fresh_database, make_entry  # noqa: E402
 
 from failsafe.db.engine import create_engine, create_sessionmaker  # noqa: E402
 from failsafe.db.models import Alert  # noqa: E402

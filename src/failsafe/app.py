@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import HTTPConnection
 
-from failsafe import __version__, health
+from failsafe import __version__, asyncapi, health
 from failsafe.alerts.retention import RetentionTask
 from failsafe.alerts.router import router as alerts_router
 from failsafe.audit.router import router as audit_router
@@ -33,6 +33,8 @@ from failsafe.hub.service import Hub
 from failsafe.ingest.router import router as events_router
 from failsafe.ingest.service import ScreeningService
 from failsafe.kit import http as kit_http
+from failsafe.kit.kafka import client_options
+from failsafe.kit.openapi import operation_id
 from failsafe.kit.retry import Throttle
 from failsafe.kit.state import AppState
 from failsafe.logging import install_redaction
@@ -129,7 +131,7 @@ async def _start_services(state: AppState) -> None:
     bus: AlertBus
     if settings.kafka.bootstrap_servers:
         bus = KafkaAlertBus(
-            settings.kafka.bootstrap_servers,
+            client_options(settings.kafka),
             settings.kafka.topics.alerts,
             settings.kafka.client_id,
             publish_timeout=settings.kafka.publish_timeout,
@@ -142,7 +144,7 @@ async def _start_services(state: AppState) -> None:
     state.services["screening"] = screening
     await screening.start()
     # The websocket hub: this replica's fan-out of the alert bus to its sockets (stopped first).
-    hub = Hub(state.sessionmaker, bus)
+    hub = Hub(state.sessionmaker, bus, **settings.hub.model_dump())
     state.services["hub"] = hub
     await hub.start()
     if settings.retention.purge_interval > 0:  # off by default (failsafe.alerts.retention)
@@ -190,10 +192,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Real-time watchlist tracking: travellers screened against a watchlist, alerts "
         "pushed live to the bureaus entitled to them.",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     _install_error_handlers(app)
     kit_http.install(app)
     app.include_router(health.router)
+    app.include_router(asyncapi.router)
     app.include_router(events_router)
     app.include_router(principals_router)
     app.include_router(watchlist_router)

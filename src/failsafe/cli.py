@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import typer
@@ -9,9 +10,10 @@ import typer
 from failsafe import screening
 from failsafe.alerts import purge_cli
 from failsafe.auth.cli import principal_app
+from failsafe.kafka_cli import kafka_app
 from failsafe.kit.server import connection_options
 from failsafe.logging import configure_logging
-from failsafe.settings import Settings, get_settings
+from failsafe.settings import Settings, SettingsError, get_settings
 from failsafe.watchlist.cli import watchlist_app
 
 app = typer.Typer(
@@ -23,6 +25,7 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.add_typer(db_app, name="db")
 app.add_typer(principal_app, name="principal")
 app.add_typer(watchlist_app, name="watchlist")
+app.add_typer(kafka_app, name="kafka")
 screening.register(app)
 purge_cli.register(app)
 
@@ -84,8 +87,14 @@ def ingest(
         raise typer.BadParameter(
             "set FAILSAFE_KAFKA__BOOTSTRAP_SERVERS (the embedded mode screens inside `serve`)"
         )
+    from failsafe.kit.topics import MissingTopics
+
     worker = IngestWorker(settings, new_screener(), batch_size=batch_size)
-    asyncio.run(run_worker(worker, metrics_host, metrics_port or None))
+    try:
+        asyncio.run(run_worker(worker, metrics_host, metrics_port or None))
+    except MissingTopics as exc:
+        logging.getLogger("failsafe.ingest").error("%s", exc)
+        raise typer.Exit(1) from None
 
 
 @db_app.command("upgrade")
@@ -100,7 +109,12 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) 
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SettingsError as exc:
+        # Settings that could never work stop every command at once, with what to fix.
+        typer.echo(f"failsafe: {exc}", err=True)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

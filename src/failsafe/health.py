@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from failsafe.kit.kafka import kafka_ready
+from failsafe.kit.kafka import client_options, kafka_ready
 from failsafe.kit.state import StateDep
 
 router = APIRouter(tags=["health"])
@@ -34,7 +34,7 @@ async def readyz(state: StateDep) -> JSONResponse:
     except Exception:  # noqa: BLE001  (any failure means "not ready"; the reason is not for callers)
         checks["database"] = "unavailable"
     if state.settings.kafka.bootstrap_servers:
-        ok = await kafka_ready(state.settings.kafka.bootstrap_servers)
+        ok = await kafka_ready(client_options(state.settings.kafka))
         checks["kafka"] = "ok" if ok else "unavailable"
     for name, service in state.services.items():
         is_ready = getattr(service, "ready", None)

@@ -1,10 +1,19 @@
-"""The one settings class: environment variables with the FAILSAFE_ prefix, `__` for nesting."""
+"""The one settings class: environment variables with the FAILSAFE_ prefix, `__` for nesting.
+
+Every setting is listed in the README's settings table (tests/unit/test_settings_table.py keeps
+the two in step). Inconsistent settings fail when they are read, with a message naming the
+setting and never quoting a secret's value (`describe_errors`).
+"""
 
 from __future__ import annotations
 
+import os
+import ssl
 from functools import lru_cache
+from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,12 +44,133 @@ class KafkaSettings(BaseModel):
     # Seconds a publish (alerts, dead letters) may wait for the broker's acknowledgement before the
     # batch fails and is retried with backoff (the producer and what it holds are dropped).
     publish_timeout: float = Field(default=10.0, gt=0)
+    # Security, for every producer, consumer and admin client (failsafe.kit.kafka.client_options).
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    # TLS: the CA bundle that signed the brokers' certificates (None: the system's CAs), and a
+    # client certificate with its key for brokers that require one (mutual TLS).
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+    ssl_key_password: SecretStr | None = None
+    # Whether the broker's certificate must name the host failsafe connects to. Leave it on.
+    ssl_check_hostname: bool = True
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _consistent_security(self) -> KafkaSettings:
+        # Checked when the settings are read, so that a process refuses to start with settings
+        # that could never connect, instead of retrying forever and only saying "not ready".
+        # Messages name settings, never their values.
+        protocol = self.security_protocol
+        problems: list[str] = []
+        uses_sasl = protocol.startswith("SASL_")
+        uses_tls = protocol.endswith("SSL")
+        if uses_sasl:
+            missing = [
+                name
+                for name, value in (
+                    ("sasl_mechanism", self.sasl_mechanism),
+                    ("sasl_username", self.sasl_username),
+                    ("sasl_password", self.sasl_password),
+                )
+                if not value or (isinstance(value, SecretStr) and not value.get_secret_value())
+            ]
+            if missing:
+                problems.append(f"security_protocol {protocol} needs {', '.join(missing)}")
+        elif self.sasl_mechanism or self.sasl_username or self.sasl_password:
+            problems.append(
+                f"SASL settings are set but security_protocol is {protocol} "
+                "(use SASL_SSL or SASL_PLAINTEXT)"
+            )
+        tls_files = {
+            "ssl_cafile": self.ssl_cafile,
+            "ssl_certfile": self.ssl_certfile,
+            "ssl_keyfile": self.ssl_keyfile,
+        }
+        if not uses_tls and (any(tls_files.values()) or self.ssl_key_password):
+            problems.append(
+                f"TLS settings are set but security_protocol is {protocol} (use SSL or SASL_SSL)"
+            )
+        if self.ssl_keyfile and not self.ssl_certfile:
+            problems.append("ssl_keyfile is set without ssl_certfile")
+        if self.ssl_key_password and not self.ssl_keyfile and not self.ssl_certfile:
+            problems.append("ssl_key_password is set without ssl_keyfile or ssl_certfile")
+        for name, path in tls_files.items():
+            if path is not None and not (path.is_file() and os.access(path, os.R_OK)):
+                problems.append(f"{name}: no readable file at {path}")
+        if not problems and uses_tls:
+            try:
+                self.tls_context()
+            except (ssl.SSLError, ValueError) as exc:
+                problems.append(
+                    "the TLS files could not be loaded (ssl_cafile, ssl_certfile, ssl_keyfile, "
+                    f"ssl_key_password): {type(exc).__name__} {getattr(exc, 'reason', '')}"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def tls_context(self) -> ssl.SSLContext:
+        """The client TLS context: the configured CA (else the system's), the client
+        certificate when one is set, the broker's name checked unless explicitly turned off."""
+        context = ssl.create_default_context(
+            ssl.Purpose.SERVER_AUTH, cafile=str(self.ssl_cafile) if self.ssl_cafile else None
+        )
+        if self.ssl_certfile:
+            secret = self.ssl_key_password
+            context.load_cert_chain(
+                str(self.ssl_certfile),
+                str(self.ssl_keyfile) if self.ssl_keyfile else None,
+                # A callable, never None: with None, OpenSSL would prompt on the terminal for the
+                # password of an encrypted key (a server hangs); this fails instead.
+                password=lambda: secret.get_secret_value() if secret else "",
+            )
+        context.check_hostname = self.ssl_check_hostname
+        if not self.ssl_check_hostname:
+            # The chain is still verified; only the name is not compared.
+            context.verify_mode = ssl.CERT_REQUIRED
+        return context
 
 
 class IngestSettings(BaseModel):
     # On SIGTERM, seconds the batch in flight may take to finish; then it is abandoned, which is
     # safe: its offsets are not committed, so it is replayed. Clients then close within ~5 s.
     shutdown_timeout: float = Field(default=10.0, ge=0)
+
+
+class MatchingSettings(BaseModel):
+    # Score from which a match is an alert (ingest) or shown (POST /v1/screen, which may ask for
+    # another per request). Same as failsafe.matching.DEFAULT_THRESHOLD, which `failsafe
+    # screen` uses offline (tests/unit/test_settings_table.py keeps the two equal).
+    threshold: float = Field(default=0.80, ge=0.0, le=1.0)
+
+
+class HubSettings(BaseModel):
+    """The websocket hub's limits (failsafe.hub.service.Hub takes them as they are named)."""
+
+    # Seconds an alert that arrived ahead of a missing lower id waits before the gap is filled
+    # from the database.
+    gap_timeout: float = Field(default=0.05, gt=0)
+    # Seconds between database polls for alerts whose publisher died after commit.
+    poll_interval: float = Field(default=2.0, gt=0)
+    # Per connection: frames queued for a socket; a client further behind is disconnected (it
+    # resumes with `since`).
+    max_queue: int = Field(default=1000, ge=1)
+    # Per connection: live alerts held back while its replay runs.
+    replay_buffer: int = Field(default=10_000, ge=1)
+    # Alerts read from the database per replay query.
+    replay_page: int = Field(default=500, ge=1)
+    # Seconds between pings, and how long a pong may take before the socket is closed.
+    ping_interval: float = Field(default=20.0, gt=0)
+    ping_timeout: float = Field(default=20.0, gt=0)
+    # Seconds one frame may take to send before the client counts as too slow.
+    send_timeout: float = Field(default=10.0, gt=0)
+    # Alerts held in order while a lower id is missing (beyond: the database fill delivers).
+    max_pending: int = Field(default=100_000, ge=1)
+    # Alert statuses remembered to turn a re-published alert into an `alert_update`.
+    status_cache: int = Field(default=100_000, ge=1)
 
 
 class AuthSettings(BaseModel):
@@ -91,6 +221,8 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     kafka: KafkaSettings = KafkaSettings()
     ingest: IngestSettings = IngestSettings()
+    matching: MatchingSettings = MatchingSettings()
+    hub: HubSettings = HubSettings()
     auth: AuthSettings = AuthSettings()
     server: ServerSettings = ServerSettings()
     retention: RetentionSettings = RetentionSettings()
@@ -103,6 +235,26 @@ class Settings(BaseSettings):
         return self.kafka.bootstrap_servers is None
 
 
+class SettingsError(Exception):
+    """The environment's settings are invalid; the message names each setting and why."""
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """One line per invalid setting, as its environment variable, without its value (pydantic's
+    own message quotes the input, which may be a password)."""
+    lines = []
+    for err in exc.errors(include_input=False, include_url=False):
+        loc = "__".join(str(part) for part in err["loc"]).upper()
+        var = f"FAILSAFE_{loc}" if loc else "FAILSAFE_*"
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"{var}: {msg}")
+    return "\n".join(lines)
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings from the environment (and `.env`); SettingsError when they are invalid."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(f"invalid settings:\n{describe_errors(exc)}") from None

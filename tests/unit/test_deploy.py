@@ -22,6 +22,11 @@ def test_compose_is_valid_yaml_and_uses_real_settings() -> None:
         if name:
             assert name in type(getattr(Settings(), group)).model_fields, key
     assert compose["services"]["ingest"]["command"][0] == "ingest"
+    # Topics are a deliberate one-shot step the workers wait for (they only check them).
+    topics = compose["services"]["topics"]
+    assert topics["command"][:2] == ["kafka", "create-topics"]
+    depends = compose["services"]["ingest"]["depends_on"]
+    assert depends["topics"] == {"condition": "service_completed_successfully"}
 
 
 def test_dockerfile_runs_the_cli_as_an_unprivileged_user() -> None:

@@ -54,7 +54,12 @@ class AlertPage(BaseModel):
 
 
 class TransitionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"status": "acknowledged", "note": "seen", "expected_status": "new"}]
+        },
+    )
 
     status: TargetStatus
     note: Note | None = None

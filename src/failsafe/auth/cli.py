@@ -111,10 +111,11 @@ def revoke(principal_id: str = typer.Argument(..., help="The principal's id.")) 
 
 async def _announce_revocation(settings: Settings, principal_id: str) -> None:
     from failsafe.hub.bus import KafkaAlertBus, revocation
+    from failsafe.kit.kafka import client_options
 
-    bootstrap = settings.kafka.bootstrap_servers
-    assert bootstrap is not None
-    bus = KafkaAlertBus(bootstrap, settings.kafka.topics.alerts, settings.kafka.client_id)
+    bus = KafkaAlertBus(
+        client_options(settings.kafka), settings.kafka.topics.alerts, settings.kafka.client_id
+    )
     try:
         async with asyncio.timeout(10):
             await bus.start()

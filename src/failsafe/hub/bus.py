@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import orjson
 from aiokafka.errors import KafkaError, KafkaTimeoutError
 
-from failsafe.kit.kafka import LazyProducer
+from failsafe.kit.kafka import ClientOptions, LazyProducer
 from failsafe.kit.retry import Backoff, OutageLog
 
 log = logging.getLogger(__name__)
@@ -81,18 +81,19 @@ class MemoryAlertBus:
 class KafkaAlertBus:
     def __init__(
         self,
-        bootstrap_servers: str,
+        client: ClientOptions,
         topic: str,
         client_id: str = "failsafe",
         publish_timeout: float = 10.0,
     ) -> None:
-        self._bootstrap = bootstrap_servers
+        # bootstrap servers and security (failsafe.kit.kafka.client_options)
+        self._client = client
         self._topic = topic
         self._client_id = client_id
         self.publish_timeout = publish_timeout
         self._producer = LazyProducer(
             "alert bus",
-            bootstrap_servers=bootstrap_servers,
+            **client,
             client_id=f"{client_id}-alerts",
             acks="all",
             enable_idempotence=True,
@@ -139,7 +140,7 @@ class KafkaAlertBus:
         while True:
             consumer = AIOKafkaConsumer(
                 self._topic,
-                bootstrap_servers=self._bootstrap,
+                **self._client,
                 client_id=f"{self._client_id}-hub",
                 group_id=None,
                 auto_offset_reset="latest",

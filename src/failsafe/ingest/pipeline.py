@@ -129,11 +129,15 @@ class Pipeline:
         # Seconds a hit may wait for the rest of its batch before it is recorded (see `process`).
         self.alert_within = alert_within
 
-    def screen(self, event: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[Any]]:
-        """MRZ applied, then the matches at or above the threshold, best first."""
+    def screen(
+        self, event: dict[str, Any], threshold: float | None = None
+    ) -> tuple[dict[str, Any], list[str], list[Any]]:
+        """MRZ applied, then the matches at or above the threshold (the pipeline's unless one
+        is given), best first."""
+        threshold = self.threshold if threshold is None else threshold
         event, flags = apply_mrz(event)
-        matches = self.follower.screener.screen(event, threshold=self.threshold, limit=None)
-        return event, flags, [m for m in matches if m.score >= self.threshold]
+        matches = self.follower.screener.screen(event, threshold=threshold, limit=None)
+        return event, flags, [m for m in matches if m.score >= threshold]
 
     async def process(self, records: Sequence[RawRecord]) -> BatchOutcome:
         started = time.perf_counter()

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import orjson
 from aiokafka.errors import KafkaError
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from failsafe.auth.deps import require_roles
@@ -219,13 +219,26 @@ def _visible_to(entry: dict[str, Any], actor: Actor) -> bool:
     response_model=list[ScreenResult],
     summary="Screen one event or up to 100 against the live watchlist now",
     description="Roles border, bureau, analyst, admin. Answers, per event in input order, the "
-    "matches at or above the default threshold, best first, with their explanation; entries whose "
-    "distribution excludes the caller's bureau are never shown. Nothing is stored and no alert "
-    "is raised.",
+    "matches at or above the threshold (`threshold`, else the service's "
+    "`FAILSAFE_MATCHING__THRESHOLD`, 0.8 by default), best first, with their explanation; entries "
+    "whose distribution excludes the caller's bureau are never shown. Nothing is stored and no "
+    "alert is raised.",
     openapi_extra=_EVENTS_BODY,
     responses=error_responses(400, 401, 403, 413, 429, 503),
 )
-async def post_screen(request: Request, state: StateDep, actor: ScreenerDep) -> list[ScreenResult]:
+async def post_screen(
+    request: Request,
+    state: StateDep,
+    actor: ScreenerDep,
+    threshold: Annotated[
+        float | None,
+        Query(
+            ge=0.0,
+            le=1.0,
+            description="Report matches scoring at least this (0 to 1); default: the setting.",
+        ),
+    ] = None,
+) -> list[ScreenResult]:
     items = await _json_items(request, MAX_SCREEN_PER_REQUEST)
     service = _screening(state)
     out: list[ScreenResult] = []
@@ -236,7 +249,7 @@ async def post_screen(request: Request, state: StateDep, actor: ScreenerDep) -> 
             out.append(ScreenResult(error=exc.message))
             continue
         try:
-            _, _, matches = service.pipeline.screen(event.to_json_dict())
+            _, _, matches = service.pipeline.screen(event.to_json_dict(), threshold)
         except Exception as exc:  # noqa: BLE001  (one event must not fail the others: no 500)
             log_failure("screening", exc, then="reported to the caller")
             reason = f"processing error: {type(exc).__name__}"

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from failsafe.hub.bus import AlertBus
 from failsafe.ingest.follower import WatchlistFollower
 from failsafe.ingest.pipeline import Pipeline
-from failsafe.kit.kafka import LazyProducer
+from failsafe.kit.kafka import LazyProducer, client_options
 from failsafe.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,11 @@ class ScreeningService:
         self.settings = settings
         self.follower = WatchlistFollower(sessions, new_screener())
         self.pipeline = Pipeline(
-            sessions, self.follower, bus, max_event_bytes=settings.kafka.max_event_bytes
+            sessions,
+            self.follower,
+            bus,
+            threshold=settings.matching.threshold,
+            max_event_bytes=settings.kafka.max_event_bytes,
         )
         self.producer: LazyProducer | None = None
 
@@ -59,7 +63,7 @@ class ScreeningService:
         if kafka.bootstrap_servers:
             self.producer = LazyProducer(
                 "events producer",
-                bootstrap_servers=kafka.bootstrap_servers,
+                **client_options(kafka),
                 client_id=f"{kafka.client_id}-events",
                 acks="all",
                 enable_idempotence=True,

@@ -13,6 +13,8 @@ the alerts topic, so a crash anywhere replays the batch, and replays create no d
   producer holding batches during an outage spins; see failsafe.kit.kafka) and reconnect with
   backoff; the batch that was publishing fails and is retried.
 - A rebalance waits for the batch in flight to be committed before partitions go.
+- Its topics must exist (failsafe.kit.topics): a missing one stops the worker with an error that
+  names it and the command creating it; the worker never creates topics.
 - SIGTERM finishes the batch, commits and exits 0; a batch that cannot finish within
   `ingest.shutdown_timeout` (Kafka or PostgreSQL away) is abandoned uncommitted, which is safe
   (it is replayed), and every client is closed within a few seconds more.
@@ -41,8 +43,9 @@ from failsafe.hub.bus import KafkaAlertBus
 from failsafe.ingest import metrics
 from failsafe.ingest.follower import Screener, WatchlistFollower
 from failsafe.ingest.pipeline import Pipeline, RawRecord, Rejection
-from failsafe.kit.kafka import KafkaProbe, LazyProducer
+from failsafe.kit.kafka import ClientOptions, KafkaProbe, LazyProducer, client_options
 from failsafe.kit.retry import Backoff, OutageLog
+from failsafe.kit.topics import require_topics, topic_names
 from failsafe.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -92,24 +95,6 @@ class KafkaDeadLetters:
         await asyncio.gather(*futures)
 
 
-async def ensure_topics(bootstrap: str, topics: Sequence[str], partitions: int = 4) -> None:
-    """Create missing topics (development convenience; production creates them deliberately)."""
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        missing = [t for t in topics if t not in existing]
-        if missing:
-            with contextlib.suppress(KafkaError):
-                await admin.create_topics(
-                    [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
-                )
-    finally:
-        await admin.close()
-
-
 class _FinishBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, lock: asyncio.Lock) -> None:
         self.lock = lock
@@ -135,7 +120,8 @@ class IngestWorker:
         self.settings = settings
         self.screener = screener
         self.batch_size = batch_size
-        self.threshold = threshold
+        # None: the setting (FAILSAFE_MATCHING__THRESHOLD).
+        self.threshold = settings.matching.threshold if threshold is None else threshold
         self.processed = 0
         self.shutdown_timeout = settings.ingest.shutdown_timeout
         self._running = False  # clients started, the loop runs
@@ -190,7 +176,7 @@ class IngestWorker:
         kafka = self.settings.kafka
         if not kafka.bootstrap_servers:
             raise ValueError("failsafe ingest needs FAILSAFE_KAFKA__BOOTSTRAP_SERVERS")
-        work = asyncio.create_task(self._work(kafka.bootstrap_servers), name="ingest")
+        work = asyncio.create_task(self._work(client_options(kafka)), name="ingest")
         stop = asyncio.create_task(self._stop.wait(), name="ingest-stop")
         try:
             await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
@@ -213,21 +199,21 @@ class IngestWorker:
         if work.done() and not work.cancelled():
             work.result()  # a failure that is not an outage is not swallowed
 
-    async def _work(self, bootstrap: str) -> None:
+    async def _work(self, client: ClientOptions) -> None:
         kafka = self.settings.kafka
         engine = create_engine(self.settings.database)
         sessions = create_sessionmaker(engine)
         follower = self._follower = WatchlistFollower(sessions, self.screener)
         producer = LazyProducer(
             "dead letters",
-            bootstrap_servers=bootstrap,
+            **client,
             client_id=f"{kafka.client_id}-dlq",
             acks="all",
             enable_idempotence=True,
             linger_ms=5,
         )
         bus = KafkaAlertBus(
-            bootstrap, kafka.topics.alerts, kafka.client_id, publish_timeout=kafka.publish_timeout
+            client, kafka.topics.alerts, kafka.client_id, publish_timeout=kafka.publish_timeout
         )
 
         async def kafka_gone() -> None:
@@ -235,9 +221,9 @@ class IngestWorker:
             # hold; the batch in flight fails and is retried when Kafka is back.
             await asyncio.gather(producer.reset(), bus.reset())
 
-        probe = self._probe = KafkaProbe(bootstrap, on_down=kafka_gone)
+        probe = self._probe = KafkaProbe(client, on_down=kafka_gone)
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
+            **client,
             client_id=f"{kafka.client_id}-ingest",
             group_id=kafka.consumer_group,
             enable_auto_commit=False,
@@ -246,12 +232,11 @@ class IngestWorker:
             fetch_max_bytes=16 * 1024 * 1024,
         )
         try:
-            await self._retrying(
-                "kafka topics",
-                lambda: ensure_topics(
-                    bootstrap, [kafka.topics.events, kafka.topics.events_dlq, kafka.topics.alerts]
-                ),
-            )
+            # First a probe: if Kafka refuses us (TLS, credentials), its first log line says why.
+            await probe.check()
+            # Topics are the operator's (failsafe kafka create-topics): a missing one stops the
+            # worker with MissingTopics naming it; Kafka away is retried like any outage.
+            await self._retrying("kafka topics", lambda: require_topics(client, topic_names(kafka)))
             await producer.start()
             await bus.start()
             await self._retrying("watchlist load", follower.load)

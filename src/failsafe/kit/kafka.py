@@ -7,6 +7,10 @@ waits for those batches to be delivered or to expire. So producers here are drop
 when Kafka goes away: `LazyProducer.reset()` fails what they hold (the caller retries the whole
 batch, which is harmless: publication is at-least-once) and reconnects with backoff;
 `close_producer` stops one within a bound; `KafkaProbe` tells when the cluster is away.
+
+Every aiokafka client (producer, consumer, admin, the readiness probe) is built from
+`client_options(settings.kafka)`: bootstrap servers and security (TLS, SASL) in one place, so no
+client can be left talking PLAINTEXT to a cluster that requires more.
 """
 
 from __future__ import annotations
@@ -14,30 +18,102 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from failsafe.kit.retry import Backoff, OutageLog
+from failsafe.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 
+# Keyword arguments every aiokafka client takes: bootstrap_servers and the security options.
+ClientOptions = Mapping[str, Any]
 
-async def kafka_ready(bootstrap_servers: str, wait_s: float = 3.0) -> bool:
-    """True when the cluster answers a metadata request within `wait_s` seconds."""
-    client = AIOKafkaClient(
-        bootstrap_servers=bootstrap_servers, request_timeout_ms=int(wait_s * 1000)
-    )
+
+def client_options(kafka: KafkaSettings) -> dict[str, Any]:
+    """The connection options of every aiokafka client (producer, consumer, admin client,
+    probe): bootstrap servers, security protocol, TLS context and SASL credentials. The
+    settings were checked for consistency when read (KafkaSettings)."""
+    if not kafka.bootstrap_servers:
+        raise ValueError("Kafka is not configured (FAILSAFE_KAFKA__BOOTSTRAP_SERVERS)")
+    options: dict[str, Any] = {
+        "bootstrap_servers": kafka.bootstrap_servers,
+        "security_protocol": kafka.security_protocol,
+    }
+    if kafka.security_protocol.endswith("SSL"):
+        options["ssl_context"] = kafka.tls_context()
+    if kafka.security_protocol.startswith("SASL_"):
+        assert kafka.sasl_password is not None  # the settings' validator requires it
+        options["sasl_mechanism"] = kafka.sasl_mechanism
+        options["sasl_plain_username"] = kafka.sasl_username
+        # aiokafka takes the password as a plain string (for PLAIN and SCRAM alike); it lives
+        # only in the clients' options, which are never logged.
+        options["sasl_plain_password"] = kafka.sasl_password.get_secret_value()
+    return options
+
+
+def describe_failure(exc: BaseException) -> str:
+    """What went wrong connecting, for a log line: the error's type and message (aiokafka's
+    messages name the broker and the mechanism, never the credentials)."""
+    text, name = str(exc).strip(), type(exc).__name__
+    if not text:
+        return name
+    return text if name in text else f"{name}: {text}"  # KafkaErrors name themselves
+
+
+async def kafka_check(client: ClientOptions, wait_s: float = 3.0) -> str | None:
+    """None when the cluster answers a metadata request within `wait_s` seconds, else why not
+    (a refused connection, a TLS failure, a failed authentication, a timeout)."""
+    probe = AIOKafkaClient(**client, request_timeout_ms=int(wait_s * 1000))
     try:
         async with asyncio.timeout(wait_s):
-            await client.bootstrap()
-            await client.fetch_all_metadata()
-        return True
-    except (TimeoutError, OSError, Exception):  # noqa: BLE001  (any failure means "not ready")
-        return False
+            await probe.bootstrap()
+            await probe.fetch_all_metadata()
+        return None
+    except TimeoutError:
+        return f"no answer within {wait_s:.0f} s"
+    except KafkaConnectionError as exc:
+        # "Unable to bootstrap": the cause (refused, TLS, authentication) is only in aiokafka's
+        # own log line, and an operator needs it. One direct connection tells it.
+        return await _connect_failure(client, wait_s) or describe_failure(exc)
+    except Exception as exc:  # noqa: BLE001  (any failure means "not ready", and says why)
+        return describe_failure(exc)
     finally:
-        await client.close()
+        await probe.close()
+
+
+async def _connect_failure(client: ClientOptions, wait_s: float) -> str | None:
+    """Why a connection to the first bootstrap server fails (None if it does not)."""
+    from aiokafka.conn import create_conn
+
+    first = str(client["bootstrap_servers"]).split(",")[0].strip()
+    host, _, port = first.rpartition(":")
+    try:
+        async with asyncio.timeout(wait_s):
+            conn = await create_conn(
+                host.strip("[]") or "localhost",
+                int(port or 9092),
+                request_timeout_ms=int(wait_s * 1000),
+                ssl_context=client.get("ssl_context"),
+                security_protocol=client.get("security_protocol", "PLAINTEXT"),
+                sasl_mechanism=client.get("sasl_mechanism", "PLAIN"),
+                sasl_plain_username=client.get("sasl_plain_username"),
+                sasl_plain_password=client.get("sasl_plain_password"),
+            )
+    except TimeoutError:
+        return f"no answer from {first} within {wait_s:.0f} s"
+    except Exception as exc:  # noqa: BLE001  (the reason is what is asked for)
+        return f"{first}: {describe_failure(exc)}"
+    conn.close()
+    return None
+
+
+async def kafka_ready(client: ClientOptions, wait_s: float = 3.0) -> bool:
+    """True when the cluster answers a metadata request within `wait_s` seconds."""
+    return await kafka_check(client, wait_s) is None
 
 
 async def close_producer(producer: Any, within: float = 3.0, flush: bool = True) -> None:
@@ -115,7 +191,11 @@ class LazyProducer:
                 await producer.start()
             except (KafkaError, OSError) as exc:
                 await close_producer(producer, within=1.0, flush=False)
-                self._outage.failed(exc)
+                reason: BaseException | str = exc
+                if not self._outage.down and isinstance(exc, KafkaConnectionError):
+                    # The first line of an outage says why (refused, TLS, credentials).
+                    reason = await _connect_failure(self.config, 3.0) or exc
+                self._outage.failed(reason)
                 await asyncio.sleep(backoff.next())
                 continue
             self._outage.recovered()
@@ -168,13 +248,13 @@ class KafkaProbe:
 
     def __init__(
         self,
-        bootstrap_servers: str,
+        client: ClientOptions,
         *,
         interval: float = 2.0,
         wait_s: float = 3.0,
         on_down: Any = None,
     ) -> None:
-        self.bootstrap_servers = bootstrap_servers
+        self.client = client
         self.interval = interval
         self.wait_s = wait_s
         self.on_down = on_down
@@ -183,13 +263,14 @@ class KafkaProbe:
         self._task: asyncio.Task[None] | None = None
 
     async def check(self) -> bool:
-        ok = await kafka_ready(self.bootstrap_servers, self.wait_s)
+        failure = await kafka_check(self.client, self.wait_s)
+        ok = failure is None
         was_up = self.up
         self.up = ok
         if ok:
             self._outage.recovered()
         else:
-            self._outage.failed("no answer to a metadata request")
+            self._outage.failed(f"metadata request failed ({failure})")
             if was_up and self.on_down is not None:
                 try:
                     await self.on_down()

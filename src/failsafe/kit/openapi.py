@@ -61,3 +61,17 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
             "content": {"application/json": {"example": example}},
         }
     return out
+
+
+def operation_id(route: Any) -> str:
+    """OpenAPI operation ids `<domain>_<action>` (the route's first tag, then its function's name
+    without a trailing repeat of the domain): `watchlist_create_entry`, `alerts_list`,
+    `principals_revoke`. Unique across the app (tests/unit/test_openapi_ids.py)."""
+    tag = str(route.tags[0]) if route.tags else "failsafe"
+    domain = "".join(c if c.isalnum() else "_" for c in tag.lower())
+    name = str(route.name)
+    for repeat in (f"_{domain}", f"_{domain.removesuffix('s')}"):
+        if name.endswith(repeat) and name != repeat.lstrip("_"):
+            name = name.removesuffix(repeat)
+            break
+    return name if name.startswith(f"{domain}_") else f"{domain}_{name}"

@@ -63,7 +63,7 @@ async def test_two_replicas_deliver_exactly_to_entitled_bureaus(
     async with fresh_database(pg_server) as url:
         engine = create_engine(DatabaseSettings(url=url, pool_size=5))
         sessions = create_sessionmaker(engine)
-        bus = KafkaAlertBus(kafka_bootstrap, alerts_topic, "test-replicas")
+        bus = KafkaAlertBus({"bootstrap_servers": kafka_bootstrap}, alerts_topic, "test-replicas")
         await bus.start()
         env = {
             **os.environ,
@@ -170,7 +170,7 @@ async def test_revocation_closes_sockets_on_every_replica_at_once(
     async with fresh_database(pg_server) as url:
         engine = create_engine(DatabaseSettings(url=url, pool_size=5))
         sessions = create_sessionmaker(engine)
-        bus = KafkaAlertBus(kafka_bootstrap, alerts_topic, "test-revocation")
+        bus = KafkaAlertBus({"bootstrap_servers": kafka_bootstrap}, alerts_topic, "test-revocation")
         await bus.start()
         env = {
             **os.environ,

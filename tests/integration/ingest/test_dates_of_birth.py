@@ -29,7 +29,7 @@ from failsafe.watchlist.schemas import EntryIn
 from failsafe.watchlist.service import create_entry
 from tests.fixtures.app import in_process
 from tests.fixtures.factories import entry_doc, event, put_entry
-from tests.fixtures.streams import read_topic, stream_settings, worker_ready
+from tests.fixtures.streams import create_stream_topics, read_topic, stream_settings, worker_ready
 from tests.fixtures.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -78,6 +78,7 @@ async def test_the_worker_sees_dates_of_birth_and_dead_letters_unreadable_ones(
     unique_topic: Callable[[str], str],
 ) -> None:
     settings = stream_settings(fresh_pg_url, kafka_bootstrap, unique_topic)
+    await create_stream_topics(settings.kafka)
     async with sessions() as session:  # written by the watchlist service, as the API does
         entry = await create_entry(
             session,

@@ -32,7 +32,7 @@ from failsafe.ingest.worker import IngestWorker
 from failsafe.settings import Settings
 from tests.fixtures.factories import entry_doc, put_entry
 from tests.fixtures.hostile import base_event, draw_many, garbage, hostile_event
-from tests.fixtures.streams import stream_settings, worker_ready
+from tests.fixtures.streams import create_stream_topics, stream_settings, worker_ready
 from tests.fixtures.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -111,6 +111,7 @@ async def test_fuzzed_messages_are_each_alerted_or_dead_lettered(settings: Setti
     engine = create_engine(settings.database)
     sessions = create_sessionmaker(engine)
     await put_entry(sessions, entry_doc("KOVACS", "LASZLO", dob="1965-02-03", owner="HUN"))
+    await create_stream_topics(settings.kafka)
     worker = IngestWorker(settings, new_screener(), batch_size=200)
     task = asyncio.create_task(worker.run())
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20)

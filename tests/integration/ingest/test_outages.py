@@ -33,6 +33,7 @@ from tests.fixtures.factories import entry_doc, event, put_entry
 from tests.fixtures.outages import (
     FAILSAFE,
     alerts_stored,
+    create_env_topics,
     http_get,
     ingest_env,
     lines,
@@ -45,6 +46,7 @@ from tests.fixtures.outages import (
     terminate,
     wait_status,
 )
+from tests.fixtures.streams import create_stream_topics
 from tests.fixtures.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -69,6 +71,7 @@ async def test_database_outage_pauses_and_resumes_without_loss(
             bootstrap_servers=kafka_bootstrap, topics=topics, consumer_group=f"out-{tag}"
         ),
     )
+    await create_stream_topics(settings.kafka)
     worker = IngestWorker(settings, new_screener(), batch_size=20)
     task = asyncio.create_task(worker.run())
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
@@ -162,6 +165,7 @@ async def test_kafka_outage_pauses_and_resumes_without_loss(
             bootstrap_servers=bootstrap, topics=topics, consumer_group=f"kout-{tag}"
         ),
     )
+    await create_stream_topics(settings.kafka)
     worker = IngestWorker(settings, new_screener(), batch_size=20)
     task = asyncio.create_task(worker.run())
 
@@ -211,6 +215,7 @@ async def test_kafka_down_with_alerts_pending_is_quiet_not_ready_and_recovers(
     env = ingest_env(fresh_pg_url, bootstrap, tag)
     port, log = free_port(), tmp_path / "ingest.log"
     readyz = f"http://127.0.0.1:{port}/readyz"
+    await create_env_topics(env)
     worker = start_ingest(env, port, log)
 
     try:
@@ -270,6 +275,8 @@ async def test_sigterm_during_a_kafka_outage_exits_0_within_the_bound(
         fresh_pg_url, bootstrap, uuid.uuid4().hex[:8], FAILSAFE_INGEST__SHUTDOWN_TIMEOUT="3"
     )
     busy_port, idle_port = free_port(), free_port()
+    await create_env_topics(busy_env)
+    await create_env_topics(idle_env)
     busy = start_ingest(busy_env, busy_port, tmp_path / "busy.log")
     idle = start_ingest(idle_env, idle_port, tmp_path / "idle.log")
 
