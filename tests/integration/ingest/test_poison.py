@@ -265,10 +265,10 @@ async def test_screen_reports_an_event_the_engine_fails_on_and_answers_the_other
         await eventually(lambda: entry["id"] in pipe.follower.entries, timeout=5)
         real = pipe.screen
 
-        def broken_on_one(event: dict[str, Any]) -> Any:
+        def broken_on_one(event: dict[str, Any], threshold: float | None = None) -> Any:
             if event["traveller"].get("surname") == "CRASH":
                 raise KeyError("CRASH TRAVELLER")  # as a bug in the engine would
-            return real(event)
+            return real(event, threshold)
 
         monkeypatch.setattr(pipe, "screen", broken_on_one)
         crash = base_event("CRASH", "TEST")
