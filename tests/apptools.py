@@ -15,8 +15,9 @@ from pathlib import Path
 
 import httpx2
 
+from failsafe.actor import CLI_ACTOR
 from failsafe.app import create_app
-from failsafe.auth.service import CLI_ACTOR, create_principal
+from failsafe.auth.service import create_principal
 from failsafe.kit.state import AppState
 from failsafe.settings import Settings
 from tests.conftest import subprocess_log

@@ -26,12 +26,12 @@ from failsafe.dashboard.router import router as dashboard_router
 from failsafe.db import migrate
 from failsafe.db.engine import create_engine, create_sessionmaker, is_sqlite
 from failsafe.errors import FailsafeError, Unavailable, dependency_unavailable
-from failsafe.hub.bus import AlertBus, KafkaAlertBus, MemoryAlertBus
 from failsafe.hub.router import router as stream_router
 from failsafe.hub.service import Hub
 from failsafe.ingest.router import router as events_router
 from failsafe.ingest.service import ScreeningService
 from failsafe.kit import http as kit_http
+from failsafe.kit.bus import AlertBus, KafkaAlertBus, MemoryAlertBus
 from failsafe.kit.retry import Throttle
 from failsafe.kit.state import AppState
 from failsafe.logging import install_redaction

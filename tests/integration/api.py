@@ -16,8 +16,9 @@ from typing import Any
 import httpx2
 from fastapi import FastAPI
 
+from failsafe.actor import CLI_ACTOR
 from failsafe.app import create_app
-from failsafe.auth.service import CLI_ACTOR, create_principal
+from failsafe.auth.service import create_principal
 from failsafe.kit.state import AppState
 from failsafe.settings import AuthSettings, DatabaseSettings, Settings
 

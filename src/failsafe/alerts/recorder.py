@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from failsafe.alerts import routing
+from failsafe.alerts.views import alert_view
 from failsafe.db import counters
 from failsafe.db.base import utcnow
 from failsafe.db.models import Alert, AlertRecipient, Sighting, WatchlistEntry
@@ -91,16 +92,6 @@ def event_summary(event: dict[str, Any]) -> dict[str, Any]:
         "document",
     )
     return {k: event[k] for k in keys if event.get(k) is not None}
-
-
-def alert_view(alert: Alert) -> dict[str, Any]:
-    """The alert contract JSON of a stored alert (its payload with the current status)."""
-    return {
-        **alert.payload,
-        "id": alert.id,
-        "status": alert.status,
-        "updated_at": alert.updated_at.isoformat(),
-    }
 
 
 def _insert(session: AsyncSession, table: Any) -> Any:

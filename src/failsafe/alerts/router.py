@@ -7,18 +7,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, status
 
 from failsafe.alerts import service
-from failsafe.alerts.recorder import alert_view
 from failsafe.alerts.schemas import (
     AlertDetail,
     AlertOut,
     AlertPage,
-    AlertStatus,
-    Severity,
     Timeline,
     TransitionIn,
     TransitionOut,
 )
+from failsafe.alerts.views import alert_view
 from failsafe.auth.deps import ActorDep
+from failsafe.contract import AlertStatus, NoticeType, Severity
 from failsafe.db.models import Alert
 from failsafe.kit.codes import CountryCode
 from failsafe.kit.limits import BodyLimitRoute
@@ -26,7 +25,6 @@ from failsafe.kit.openapi import error_responses
 from failsafe.kit.pagination import cursor_key, encode_cursor
 from failsafe.kit.safe import DB_INT_MAX, Instant
 from failsafe.kit.state import SessionDep, StateDep
-from failsafe.watchlist.schemas import NoticeType
 
 router = APIRouter(
     prefix="/v1/alerts",

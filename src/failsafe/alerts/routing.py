@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
-SEVERITIES = ("low", "medium", "high", "critical")
+from failsafe.contract import SEVERITIES, Severity
 
 _ACTION_SEVERITY = {
     "locate_and_detain": 3,
@@ -119,7 +119,7 @@ def severity(
     requested_action: str | None,
     score: float,
     dob: str | None = None,
-) -> str:
+) -> Severity:
     """How urgent an alert is: the requested action, raised for notices about people sought or
     dangerous, one step lower for weaker evidence; then one step lower again when the dates of
     birth clearly disagree (`dob` is the explanation's agreement, see `dob_agreement`).

@@ -32,9 +32,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import failsafe.audit.service as audit
-from failsafe.alerts.recorder import alert_view
+from failsafe.actor import Actor
 from failsafe.alerts.schemas import TimelinePointOut
-from failsafe.auth.service import Actor
+from failsafe.alerts.views import alert_view
 from failsafe.db.base import utcnow
 from failsafe.db.models import (
     ALERT_STATUSES,
@@ -45,7 +45,7 @@ from failsafe.db.models import (
     Sighting,
 )
 from failsafe.errors import Conflict, Forbidden, NotFound
-from failsafe.hub.bus import AlertBus
+from failsafe.kit.bus import AlertBus
 
 log = logging.getLogger(__name__)
 

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from failsafe.actor import Actor
 from failsafe.db.base import utcnow
 from failsafe.db.models import AuditLog
-
-if TYPE_CHECKING:
-    from failsafe.auth.service import Actor
 
 
 def record(

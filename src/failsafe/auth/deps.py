@@ -11,15 +11,15 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from failsafe.actor import Actor
 from failsafe.auth.ratelimit import FailureLimiter
 from failsafe.auth.service import (
     BOOTSTRAP_ADMIN_ID,
-    Actor,
-    Role,
     authenticate_token,
     ensure_bootstrap_admin,
 )
 from failsafe.auth.tokens import looks_like_token
+from failsafe.contract import Role
 from failsafe.db.models import Principal
 from failsafe.errors import Forbidden, TooManyRequests, Unauthorized
 from failsafe.kit.state import AppState, SessionDep, StateDep

@@ -11,9 +11,9 @@ from fastapi import APIRouter, Query, status
 from failsafe.auth import service
 from failsafe.auth.deps import AdminDep, PrincipalDep
 from failsafe.auth.schemas import PrincipalCreate, PrincipalCreated, PrincipalOut, PrincipalPage
-from failsafe.auth.service import Role
-from failsafe.hub.bus import revocation
+from failsafe.contract import Role
 from failsafe.hub.service import Hub
+from failsafe.kit.bus import revocation
 from failsafe.kit.codes import CountryCode
 from failsafe.kit.limits import BodyLimitRoute
 from failsafe.kit.openapi import error_responses

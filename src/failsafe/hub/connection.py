@@ -22,9 +22,8 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from failsafe.alerts.schemas import Severity
+from failsafe.contract import NoticeType, Severity
 from failsafe.hub.service import Delivered, Hub, Update
-from failsafe.watchlist.schemas import NoticeType
 
 log = logging.getLogger(__name__)
 

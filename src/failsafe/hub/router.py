@@ -17,11 +17,11 @@ from fastapi import APIRouter, WebSocket
 from pydantic import BaseModel, Field
 
 import failsafe.audit.service as audit
+from failsafe.actor import Actor
 from failsafe.alerts import service as alerts
 from failsafe.auth.deps import PrincipalDep, authenticate_limited, failure_limiter
 from failsafe.auth.service import (
     TICKET_TTL,
-    Actor,
     authenticate_token,
     issue_stream_ticket,
     principal_is_active,

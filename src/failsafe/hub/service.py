@@ -31,10 +31,10 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from failsafe.alerts.recorder import alert_view
+from failsafe.alerts.views import alert_view
 from failsafe.db import counters
 from failsafe.db.models import Alert, AlertRecipient
-from failsafe.hub.bus import PRINCIPAL_REVOKED, AlertBus
+from failsafe.kit.bus import PRINCIPAL_REVOKED, AlertBus
 from failsafe.kit.retry import Backoff, OutageLog
 
 if TYPE_CHECKING:

@@ -26,10 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from failsafe.alerts.recorder import Hit, record_hits
 from failsafe.errors import InvalidEvent
-from failsafe.hub.bus import AlertBus
 from failsafe.ingest import metrics
 from failsafe.ingest.events import parse_event
 from failsafe.ingest.follower import WatchlistFollower
+from failsafe.kit.bus import AlertBus
 from failsafe.matching.mrz import apply_mrz
 from failsafe.matching.score import DEFAULT_THRESHOLD
 

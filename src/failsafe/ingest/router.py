@@ -15,8 +15,8 @@ from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
+from failsafe.actor import Actor
 from failsafe.auth.deps import require_roles
-from failsafe.auth.service import Actor
 from failsafe.errors import BadRequest, InvalidEvent, Unavailable
 from failsafe.ingest.events import Event, check_values, parse_event
 from failsafe.ingest.pipeline import RawRecord, log_failure

@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from failsafe.hub.bus import AlertBus
 from failsafe.ingest.follower import WatchlistFollower
 from failsafe.ingest.pipeline import Pipeline
+from failsafe.kit.bus import AlertBus
 from failsafe.kit.kafka import LazyProducer
 from failsafe.settings import Settings
 

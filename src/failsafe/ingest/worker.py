@@ -37,10 +37,10 @@ from aiokafka.errors import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from failsafe.db.engine import create_engine, create_sessionmaker
-from failsafe.hub.bus import KafkaAlertBus
 from failsafe.ingest import metrics
 from failsafe.ingest.follower import Screener, WatchlistFollower
 from failsafe.ingest.pipeline import Pipeline, RawRecord, Rejection
+from failsafe.kit.bus import KafkaAlertBus
 from failsafe.kit.kafka import KafkaProbe, LazyProducer
 from failsafe.kit.retry import Backoff, OutageLog
 from failsafe.settings import Settings

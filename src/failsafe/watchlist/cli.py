@@ -41,8 +41,8 @@ def import_(
 
     Idempotent: importing the same file again changes nothing. Exit status 1 when some lines
     were rejected (the good ones are imported anyway), 2 for an unusable file."""
+    from failsafe.actor import CLI_ACTOR
     from failsafe.auth.cli import run_with_session
-    from failsafe.auth.service import CLI_ACTOR
     from failsafe.watchlist.importer import Importer, iter_csv, iter_jsonl
     from failsafe.watchlist.service import record_import
 

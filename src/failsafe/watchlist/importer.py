@@ -25,8 +25,8 @@ import orjson
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from failsafe.auth.service import Actor
-from failsafe.hub.bus import AlertBus
+from failsafe.actor import Actor
+from failsafe.kit.bus import AlertBus
 from failsafe.watchlist.schemas import EntryIn, ImportReport, RejectedLine
 from failsafe.watchlist.service import ImportItem, import_batch, validation_details
 

@@ -14,8 +14,9 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, status
 
+from failsafe.actor import Actor
 from failsafe.auth.deps import require_roles
-from failsafe.auth.service import Actor
+from failsafe.contract import EntryStatus, NoticeType
 from failsafe.errors import BadRequest
 from failsafe.kit.codes import CountryCode
 from failsafe.kit.limits import MAX_BODY_KEY, BodyLimitRoute
@@ -30,10 +31,8 @@ from failsafe.watchlist.schemas import (
     Entry,
     EntryIn,
     EntryPage,
-    EntryStatus,
     EntryVersionPage,
     ImportReport,
-    NoticeType,
     Timeline,
 )
 

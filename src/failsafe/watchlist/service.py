@@ -26,8 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 import failsafe.audit.service as audit
+from failsafe.actor import Actor
 from failsafe.alerts.service import publish_current, withdraw_open_alerts
-from failsafe.auth.service import Actor
 from failsafe.db import counters
 from failsafe.db.base import utcnow
 from failsafe.db.models import (
@@ -39,7 +39,7 @@ from failsafe.db.models import (
     WatchlistEntryVersion,
 )
 from failsafe.errors import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
-from failsafe.hub.bus import AlertBus
+from failsafe.kit.bus import AlertBus
 from failsafe.watchlist.schemas import (
     CONTRACT_KEYS,
     READ_ONLY_KEYS,

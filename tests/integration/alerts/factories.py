@@ -18,13 +18,14 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from websockets.asyncio.client import ClientConnection, connect
 
+from failsafe.actor import CLI_ACTOR
 from failsafe.alerts.recorder import Hit, record_hits
 from failsafe.app import create_app
-from failsafe.auth.service import CLI_ACTOR, create_principal
+from failsafe.auth.service import create_principal
 from failsafe.cli import uvicorn_options
 from failsafe.db import migrate
-from failsafe.hub.bus import AlertBus
 from failsafe.hub.service import Hub
+from failsafe.kit.bus import AlertBus
 from failsafe.kit.state import AppState
 from failsafe.settings import DatabaseSettings, KafkaSettings, Settings, TopicSettings
 from failsafe.watchlist import service as watchlist

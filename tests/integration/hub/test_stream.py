@@ -16,9 +16,9 @@ from sqlalchemy import select
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from failsafe.actor import CLI_ACTOR
 from failsafe.alerts import service as alerts_service
 from failsafe.alerts.recorder import record_hits
-from failsafe.auth.service import CLI_ACTOR
 from failsafe.db.models import Alert
 from tests.integration.alerts.factories import (
     RunningApp,
@@ -205,7 +205,7 @@ async def test_status_changes_reach_sockets_as_alert_update(app: RunningApp) -> 
         assert (await recv_json(ws))["alert"]["id"] == alert["id"]
 
     async with app.sessions() as session:
-        from failsafe.auth.service import Actor
+        from failsafe.actor import Actor
 
         actor = Actor(id="p_deu", role="bureau", bureau_code="DEU")
         await alerts_service.transition(

@@ -13,9 +13,9 @@ import pytest
 
 from failsafe.db import migrate
 from failsafe.db.engine import create_engine, create_sessionmaker
-from failsafe.hub.bus import MemoryAlertBus
 from failsafe.ingest.follower import WatchlistFollower
 from failsafe.ingest.pipeline import Pipeline, RawRecord, Rejection
+from failsafe.kit.bus import MemoryAlertBus
 from failsafe.matching.index import WatchlistIndex
 from failsafe.settings import DatabaseSettings
 from tests.factories import entry_doc, event, put_entry

@@ -18,13 +18,13 @@ from sqlalchemy.exc import OperationalError
 
 from failsafe.db.engine import create_engine, create_sessionmaker
 from failsafe.db.models import Alert
-from failsafe.hub.bus import MemoryAlertBus
 from failsafe.ingest import events as events_module
 from failsafe.ingest import pipeline as pipeline_module
 from failsafe.ingest.follower import WatchlistFollower
 from failsafe.ingest.pipeline import Pipeline, RawRecord, Rejection
 from failsafe.ingest.service import new_screener
 from failsafe.ingest.worker import IngestWorker
+from failsafe.kit.bus import MemoryAlertBus
 from failsafe.settings import DatabaseSettings, Settings
 from tests.apptools import running, token, wait_ready
 from tests.factories import entry_doc, put_entry

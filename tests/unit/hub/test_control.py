@@ -1,4 +1,4 @@
-"""The hub's control messages (failsafe.hub.bus.revocation), against the in-memory bus: a
+"""The hub's control messages (failsafe.kit.bus.revocation), against the in-memory bus: a
 revocation closes exactly that principal's sockets (1008), whatever their bureau; an unknown
 control message is ignored and is never taken for an alert."""
 
@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from failsafe.hub.bus import MemoryAlertBus, revocation
 from failsafe.hub.connection import Connection
 from failsafe.hub.service import Hub
+from failsafe.kit.bus import MemoryAlertBus, revocation
 
 
 def _hub() -> Hub:

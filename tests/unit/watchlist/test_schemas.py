@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from failsafe.auth.service import Actor
+from failsafe.actor import Actor
 from failsafe.watchlist.schemas import ENTRY_EXAMPLE, EntryIn
 from failsafe.watchlist.search import query_tokens, search_text
 from failsafe.watchlist.service import can_see, changed_fields, merge_patch
