@@ -18,6 +18,7 @@ import httpx2
 from failsafe.actor import CLI_ACTOR
 from failsafe.app import create_app
 from failsafe.auth.service import create_principal
+from failsafe.ingest.service import ScreeningService
 from failsafe.kit.state import AppState
 from failsafe.settings import Settings
 from tests.conftest import subprocess_log
@@ -43,7 +44,7 @@ async def token(state: AppState, role: str, bureau: str | None) -> dict[str, str
 
 
 async def wait_ready(state: AppState) -> None:
-    screening = state.services["screening"]
+    screening = state.services.get(ScreeningService)
     async with asyncio.timeout(10):
         while not screening.ready:
             await asyncio.sleep(0.05)

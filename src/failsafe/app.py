@@ -32,6 +32,7 @@ from failsafe.ingest.router import router as events_router
 from failsafe.ingest.service import ScreeningService
 from failsafe.kit import http as kit_http
 from failsafe.kit.bus import AlertBus, KafkaAlertBus, MemoryAlertBus
+from failsafe.kit.ratelimit import FailureLimiter
 from failsafe.kit.retry import Throttle
 from failsafe.kit.state import AppState
 from failsafe.logging import install_redaction
@@ -122,9 +123,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
 
-async def _start_services(state: AppState) -> None:
-    """The alert bus (Kafka or in-memory) and the live matcher; each is stopped in reverse."""
-    settings = state.settings
+def _new_bus(settings: Settings) -> AlertBus:
+    """The alert bus: Kafka's topic when a broker is configured, else in memory."""
     bus: AlertBus
     if settings.kafka.bootstrap_servers:
         bus = KafkaAlertBus(
@@ -135,15 +135,17 @@ async def _start_services(state: AppState) -> None:
         )
     else:
         bus = MemoryAlertBus()
-    await bus.start()
-    state.services["alert_bus"] = bus
-    screening = ScreeningService(settings, state.sessionmaker, bus)
-    state.services["screening"] = screening
-    await screening.start()
-    # The websocket hub: this replica's fan-out of the alert bus to its sockets (stopped first).
-    hub = Hub(state.sessionmaker, bus)
-    state.services["hub"] = hub
-    await hub.start()
+    return bus
+
+
+async def _start_services(state: AppState) -> None:
+    """In order: the alert bus, the live matcher, the websocket hub (this replica's fan-out of
+    the bus to its sockets); stopped in reverse, and reported by /readyz in this order."""
+    await state.services.start(state.bus)
+    await state.services.start(ScreeningService(state.settings, state.sessionmaker, state.bus))
+    hub = Hub(state.sessionmaker, state.bus)
+    await state.services.start(hub)
+    state.sockets = hub
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -161,7 +163,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if auto_migrate:
             await asyncio.to_thread(migrate.upgrade, url)
         engine = create_engine(settings.database)
-        state = AppState(settings=settings, engine=engine, sessionmaker=create_sessionmaker(engine))
+        state = AppState(
+            settings=settings,
+            engine=engine,
+            sessionmaker=create_sessionmaker(engine),
+            bus=_new_bus(settings),
+            limiter=FailureLimiter(settings.auth.max_failures_per_minute),
+        )
         app.state.failsafe = state
         await auth_deps.on_startup(state)
         await _start_services(state)
@@ -173,10 +181,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            for service in reversed(list(state.services.values())):
-                stop = getattr(service, "stop", None)
-                if stop is not None:
-                    await stop()
+            await state.services.stop_all()
             await engine.dispose()
 
     app = FastAPI(

@@ -43,7 +43,7 @@ async def test_live_alert_appears_and_is_acknowledged_from_the_page(
     entry = await make_entry(
         app.sessions, owner="FRA", surname="PETROV", given_names="IVAN", document="753123456"
     )
-    screening: ScreeningService = app.state.services["screening"]
+    screening: ScreeningService = app.state.services.get(ScreeningService)
     async with asyncio.timeout(10):
         while entry["id"] not in screening.follower.entries:
             await asyncio.sleep(0.05)  # the follower polls the watchlist revision

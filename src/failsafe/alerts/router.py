@@ -142,7 +142,7 @@ async def post_transition(
         body.status,
         note=body.note or None,
         expected_status=body.expected_status,
-        bus=state.services.get("alert_bus"),
+        bus=state.bus,
     )
     return await _detail(session, actor, alert)
 

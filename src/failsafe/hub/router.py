@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 import failsafe.audit.service as audit
 from failsafe.actor import Actor
 from failsafe.alerts import service as alerts
-from failsafe.auth.deps import PrincipalDep, authenticate_limited, failure_limiter
+from failsafe.auth.deps import PrincipalDep, authenticate_limited
 from failsafe.auth.service import (
     TICKET_TTL,
     authenticate_token,
@@ -82,25 +82,24 @@ def _credential(websocket: WebSocket) -> Credential | None:
 @router.websocket("/v1/alerts/stream")
 async def alert_stream(websocket: WebSocket) -> None:
     state: AppState = websocket.app.state.failsafe
-    hub = state.services.get("hub")
+    hub = state.services.find(Hub)
     credential = _credential(websocket)
     # Accept first so that refusals carry a close code (1008) the client can read, rather than
     # an HTTP 403 from the handshake.
     await websocket.accept()
-    if not isinstance(hub, Hub) or not hub.ready:
+    if hub is None or not hub.ready:
         await websocket.close(CLOSE_TRY_LATER, "not ready; retry")
         return
     if credential is None:
         await websocket.close(CLOSE_POLICY, "missing bearer token")
         return
     kind, secret = credential
-    limiter = failure_limiter(state)
     client = websocket.client.host if websocket.client else "unknown"
     try:
         async with state.sessionmaker() as session:
             principal = await authenticate_limited(
                 session,
-                limiter,
+                state.limiter,
                 client,
                 secret,
                 check=redeem_stream_ticket if kind == "ticket" else authenticate_token,

@@ -95,6 +95,8 @@ class Update:
 
 
 class Hub:
+    name = "hub"
+
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],

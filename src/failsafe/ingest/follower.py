@@ -8,7 +8,6 @@ well under the 1 s the design asks for, on PostgreSQL and SQLite alike, with one
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime
 from typing import Any, Protocol
@@ -20,6 +19,7 @@ from failsafe.db.base import utcnow
 from failsafe.db.models import WatchlistEntry
 from failsafe.ingest import metrics
 from failsafe.kit.retry import Backoff, OutageLog
+from failsafe.kit.service import BackgroundTask
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class WatchlistFollower:
         self.revision = 0
         self.entries: dict[str, dict[str, Any]] = {}
         self.ready = False
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("watchlist-follower")
         # Entries with an expiry, to drop them when it passes without waiting for a change.
         self._expiries: dict[str, datetime] = {}
 
@@ -159,11 +159,7 @@ class WatchlistFollower:
             await asyncio.sleep(delay)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self.run(), name="watchlist-follower")
+        self._task.start(self.run)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()

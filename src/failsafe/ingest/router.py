@@ -23,7 +23,7 @@ from failsafe.ingest.pipeline import RawRecord, log_failure
 from failsafe.ingest.service import ScreeningService
 from failsafe.kit.limits import read_limited
 from failsafe.kit.openapi import error_responses
-from failsafe.kit.state import StateDep
+from failsafe.kit.state import AppState, StateDep
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
@@ -121,10 +121,10 @@ def _foreign_country(event: Event, actor: Actor) -> str | None:
     )
 
 
-def _screening(state: Any, *, matcher: bool = True) -> ScreeningService:
+def _screening(state: AppState, *, matcher: bool = True) -> ScreeningService:
     """The screening service; with `matcher`, only once the watchlist is loaded (503 before)."""
-    service = state.services.get("screening")
-    if not isinstance(service, ScreeningService):
+    service = state.services.find(ScreeningService)
+    if service is None:
         raise Unavailable("the screening service is not running")
     if matcher and not service.follower.ready:
         raise Unavailable("the matcher is not loaded yet; retry shortly")

@@ -1,17 +1,16 @@
 """The screening service inside `failsafe serve`: the live matcher, and the pipeline behind
 POST /v1/events in the embedded mode (in Kafka mode, events go to the topic instead).
 
-One instance per serve process, in `AppState.services["screening"]`.
+One instance per serve process, in the app's ordered services (`ScreeningDep` in routers).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from failsafe.ingest.follower import WatchlistFollower
+from failsafe.ingest.follower import Screener, WatchlistFollower
 from failsafe.ingest.pipeline import Pipeline
 from failsafe.kit.bus import AlertBus
 from failsafe.kit.kafka import LazyProducer
@@ -20,14 +19,17 @@ from failsafe.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def new_screener() -> Any:
+def new_screener() -> Screener:
     """A fresh, empty matching index."""
     from failsafe.matching.index import WatchlistIndex
 
-    return WatchlistIndex()
+    index: Screener = WatchlistIndex()
+    return index
 
 
 class ScreeningService:
+    name = "screening"
+
     def __init__(
         self, settings: Settings, sessions: async_sessionmaker[AsyncSession], bus: AlertBus
     ) -> None:

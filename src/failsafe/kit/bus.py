@@ -40,6 +40,12 @@ def revocation(principal_id: str) -> Alert:
 
 
 class AlertBus(Protocol):
+    """A `failsafe.kit.service.Service` that carries alerts (and control messages)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def ready(self) -> bool: ...
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
     async def publish(self, alerts: Sequence[Alert]) -> None:
@@ -50,6 +56,9 @@ class AlertBus(Protocol):
 
 
 class MemoryAlertBus:
+    name = "alert_bus"
+    ready = True  # nothing to connect to
+
     def __init__(self, queue_size: int = 10_000) -> None:
         self._subscribers: set[asyncio.Queue[Alert]] = set()
         self._queue_size = queue_size
@@ -79,6 +88,8 @@ class MemoryAlertBus:
 
 
 class KafkaAlertBus:
+    name = "alert_bus"
+
     def __init__(
         self,
         bootstrap_servers: str,

@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from failsafe.kit.retry import Backoff, OutageLog
+from failsafe.kit.service import BackgroundTask
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +181,7 @@ class KafkaProbe:
         self.on_down = on_down
         self.up = False
         self._outage = OutageLog(log, "Kafka")
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("kafka-probe")
 
     async def check(self) -> bool:
         ok = await kafka_ready(self.bootstrap_servers, self.wait_s)
@@ -207,11 +208,7 @@ class KafkaProbe:
                 await asyncio.sleep(backoff.next())
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="kafka-probe")
+        self._task.start(self._run)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()

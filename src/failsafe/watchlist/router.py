@@ -157,7 +157,7 @@ async def import_entries(
     request: Request, actor: WriterDep, session: SessionDep, state: StateDep
 ) -> ImportReport:
     importer = Importer(
-        session, actor, max_errors=MAX_IMPORT_ERRORS, bus=state.services.get("alert_bus")
+        session, actor, max_errors=MAX_IMPORT_ERRORS, bus=state.bus
     )
     reader = NdjsonReader()
     # Parsing and validation run in a worker thread, a few hundred KiB at a time, so that a
@@ -265,7 +265,7 @@ async def cancel_entry(
         reason=body.reason,
         if_match=parse_if_match(if_match),
         version=body.version,
-        bus=state.services.get("alert_bus"),
+        bus=state.bus,
     )
     return _entry_response(doc)
 

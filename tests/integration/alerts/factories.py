@@ -156,12 +156,12 @@ class RunningApp:
 
     @property
     def hub(self) -> Hub:
-        hub: Hub = self.state.services["hub"]
+        hub: Hub = self.state.services.get(Hub)
         return hub
 
     @property
     def bus(self) -> AlertBus:
-        bus: AlertBus = self.state.services["alert_bus"]
+        bus: AlertBus = self.state.bus
         return bus
 
     @property

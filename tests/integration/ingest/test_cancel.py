@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from failsafe.db.models import Alert, AlertTransition
+from failsafe.ingest.service import ScreeningService
 from failsafe.settings import DatabaseSettings, Settings
 from tests.apptools import running, token, wait_ready
 from tests.factories import event
@@ -33,7 +34,7 @@ async def test_cancel_withdraws_open_alerts_and_stops_matching(fresh_pg_url: str
         created = await client.post("/v1/watchlist", json=ENTRY, headers=analyst)
         assert created.status_code == 201, created.text
         entry_id = created.json()["id"]
-        screening = state.services["screening"]
+        screening = state.services.get(ScreeningService)
         async with asyncio.timeout(5):
             while entry_id not in screening.follower.entries:
                 await asyncio.sleep(0.05)
@@ -49,7 +50,7 @@ async def test_cancel_withdraws_open_alerts_and_stops_matching(fresh_pg_url: str
         updates: list[dict[str, Any]] = []
 
         async def listen() -> None:
-            async for alert in state.services["alert_bus"].subscribe():
+            async for alert in state.bus.subscribe():
                 updates.append(alert)
                 return
 

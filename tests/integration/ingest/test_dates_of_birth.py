@@ -22,6 +22,7 @@ from failsafe.actor import CLI_ACTOR
 from failsafe.alerts.recorder import Hit, record_hits
 from failsafe.db.engine import create_engine, create_sessionmaker
 from failsafe.db.models import Alert
+from failsafe.ingest.service import ScreeningService
 from failsafe.ingest.worker import IngestWorker
 from failsafe.matching.index import WatchlistIndex
 from failsafe.settings import DatabaseSettings, Settings
@@ -193,7 +194,7 @@ async def test_serve_screens_with_the_list_and_rejects_unreadable_dates(fresh_pg
         r = await client.post("/v1/watchlist", json=body, headers=analyst)
         assert r.status_code == 201, r.text
         entry_id = r.json()["id"]
-        follower = state.services["screening"].follower
+        follower = state.services.get(ScreeningService).follower
         async with asyncio.timeout(5):
             while entry_id not in follower.entries:
                 await asyncio.sleep(0.05)

@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaConsumer
 from sqlalchemy import select
 
 from failsafe.db.models import Alert
+from failsafe.ingest.service import ScreeningService
 from failsafe.settings import DatabaseSettings, KafkaSettings, Settings, TopicSettings
 from tests.apptools import running, token, wait_ready
 from tests.factories import entry_doc, event, put_entry
@@ -76,12 +77,12 @@ async def test_embedded_mode_screens_in_process_and_publishes(tmp_path: Path) ->
             state.sessionmaker, entry_doc("PETROV", "IVAN", dob="1970-03", owner="FRA")
         )
         async with asyncio.timeout(5):
-            while entry["id"] not in state.services["screening"].follower.entries:
+            while entry["id"] not in state.services.get(ScreeningService).follower.entries:
                 await asyncio.sleep(0.05)
         received: list[dict[str, Any]] = []
 
         async def listen() -> None:
-            async for alert in state.services["alert_bus"].subscribe():
+            async for alert in state.bus.subscribe():
                 received.append(alert)
                 return
 
@@ -121,7 +122,7 @@ async def test_screen_answers_now_and_hides_entries_the_caller_may_not_see(
             ),
         )
         async with asyncio.timeout(5):
-            while restricted["id"] not in state.services["screening"].follower.entries:
+            while restricted["id"] not in state.services.get(ScreeningService).follower.entries:
                 await asyncio.sleep(0.05)
         query = event("DUBOIS", "CLAIRE", dob="1985-09-09")
         seen_by_usa = (await client.post("/v1/screen", json=query, headers=usa)).json()
@@ -150,7 +151,7 @@ async def test_a_border_principal_sends_events_of_its_own_country_only(fresh_pg_
             state.sessionmaker, entry_doc("PETROV", "IVAN", dob="1970-03", owner="FRA")
         )
         async with asyncio.timeout(5):
-            while entry["id"] not in state.services["screening"].follower.entries:
+            while entry["id"] not in state.services.get(ScreeningService).follower.entries:
                 await asyncio.sleep(0.05)
         own = event("PETROV", "IVAN", dob="1970-03-14", country="DEU")
         foreign = event("PETROV", "IVAN", dob="1970-03-14", country="ITA")

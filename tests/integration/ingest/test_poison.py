@@ -22,7 +22,7 @@ from failsafe.ingest import events as events_module
 from failsafe.ingest import pipeline as pipeline_module
 from failsafe.ingest.follower import WatchlistFollower
 from failsafe.ingest.pipeline import Pipeline, RawRecord, Rejection
-from failsafe.ingest.service import new_screener
+from failsafe.ingest.service import ScreeningService, new_screener
 from failsafe.ingest.worker import IngestWorker
 from failsafe.kit.bus import MemoryAlertBus
 from failsafe.settings import DatabaseSettings, Settings
@@ -122,7 +122,7 @@ async def test_poison_events_through_the_api_are_rejected_one_by_one(fresh_pg_ur
         border = await token(state, "border", "DEU")
         entry = await put_entry(state.sessionmaker, entry_doc(*NAME[:2], dob=NAME[2]))
         async with asyncio.timeout(5):
-            while entry["id"] not in state.services["screening"].follower.entries:
+            while entry["id"] not in state.services.get(ScreeningService).follower.entries:
                 await asyncio.sleep(0.05)
         # JSON values orjson cannot read make the whole body unreadable (400), so those cases
         # are sent alone; the others go in one batch between good events.
@@ -274,7 +274,7 @@ async def test_screen_reports_an_event_the_engine_fails_on_and_answers_the_other
         await wait_ready(state)
         analyst = await token(state, "analyst", "FRA")
         entry = await put_entry(state.sessionmaker, entry_doc(*NAME[:2], dob=NAME[2]))
-        pipe = state.services["screening"].pipeline
+        pipe = state.services.get(ScreeningService).pipeline
         async with asyncio.timeout(5):
             while entry["id"] not in pipe.follower.entries:
                 await asyncio.sleep(0.05)
