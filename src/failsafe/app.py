@@ -26,6 +26,7 @@ from failsafe.dashboard.router import router as dashboard_router
 from failsafe.db import migrate
 from failsafe.db.engine import create_engine, create_sessionmaker, is_sqlite
 from failsafe.errors import FailsafeError, Unavailable, dependency_unavailable
+from failsafe.hub.protocol import CLOSE_INTERNAL, CLOSE_TRY_LATER
 from failsafe.hub.router import router as stream_router
 from failsafe.hub.service import Hub
 from failsafe.ingest.router import router as events_router
@@ -35,6 +36,7 @@ from failsafe.kit.bus import AlertBus, KafkaAlertBus, MemoryAlertBus
 from failsafe.kit.ratelimit import FailureLimiter
 from failsafe.kit.retry import Throttle
 from failsafe.kit.state import AppState
+from failsafe.kit.validation import error_details
 from failsafe.logging import install_redaction
 from failsafe.settings import Settings, get_settings
 from failsafe.watchlist.router import router as watchlist_router
@@ -57,14 +59,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         # Field-level messages, without echoing the submitted values (they may be personal data).
-        details = [
-            {
-                "loc": list(err.get("loc", ())),
-                "msg": err.get("msg", ""),
-                "type": err.get("type", ""),
-            }
-            for err in exc.errors()
-        ]
+        details = error_details(exc.errors())
         body = {
             "error": {"code": "validation_error", "message": "invalid request", "details": details}
         }
@@ -81,7 +76,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             if not away:
                 log.error("unhandled %s on %s", type(exc).__name__, conn.url.path)
             with contextlib.suppress(Exception):  # it may be closed already
-                await conn.close(1013 if away else 1011)
+                await conn.close(CLOSE_TRY_LATER if away else CLOSE_INTERNAL)
             return None
         request = cast(Request, conn)
         if not dependency_unavailable(exc):

@@ -105,3 +105,15 @@ async def query(
     if until is not None:
         q = q.where(AuditLog.at < until)
     return (await session.scalars(q)).all()
+
+
+async def read_page(
+    session: AsyncSession, actor: Actor, *, limit: int, **filters: Any
+) -> Sequence[AuditLog]:
+    """Up to `limit + 1` rows of `query` (the extra one tells the caller there is more), the
+    read itself recorded (who looked at the audit log is worth knowing) and committed."""
+    rows = await query(session, limit=limit + 1, **filters)
+    returned = min(len(rows), limit)
+    record(session, actor, "audit.query", "audit_log", None, {"returned": returned})
+    await session.commit()
+    return rows

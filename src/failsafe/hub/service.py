@@ -24,74 +24,26 @@ import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from failsafe.alerts.views import alert_view
 from failsafe.db import counters
 from failsafe.db.models import Alert, AlertRecipient
+from failsafe.hub.protocol import (
+    CLOSE_GOING_AWAY,
+    CLOSE_POLICY,
+    ConnectionLimits,
+    Delivered,
+    Subscriber,
+    Update,
+)
 from failsafe.kit.bus import PRINCIPAL_REVOKED, AlertBus
 from failsafe.kit.retry import Backoff, OutageLog
 
-if TYPE_CHECKING:
-    from failsafe.hub.connection import Connection
-
 log = logging.getLogger(__name__)
-
-CLOSE_POLICY = 1008  # as failsafe.hub.connection (which imports this module, not the reverse)
-
-
-@dataclass(frozen=True, slots=True)
-class Delivered:
-    """One alert as the hub fans it out: the fields filters read, and its frame serialized once
-    for every socket (100 sockets must not mean 100 serializations)."""
-
-    id: int
-    recipients: frozenset[str]
-    score: float
-    severity: str
-    notice_type: str
-    entry_id: str
-    status: str
-    updated_at: str
-    frame: str
-
-    @classmethod
-    def of(cls, alert: dict[str, Any]) -> Delivered:
-        entry = alert.get("entry") or {}
-        return cls(
-            id=int(alert["id"]),
-            recipients=frozenset(str(b) for b in alert.get("recipients") or ()),
-            score=float(alert.get("score") or 0.0),
-            severity=str(alert.get("severity") or ""),
-            notice_type=str((entry.get("notice") or {}).get("type") or ""),
-            entry_id=str(entry.get("id") or ""),
-            status=str(alert.get("status") or ""),
-            updated_at=str(alert.get("updated_at") or alert.get("created_at") or ""),
-            frame=orjson.dumps({"type": "alert", "alert": alert}).decode(),
-        )
-
-    def update_frame(self) -> str:
-        return orjson.dumps(
-            {
-                "type": "alert_update",
-                "id": self.id,
-                "status": self.status,
-                "updated_at": self.updated_at,
-            }
-        ).decode()
-
-
-@dataclass(frozen=True, slots=True)
-class Update:
-    """A status change of an alert the stream already carried."""
-
-    alert: Delivered
-    frame: str
 
 
 class Hub:
@@ -107,12 +59,7 @@ class Hub:
         # query when the bus is merely reordering, and every millisecond here is tail latency.
         gap_timeout: float = 0.05,
         poll_interval: float = 2.0,
-        max_queue: int = 1000,
-        replay_buffer: int = 10_000,
-        replay_page: int = 500,
-        ping_interval: float = 20.0,
-        ping_timeout: float = 20.0,
-        send_timeout: float = 10.0,
+        limits: ConnectionLimits | None = None,
         max_pending: int = 100_000,
         status_cache: int = 100_000,
     ) -> None:
@@ -120,13 +67,8 @@ class Hub:
         self.bus = bus
         self.gap_timeout = gap_timeout
         self.poll_interval = poll_interval
-        # Per connection: frames queued for the socket, and live items held back during replay.
-        self.max_queue = max_queue
-        self.replay_buffer = replay_buffer
-        self.replay_page = replay_page
-        self.ping_interval = ping_interval
-        self.ping_timeout = ping_timeout
-        self.send_timeout = send_timeout
+        # What each connection opened from now on may hold (a value: failsafe.hub.protocol).
+        self.limits = limits or ConnectionLimits()
         self.max_pending = max_pending
         self.high = 0
         self.ready = False
@@ -139,8 +81,8 @@ class Hub:
         self._gap_event = asyncio.Event()
         # id -> (status, updated_at) of recently delivered alerts, to tell updates from replays.
         self._known: OrderedDict[int, tuple[str, str]] = OrderedDict()
-        self._by_bureau: dict[str, set[Connection]] = {}
-        self._everything: set[Connection] = set()  # admins: every alert
+        self._by_bureau: dict[str, set[Subscriber]] = {}
+        self._everything: set[Subscriber] = set()  # admins: every alert
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -195,19 +137,19 @@ class Hub:
                 await task
         self._tasks.clear()
         for conn in [*self._everything, *(c for s in self._by_bureau.values() for c in s)]:
-            conn.kill(1001, "server shutting down")
+            conn.kill(CLOSE_GOING_AWAY, "server shutting down")
 
     @property
     def connections(self) -> int:
         return len(self._everything) + sum(len(s) for s in self._by_bureau.values())
 
-    def register(self, conn: Connection) -> None:
+    def register(self, conn: Subscriber) -> None:
         if conn.bureau is None:
             self._everything.add(conn)
         else:
             self._by_bureau.setdefault(conn.bureau, set()).add(conn)
 
-    def unregister(self, conn: Connection) -> None:
+    def unregister(self, conn: Subscriber) -> None:
         if conn.bureau is None:
             self._everything.discard(conn)
             return
@@ -330,7 +272,7 @@ class Hub:
         for conn in self._audience(update.alert.recipients):
             conn.offer_update(update)
 
-    def _audience(self, recipients: frozenset[str]) -> list[Connection]:
+    def _audience(self, recipients: frozenset[str]) -> list[Subscriber]:
         out = list(self._everything)
         for bureau in recipients:
             group = self._by_bureau.get(bureau)
@@ -379,7 +321,7 @@ class Hub:
                         select(Alert)
                         .where(Alert.id > self.high, Alert.id <= top)
                         .order_by(Alert.id)
-                        .limit(self.replay_page)
+                        .limit(self.limits.replay_page)
                     )
                 ).all()
                 views = [alert_view(row) for row in rows]

@@ -63,6 +63,10 @@ class MemoryAlertBus:
         self._subscribers: set[asyncio.Queue[Alert]] = set()
         self._queue_size = queue_size
 
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscribers)
+
     async def start(self) -> None:
         return None
 

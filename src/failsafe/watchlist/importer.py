@@ -27,8 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from failsafe.actor import Actor
 from failsafe.kit.bus import AlertBus
+from failsafe.kit.validation import validation_details
 from failsafe.watchlist.schemas import EntryIn, ImportReport, RejectedLine
-from failsafe.watchlist.service import ImportItem, import_batch, validation_details
+from failsafe.watchlist.service import ImportItem, import_batch
 
 MAX_LINE_BYTES = 256 * 1024
 DEFAULT_BATCH_SIZE = 1000
