@@ -17,7 +17,7 @@ RequestedAction = Literal["inform_only", "discreet_check", "specific_check", "lo
 EntryStatus = Literal["active", "cancelled", "expired"]
 DistributionMode = Literal["all", "restricted"]
 
-# An alert's lifecycle (docs/contracts.md "Alert lifecycle"); `withdrawn` is set when the entry
+# An alert's lifecycle (docs/contracts.md "Alert"); `withdrawn` is set when the entry
 # is cancelled, never asked for.
 AlertStatus = Literal[
     "new",

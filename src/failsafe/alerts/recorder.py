@@ -1,6 +1,6 @@
 """Turning screening hits into sightings and alerts, in one transaction, idempotently.
 
-Invariants (DESIGN.md "Delivery guarantees"):
+Invariants (docs/contracts.md "Delivery guarantees"):
 - one sighting per event (unique event_id) and one alert per (event_id, entry_id): a replayed
   batch creates nothing new and returns the alerts that already exist, so they are published again;
 - alert ids come from the commit-ordered counter, taken last in the transaction, so ids become

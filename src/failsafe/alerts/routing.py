@@ -1,4 +1,5 @@
-"""Who receives an alert, and how severe it is (DESIGN.md "Alert": routing, never broadcast).
+"""Who receives an alert, and how severe it is (docs/contracts.md "Alert": routing,
+never broadcast).
 
 Severity: see `severity` (the notice, the requested action, the score and the date-of-birth
 agreement of the match's explanation).

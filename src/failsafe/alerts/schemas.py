@@ -1,4 +1,4 @@
-"""The alert API's request and response models (DESIGN.md "Alert" contract, plus the lifecycle)."""
+"""The alert API's request and response models (docs/contracts.md "Alert")."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The alert lifecycle and who may see and triage what: list, get, transitions, acks, timelines,
 and the withdrawal of open alerts when their watchlist entry is cancelled.
 
-Who (DESIGN.md "Alert"; the decisions the contract leaves open are marked *):
+Who (docs/contracts.md "Alert"; the decisions the contract leaves open are marked *):
 - admin: every alert, every (manual) transition.
 - bureau and analyst principals: the alerts routed to their bureau, and every alert on entries
   their bureau owns; they triage those alerts (* analysts are the same bureau's staff, and the

@@ -1,7 +1,7 @@
 """The websocket hub: one per `serve` replica, turning the alert bus into ordered, de-duplicated,
 per-bureau streams for the sockets connected to this replica.
 
-Invariants (DESIGN.md "Delivery guarantees", "Cursors need commit order"):
+Invariants (docs/contracts.md "Delivery guarantees", "Cursors need commit order"):
 - `high` is the highest alert id this hub has fanned out, and every id <= `high` has been fanned
   out exactly once, in increasing order. Alert ids are gap-free and commit-ordered, so an alert
   with id `high + 1` always exists in the database once any larger id is visible.

@@ -1,4 +1,4 @@
-"""Event schema v1 (DESIGN.md "Event") and the validation every source applies to raw bytes.
+"""Event schema v1 (docs/contracts.md "Event") and the validation every source applies to raw bytes.
 
 Lenient where the contract is lenient (unknown fields are kept and ignored), strict where it is
 strict: a missing `event_id`, a wrong type, an unknown schema version or kind, an unreadable or

@@ -55,7 +55,7 @@ class OutageLog:
         return self.down_since is not None
 
     def failed(self, exc: BaseException | str) -> None:
-        # The exception's type only: messages may quote data (DESIGN: no personal data in logs).
+        # The exception's type only: messages may quote data (no personal data in logs).
         reason = exc if isinstance(exc, str) else type(exc).__name__
         now = time.monotonic()
         self.failures += 1
