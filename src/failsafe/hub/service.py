@@ -41,7 +41,7 @@ from failsafe.hub.protocol import (
     Update,
 )
 from failsafe.kit.bus import PRINCIPAL_REVOKED, AlertBus
-from failsafe.kit.retry import Backoff, OutageLog
+from failsafe.kit.retry import Backoff, OutageLog, retry
 
 log = logging.getLogger(__name__)
 
@@ -109,15 +109,9 @@ class Hub:
 
     async def _start(self, outage: OutageLog) -> None:
         backoff = Backoff(0.5, 10.0)
-        while True:
-            await asyncio.sleep(backoff.next())
-            try:
-                top = await self._alert_counter()
-                break
-            except Exception as exc:  # noqa: BLE001 (any failure: the database may be away)
-                outage.failed(exc)
-        outage.recovered()
-        self._started(top)
+        await asyncio.sleep(backoff.next())  # the first attempt, in start(), failed
+        # Any failure: the database may be away.
+        self._started(await retry(self._alert_counter, outage=outage, backoff=backoff))
 
     def _started(self, top: int) -> None:
         # Alerts that came over the bus meanwhile (no socket could receive them: not ready) are

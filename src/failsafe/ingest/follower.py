@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from failsafe.db.base import utcnow
 from failsafe.db.models import WatchlistEntry
 from failsafe.ingest import metrics
-from failsafe.kit.retry import Backoff, OutageLog
+from failsafe.kit.retry import Backoff, OutageLog, retry
 from failsafe.kit.service import BackgroundTask
 
 log = logging.getLogger(__name__)
@@ -139,24 +139,22 @@ class WatchlistFollower:
             self.entries.pop(entry_id, None)
             del self._expiries[entry_id]
 
+    async def _catch_up(self) -> None:
+        while await self.poll_once() >= self.batch:
+            pass
+
+    async def _not_ready(self, _exc: Exception) -> None:
+        self.ready = False
+
     async def run(self) -> None:
         backoff = Backoff(self.interval, 5.0)
         outage = OutageLog(log, "watchlist follower: database")
         while True:
-            try:
-                while await self.poll_once() >= self.batch:
-                    pass
-                delay = self.interval
-                backoff.reset()
-                outage.recovered()
-                self.ready = True
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001  (the database may be away: keep trying)
-                self.ready = False
-                delay = backoff.next()
-                outage.failed(exc)
-            await asyncio.sleep(delay)
+            # Any failure: the database may be away; keep trying, not ready meanwhile.
+            await retry(self._catch_up, outage=outage, backoff=backoff, on_failure=self._not_ready)
+            backoff.reset()
+            self.ready = True
+            await asyncio.sleep(self.interval)
 
     def start(self) -> None:
         self._task.start(self.run)

@@ -24,8 +24,9 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.errors import (
@@ -42,10 +43,12 @@ from failsafe.ingest.follower import Screener, WatchlistFollower
 from failsafe.ingest.pipeline import Pipeline, RawRecord, Rejection
 from failsafe.kit.bus import KafkaAlertBus
 from failsafe.kit.kafka import KafkaProbe, LazyProducer
-from failsafe.kit.retry import Backoff, OutageLog
+from failsafe.kit.retry import Backoff, OutageLog, retry
 from failsafe.settings import Settings
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 RETRYABLE = (SQLAlchemyError, OSError, KafkaError, TimeoutError, ConnectionError)
 CLOSE_TIMEOUT = 3.0  # per client at shutdown; they close concurrently
@@ -165,24 +168,28 @@ class IngestWorker:
             )
         self._stop.set()
 
-    async def _retrying(self, what: str, make: Any) -> Any:
-        backoff = Backoff(0.5, 10.0)
-        outage = OutageLog(log, f"{what}: database or Kafka")
-        while True:
-            try:
-                result = await make()
-            except RETRYABLE as exc:
-                if self._stop.is_set():
-                    raise _Stopping(what) from exc
-                self._failing = True
-                metrics.RETRIES.labels(type(exc).__name__).inc()
-                outage.failed(exc)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), backoff.next())
-                continue
-            outage.recovered()
-            self._failing = False
-            return result
+    async def _retrying(self, what: str, make: Callable[[], Awaitable[T]]) -> T:
+        async def failed(exc: Exception) -> None:
+            if self._stop.is_set():
+                raise _Stopping(what) from exc
+            self._failing = True
+            metrics.RETRIES.labels(type(exc).__name__).inc()
+
+        async def wait(delay: float) -> None:
+            # A stop request ends the wait: the next failure then gives up.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+
+        result = await retry(
+            make,
+            outage=OutageLog(log, f"{what}: database or Kafka"),
+            retry_on=RETRYABLE,
+            backoff=Backoff(0.5, 10.0),
+            on_failure=failed,
+            wait=wait,
+        )
+        self._failing = False
+        return result
 
     async def run(self) -> None:
         """Run until request_stop(); then finish (or, past the shutdown timeout, abandon) the
@@ -308,9 +315,9 @@ class IngestWorker:
                 ]
                 # Stopping while a dependency is away raises _Stopping: nothing is committed
                 # and the batch replays (harmlessly) later.
-                await self._retrying("batch", lambda rs=records: pipeline.process(rs))
+                await self._retrying("batch", partial(pipeline.process, records))
                 offsets = {tp: msgs[-1].offset + 1 for tp, msgs in batches.items() if msgs}
-                await self._retrying("offset commit", lambda o=offsets: _commit(consumer, o))
+                await self._retrying("offset commit", partial(_commit, consumer, offsets))
                 self.processed += len(records)
                 for tp, next_offset in offsets.items():
                     high = consumer.highwater(tp)

@@ -25,7 +25,7 @@ import orjson
 from aiokafka.errors import KafkaError, KafkaTimeoutError
 
 from failsafe.kit.kafka import LazyProducer
-from failsafe.kit.retry import Backoff, OutageLog
+from failsafe.kit.retry import Backoff, OutageLog, retry
 
 log = logging.getLogger(__name__)
 
@@ -148,10 +148,9 @@ class KafkaAlertBus:
     async def subscribe(self) -> AsyncIterator[Alert]:
         from aiokafka import AIOKafkaConsumer
 
-        # No group: every replica reads every partition, from the end (replay comes from the DB).
-        backoff = Backoff(0.5, 10.0)
-        outage = OutageLog(log, "alert topic")
-        while True:
+        async def attempt() -> AIOKafkaConsumer:
+            # No group: every replica reads every partition, from the end (replay comes from
+            # the database).
             consumer = AIOKafkaConsumer(
                 self._topic,
                 bootstrap_servers=self._bootstrap,
@@ -162,12 +161,17 @@ class KafkaAlertBus:
             )
             try:
                 await consumer.start()
-                break
-            except (KafkaError, OSError) as exc:
+            except (KafkaError, OSError):
                 await consumer.stop()
-                outage.failed(exc)
-                await asyncio.sleep(backoff.next())
-        outage.recovered()
+                raise
+            return consumer
+
+        consumer = await retry(
+            attempt,
+            outage=OutageLog(log, "alert topic"),
+            retry_on=(KafkaError, OSError),
+            backoff=Backoff(0.5, 10.0),
+        )
         try:
             while True:
                 batches = await consumer.getmany(timeout_ms=500)

@@ -19,7 +19,7 @@ from typing import Any
 from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
-from failsafe.kit.retry import Backoff, OutageLog
+from failsafe.kit.retry import Backoff, OutageLog, retry
 from failsafe.kit.service import BackgroundTask
 
 log = logging.getLogger(__name__)
@@ -109,20 +109,19 @@ class LazyProducer:
     async def _connect(self) -> None:
         from aiokafka import AIOKafkaProducer
 
-        backoff = Backoff(0.5, 10.0)
-        while True:
+        async def attempt() -> Any:
             producer = AIOKafkaProducer(**self.config)
             try:
                 await producer.start()
-            except (KafkaError, OSError) as exc:
+            except (KafkaError, OSError):
                 await close_producer(producer, within=1.0, flush=False)
-                self._outage.failed(exc)
-                await asyncio.sleep(backoff.next())
-                continue
-            self._outage.recovered()
-            self._producer = producer
-            self._connected.set()
-            return
+                raise
+            return producer
+
+        self._producer = await retry(
+            attempt, outage=self._outage, retry_on=(KafkaError, OSError), backoff=Backoff(0.5, 10.0)
+        )
+        self._connected.set()
 
     async def get(self, wait_s: float = 10.0) -> Any:
         """The connected producer; raises TimeoutError if Kafka stays away for `wait_s`."""

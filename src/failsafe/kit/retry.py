@@ -1,5 +1,8 @@
 """Retrying a dependency that went away (PostgreSQL, Kafka) without burning CPU or flooding the log.
 
+- `retry`: call an attempt until it succeeds, with `Backoff` between failures and an `OutageLog`
+  for the lines: the one retry loop of the Kafka producer, the alert bus's consumer, the ingest
+  worker, the watchlist follower and the hub.
 - `Backoff`: exponential delays with jitter, never below half the nominal delay, so no retry loop
   spins however fast its attempts fail (a refused connection fails in microseconds), and many
   processes retrying the same broker do not hit it in lock-step.
@@ -16,9 +19,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class Backoff:
@@ -36,6 +44,35 @@ class Backoff:
 
     def reset(self) -> None:
         self.attempt = 0
+
+
+async def retry(
+    attempt: Callable[[], Awaitable[T]],
+    *,
+    outage: OutageLog,
+    retry_on: tuple[type[Exception], ...] = (Exception,),
+    backoff: Backoff | None = None,
+    on_failure: Callable[[Exception], Awaitable[None]] | None = None,
+    wait: Callable[[float], Awaitable[object]] = asyncio.sleep,
+) -> T:
+    """`attempt()`'s result, calling it again after each failure of a `retry_on` kind.
+
+    Between attempts: `on_failure(exc)` (clean up, count; it may raise to give up), one line in
+    `outage` (not one per attempt), then `wait(delay)` with the next `backoff` delay (`wait` may
+    return early, e.g. when a stop is requested). Other exceptions, and cancellation, propagate at
+    once. On success the outage is marked over."""
+    backoff = backoff or Backoff()
+    while True:
+        try:
+            result = await attempt()
+        except retry_on as exc:
+            if on_failure is not None:
+                await on_failure(exc)
+            outage.failed(exc)
+            await wait(backoff.next())
+            continue
+        outage.recovered()
+        return result
 
 
 class OutageLog:

@@ -1,6 +1,6 @@
-"""The watchlist entry contract (docs/contracts.md "Watchlist entry") as pydantic models, with the limits
-that keep one request from exhausting memory. Input models forbid unknown fields (a typo must not
-be silently dropped from a notice); every failure is a field-level 422."""
+"""The watchlist entry contract (docs/contracts.md "Watchlist entry") as pydantic models, with the
+limits that keep one request from exhausting memory. Input models forbid unknown fields (a typo
+must not be silently dropped from a notice); every failure is a field-level 422."""
 
 from __future__ import annotations
 
