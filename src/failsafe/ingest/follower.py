@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,19 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from failsafe.db.base import utcnow
 from failsafe.db.models import WatchlistEntry
 from failsafe.ingest import metrics
+from failsafe.ingest.screener import Screener
 from failsafe.kit.retry import Backoff, OutageLog, retry
 from failsafe.kit.service import BackgroundTask
 
 log = logging.getLogger(__name__)
-
-
-class Screener(Protocol):
-    """What the follower and the pipeline need of the matching engine."""
-
-    def add_many(self, entries: list[dict[str, Any]]) -> Any: ...
-    def upsert(self, entry: dict[str, Any]) -> Any: ...
-    def remove(self, entry_id: str) -> Any: ...
-    def screen(self, event: dict[str, Any], threshold: float, limit: int | None) -> list[Any]: ...
 
 
 def entry_document(row: Any) -> dict[str, Any]:

@@ -29,9 +29,9 @@ from failsafe.errors import InvalidEvent
 from failsafe.ingest import metrics
 from failsafe.ingest.events import parse_event
 from failsafe.ingest.follower import WatchlistFollower
+from failsafe.ingest.screener import Screened, screen_event
 from failsafe.kit.bus import AlertBus
-from failsafe.matching.mrz import apply_mrz
-from failsafe.matching.score import DEFAULT_THRESHOLD
+from failsafe.matching import DEFAULT_THRESHOLD
 
 log = logging.getLogger(__name__)
 
@@ -129,11 +129,9 @@ class Pipeline:
         # Seconds a hit may wait for the rest of its batch before it is recorded (see `process`).
         self.alert_within = alert_within
 
-    def screen(self, event: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[Any]]:
+    def screen(self, event: dict[str, Any]) -> Screened:
         """MRZ applied, then the matches at or above the threshold, best first."""
-        event, flags = apply_mrz(event)
-        matches = self.follower.screener.screen(event, threshold=self.threshold, limit=None)
-        return event, flags, [m for m in matches if m.score >= self.threshold]
+        return screen_event(self.follower.screener, event, self.threshold)
 
     async def process(self, records: Sequence[RawRecord]) -> BatchOutcome:
         started = time.perf_counter()
@@ -158,18 +156,19 @@ class Pipeline:
                 self._reject(outcome, i, f"processing error: {type(exc).__name__}", record)
                 continue
             try:
-                event, flags, matches = self.screen(event)
+                screened = self.screen(event)
             except Exception as exc:  # noqa: BLE001  (one event must not stop the stream)
                 # A valid event the engine cannot handle is a bug, but the stream goes on: the
                 # event is dead-lettered with the error's type.
                 log_failure("screening", exc)
                 self._reject(outcome, i, f"processing error: {type(exc).__name__}", record)
                 continue
+            event, flags = screened.event, screened.quality_flags
             outcome.accepted.append(event["event_id"])
             origins.setdefault(event["event_id"], []).append((i, record))
-            if matches and not hits:
+            if screened.matches and not hits:
                 hits_since = time.perf_counter()
-            for match in matches:
+            for match in screened.matches:
                 entry = self.follower.entries.get(match.entry_id)
                 if entry is None:  # removed between screening and now
                     continue

@@ -236,7 +236,7 @@ async def post_screen(request: Request, state: StateDep, actor: ScreenerDep) -> 
             out.append(ScreenResult(error=exc.message))
             continue
         try:
-            _, _, matches = service.pipeline.screen(event.to_json_dict())
+            matches = service.pipeline.screen(event.to_json_dict()).matches
         except Exception as exc:  # noqa: BLE001  (one event must not fail the others: no 500)
             log_failure("screening", exc, then="reported to the caller")
             reason = f"processing error: {type(exc).__name__}"

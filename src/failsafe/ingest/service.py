@@ -10,21 +10,14 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from failsafe.ingest.follower import Screener, WatchlistFollower
+from failsafe.ingest.follower import WatchlistFollower
 from failsafe.ingest.pipeline import Pipeline
+from failsafe.ingest.screener import new_screener
 from failsafe.kit.bus import AlertBus
 from failsafe.kit.kafka import LazyProducer
 from failsafe.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-def new_screener() -> Screener:
-    """A fresh, empty matching index."""
-    from failsafe.matching.index import WatchlistIndex
-
-    index: Screener = WatchlistIndex()
-    return index
 
 
 class ScreeningService:

@@ -39,8 +39,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from failsafe.db.engine import create_engine, create_sessionmaker
 from failsafe.ingest import metrics
-from failsafe.ingest.follower import Screener, WatchlistFollower
+from failsafe.ingest.follower import WatchlistFollower
 from failsafe.ingest.pipeline import Pipeline, RawRecord, Rejection
+from failsafe.ingest.screener import Screener
 from failsafe.kit.bus import KafkaAlertBus
 from failsafe.kit.kafka import KafkaProbe, LazyProducer
 from failsafe.kit.retry import Backoff, OutageLog, retry

@@ -33,7 +33,8 @@ class BrokenOnOne(WatchlistIndex):
     """The real index, except that it fails on one traveller (as a bug would)."""
 
     def screen(self, query: Any, threshold: float = 0.8, limit: int | None = 10) -> Any:
-        if (query.get("traveller") or {}).get("surname") == "CRASH":
+        # The pipeline hands the matcher its own Query (failsafe.ingest.screener).
+        if any("CRASH" in name.tokens for name in query.names):
             raise KeyError("CRASH TRAVELLER")
         return super().screen(query, threshold=threshold, limit=limit)
 

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from failsafe.db.engine import create_engine, create_sessionmaker
 from failsafe.db.models import Alert, AlertRecipient, Sighting
-from failsafe.ingest.service import new_screener
+from failsafe.ingest.screener import new_screener
 from failsafe.ingest.worker import IngestWorker
 from failsafe.settings import Settings
 from tests.conftest import subprocess_log
