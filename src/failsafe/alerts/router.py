@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
@@ -17,7 +17,7 @@ from failsafe.alerts.schemas import (
 )
 from failsafe.alerts.views import alert_view
 from failsafe.auth.deps import ActorDep
-from failsafe.contract import AlertStatus, NoticeType, Severity
+from failsafe.contract import AlertStatus, AlertView, NoticeType, Severity
 from failsafe.db.models import Alert
 from failsafe.kit.codes import CountryCode
 from failsafe.kit.limits import BodyLimitRoute
@@ -36,7 +36,7 @@ router = APIRouter(
 AlertId = Annotated[int, Path(ge=1, le=2**62)]
 
 
-def _out(alert: Alert) -> dict[str, Any]:
+def _out(alert: Alert) -> AlertView:
     return alert_view(alert)
 
 

@@ -6,16 +6,22 @@ status and update time.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
+from failsafe.contract import AlertView
 from failsafe.db.models import Alert
 
 
-def alert_view(alert: Alert) -> dict[str, Any]:
+def alert_view(alert: Alert) -> AlertView:
     """The alert contract JSON of a stored alert (its payload with the current status)."""
-    return {
-        **alert.payload,
-        "id": alert.id,
-        "status": alert.status,
-        "updated_at": alert.updated_at.isoformat(),
-    }
+    # The payload is the AlertView the recorder built (failsafe.alerts.recorder); the row's
+    # columns are authoritative for what changes after it.
+    return cast(
+        AlertView,
+        {
+            **alert.payload,
+            "id": alert.id,
+            "status": alert.status,
+            "updated_at": alert.updated_at.isoformat(),
+        },
+    )

@@ -17,8 +17,9 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
+from failsafe.contract import AlertView
 from failsafe.hub.protocol import (
     CLOSE_TOO_SLOW,
     ConnectionLimits,
@@ -39,7 +40,7 @@ class ReplaySource(Protocol):
 
     async def load_after(
         self, bureau: str | None, after: int, upto: int, limit: int
-    ) -> Sequence[dict[str, Any]]: ...
+    ) -> Sequence[AlertView]: ...
 
 
 class ConnectionClosed(Exception):
@@ -134,7 +135,7 @@ class Connection:
                 if self.filters.match(item):
                     await self._put(item.frame)
                     replayed += 1
-            last = int(page[-1]["id"]) if len(page) == page_size else target
+            last = page[-1]["id"] if len(page) == page_size else target
         self.last_id = max(last, target)
         await self._put(subscribed_frame(replayed, self.last_id))
         # Live items that arrived during the replay, in order. No await between the buffer

@@ -11,13 +11,14 @@ replay from the database is done: everything after it is live), `acked {id}`, `p
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Protocol
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from failsafe.contract import NoticeType, Severity
+from failsafe.contract import AlertView, NoticeType, Severity
 from failsafe.kit.validation import first_error
 
 # Close codes (RFC 6455 and one private-use code).
@@ -64,17 +65,18 @@ class Delivered:
     frame: str
 
     @classmethod
-    def of(cls, alert: dict[str, Any]) -> Delivered:
-        entry = alert.get("entry") or {}
+    def of(cls, alert: AlertView) -> Delivered:
+        entry = alert["entry"]
         return cls(
-            id=int(alert["id"]),
-            recipients=frozenset(str(b) for b in alert.get("recipients") or ()),
-            score=float(alert.get("score") or 0.0),
-            severity=str(alert.get("severity") or ""),
-            notice_type=str((entry.get("notice") or {}).get("type") or ""),
-            entry_id=str(entry.get("id") or ""),
-            status=str(alert.get("status") or ""),
-            updated_at=str(alert.get("updated_at") or alert.get("created_at") or ""),
+            id=alert["id"],
+            recipients=frozenset(alert["recipients"]),
+            score=alert["score"],
+            severity=alert["severity"],
+            # A notice is a free-form object in an entry summary: its type may be absent.
+            notice_type=str(entry["notice"].get("type") or ""),
+            entry_id=entry["id"],
+            status=alert["status"],
+            updated_at=alert.get("updated_at") or alert["created_at"],
             frame=frame({"type": "alert", "alert": alert}),
         )
 
@@ -178,7 +180,7 @@ def parse_client_message(text: str) -> Subscribe | Ack | Pong | Ping:
         raise InvalidMessage(f"invalid message at {where or 'root'}: {what}") from None
 
 
-def frame(message: dict[str, Any]) -> str:
+def frame(message: Mapping[str, Any]) -> str:
     return orjson.dumps(message).decode()
 
 

@@ -24,12 +24,12 @@ import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from failsafe.alerts.views import alert_view
+from failsafe.contract import AlertView, BusMessage, ControlMessage
 from failsafe.db import counters
 from failsafe.db.models import Alert, AlertRecipient
 from failsafe.hub.protocol import (
@@ -76,7 +76,7 @@ class Hub:
         self.duplicates = 0
         self.gap_fills = 0
         self._status_cache_size = status_cache
-        self._pending: dict[int, dict[str, Any]] = {}
+        self._pending: dict[int, AlertView] = {}
         self._gap_since: float | None = None
         self._gap_event = asyncio.Event()
         # id -> (status, updated_at) of recently delivered alerts, to tell updates from replays.
@@ -177,16 +177,14 @@ class Hub:
                 outage.failed(exc)
                 await asyncio.sleep(backoff.next())  # before reconnecting to the broker
 
-    def receive(self, alert: dict[str, Any]) -> None:
-        """One alert from the bus, in any order, possibly again (or a control message)."""
-        if "control" in alert:
-            self._control(alert)
+    def receive(self, message: BusMessage) -> None:
+        """One alert from the bus, in any order, possibly again (or a control message). Typed:
+        the bus validated it (failsafe.kit.bus)."""
+        if "control" in message:
+            self._control(message)
             return
-        try:
-            alert_id = int(alert["id"])
-        except (KeyError, TypeError, ValueError):
-            log.warning("alert without a usable id on the bus; ignored")
-            return
+        alert = message
+        alert_id = alert["id"]
         if alert_id <= self.high:
             self._maybe_update(alert_id, alert)
             return
@@ -201,9 +199,9 @@ class Hub:
             self._gap_since = asyncio.get_running_loop().time()
             self._gap_event.set()
 
-    def _control(self, message: dict[str, Any]) -> None:
-        if message.get("control") == PRINCIPAL_REVOKED:
-            self.close_principal(str(message.get("principal_id") or ""), "token revoked")
+    def _control(self, message: ControlMessage) -> None:
+        if message["control"] == PRINCIPAL_REVOKED:
+            self.close_principal(message["principal_id"], "token revoked")
         else:
             # A newer replica's message this one does not know: nothing to do.
             log.warning("unknown control message on the bus; ignored")
@@ -234,9 +232,9 @@ class Hub:
         while len(self._known) > self._status_cache_size:
             self._known.popitem(last=False)
 
-    def _maybe_update(self, alert_id: int, alert: dict[str, Any]) -> None:
-        status = str(alert.get("status") or "")
-        updated_at = str(alert.get("updated_at") or "")
+    def _maybe_update(self, alert_id: int, alert: AlertView) -> None:
+        status = alert["status"]
+        updated_at = alert.get("updated_at", "")
         known = self._known.get(alert_id)
         if known is None:
             # Older than the cache: a replayed "new" alert is a duplicate; any other status is
@@ -253,7 +251,7 @@ class Hub:
         item = Delivered.of(alert)
         self._fan_out_update(Update(item, item.update_frame()))
 
-    def _deliver(self, alert: dict[str, Any]) -> None:
+    def _deliver(self, alert: AlertView) -> None:
         item = Delivered.of(alert)
         assert item.id == self.high + 1, "hub delivery out of order"
         self.high = item.id
@@ -322,7 +320,7 @@ class Hub:
             if not views:
                 return filled
             for view in views:
-                if int(view["id"]) == self.high + 1:
+                if view["id"] == self.high + 1:
                     self._deliver(view)
                     self.gap_fills += 1
                     filled += 1
@@ -332,7 +330,7 @@ class Hub:
 
     async def load_after(
         self, bureau: str | None, after: int, upto: int, limit: int
-    ) -> Sequence[dict[str, Any]]:
+    ) -> Sequence[AlertView]:
         """Alerts routed to `bureau` (every alert for None) with after < id <= upto, by id."""
         query = select(Alert).where(Alert.id > after, Alert.id <= upto)
         if bureau is not None:

@@ -25,6 +25,7 @@ from sqlalchemy.exc import DataError, DBAPIError, SQLAlchemyError, StatementErro
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from failsafe.alerts.recorder import Hit, record_hits
+from failsafe.contract import AlertView
 from failsafe.errors import InvalidEvent
 from failsafe.ingest import metrics
 from failsafe.ingest.events import parse_event
@@ -60,7 +61,7 @@ class BatchOutcome:
     rejected: list[Rejection] = field(default_factory=list)
     hits: int = 0
     created: int = 0  # alerts newly created (the rest of `alerts` existed: a replay)
-    alerts: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[AlertView] = field(default_factory=list)
 
 
 def is_data_error(exc: BaseException) -> bool:
@@ -196,7 +197,7 @@ class Pipeline:
             await self.dead_letters.send(outcome.rejected)
         # By id, once each (an event repeated within the batch meets its own alert again).
         outcome.alerts = sorted(
-            {int(a["id"]): a for a in outcome.alerts}.values(), key=lambda a: int(a["id"])
+            {a["id"]: a for a in outcome.alerts}.values(), key=lambda a: a["id"]
         )
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
         return outcome
@@ -233,13 +234,13 @@ class Pipeline:
         hits: list[Hit],
         outcome: BatchOutcome,
         origins: dict[str, list[tuple[int, RawRecord]]],
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[AlertView], int]:
         """Record the hits of each event in a transaction of its own; dead-letter the events
         whose own hits still fail on their data. An outage propagates (the batch is retried)."""
         by_event: dict[str, list[Hit]] = {}
         for hit in hits:
             by_event.setdefault(hit.event["event_id"], []).append(hit)
-        alerts: list[dict[str, Any]] = []
+        alerts: list[AlertView] = []
         created = 0
         for event_id, group in by_event.items():
             try:
