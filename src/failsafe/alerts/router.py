@@ -24,7 +24,7 @@ from failsafe.kit.limits import BodyLimitRoute
 from failsafe.kit.openapi import error_responses
 from failsafe.kit.pagination import cursor_key, encode_cursor
 from failsafe.kit.safe import DB_INT_MAX, Instant
-from failsafe.kit.state import SessionDep, StateDep
+from failsafe.kit.state import BusDep, SessionDep
 
 router = APIRouter(
     prefix="/v1/alerts",
@@ -133,7 +133,7 @@ async def list_transitions(
     responses=error_responses(404, 409, 413, 422),
 )
 async def post_transition(
-    alert_id: AlertId, body: TransitionIn, actor: ActorDep, session: SessionDep, state: StateDep
+    alert_id: AlertId, body: TransitionIn, actor: ActorDep, session: SessionDep, bus: BusDep
 ) -> AlertDetail:
     alert = await service.transition(
         session,
@@ -142,7 +142,7 @@ async def post_transition(
         body.status,
         note=body.note or None,
         expected_status=body.expected_status,
-        bus=state.bus,
+        bus=bus,
     )
     return await _detail(session, actor, alert)
 

@@ -22,7 +22,7 @@ from failsafe.kit.codes import CountryCode
 from failsafe.kit.limits import MAX_BODY_KEY, BodyLimitRoute
 from failsafe.kit.openapi import error_responses
 from failsafe.kit.pagination import cursor_key, encode_cursor
-from failsafe.kit.state import SessionDep, StateDep
+from failsafe.kit.state import BusDep, SessionDep
 from failsafe.watchlist import service
 from failsafe.watchlist.importer import Importer, NdjsonReader, coalesce
 from failsafe.watchlist.schemas import (
@@ -154,11 +154,9 @@ async def list_entries(
     },
 )
 async def import_entries(
-    request: Request, actor: WriterDep, session: SessionDep, state: StateDep
+    request: Request, actor: WriterDep, session: SessionDep, bus: BusDep
 ) -> ImportReport:
-    importer = Importer(
-        session, actor, max_errors=MAX_IMPORT_ERRORS, bus=state.bus
-    )
+    importer = Importer(session, actor, max_errors=MAX_IMPORT_ERRORS, bus=bus)
     reader = NdjsonReader()
     # Parsing and validation run in a worker thread, a few hundred KiB at a time, so that a
     # large import never stalls the event loop; the size limit is enforced as the body streams
@@ -253,7 +251,7 @@ async def cancel_entry(
     entry_id: EntryIdPath,
     actor: WriterDep,
     session: SessionDep,
-    state: StateDep,
+    bus: BusDep,
     body: Annotated[CancelRequest | None, Body()] = None,
     if_match: IfMatch = None,
 ) -> Response:
@@ -265,7 +263,7 @@ async def cancel_entry(
         reason=body.reason,
         if_match=parse_if_match(if_match),
         version=body.version,
-        bus=state.bus,
+        bus=bus,
     )
     return _entry_response(doc)
 
