@@ -42,6 +42,10 @@ def is_live(row: Any, now: datetime) -> bool:
 
 
 class WatchlistFollower:
+    """A `failsafe.kit.service.Service`: `start` follows in the background, ready once loaded."""
+
+    name = "watchlist"
+
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
@@ -148,7 +152,7 @@ class WatchlistFollower:
             self.ready = True
             await asyncio.sleep(self.interval)
 
-    def start(self) -> None:
+    async def start(self) -> None:
         self._task.start(self.run)
 
     async def stop(self) -> None:

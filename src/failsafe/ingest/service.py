@@ -49,7 +49,7 @@ class ScreeningService:
             log.warning(
                 "watchlist not loaded yet (%s); following in the background", type(exc).__name__
             )
-        self.follower.start()
+        await self.follower.start()
         kafka = self.settings.kafka
         if kafka.bootstrap_servers:
             self.producer = LazyProducer(

@@ -45,6 +45,7 @@ from failsafe.ingest.screener import Screener
 from failsafe.kit.bus import KafkaAlertBus
 from failsafe.kit.kafka import KafkaProbe, LazyProducer
 from failsafe.kit.retry import Backoff, OutageLog, retry
+from failsafe.kit.service import Services
 from failsafe.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -144,21 +145,19 @@ class IngestWorker:
         self.shutdown_timeout = settings.ingest.shutdown_timeout
         self._running = False  # clients started, the loop runs
         self._failing = False  # the batch in flight is being retried
-        self._probe: KafkaProbe | None = None
-        self._follower: WatchlistFollower | None = None
+        # The follower and the probe, once started: what readiness needs besides the loop.
+        self._services = Services()
         self._stop = asyncio.Event()
         self._lock = asyncio.Lock()
 
     @property
     def ready(self) -> bool:
         """What /readyz reports: see the module docstring."""
+        # The loop runs only once both services are started (see `_work`).
         return (
             self._running
             and not self._failing
-            and self._probe is not None
-            and self._probe.up
-            and self._follower is not None
-            and self._follower.ready
+            and all(self._services.readiness().values())
         )
 
     def request_stop(self) -> None:
@@ -225,7 +224,7 @@ class IngestWorker:
         kafka = self.settings.kafka
         engine = create_engine(self.settings.database)
         sessions = create_sessionmaker(engine)
-        follower = self._follower = WatchlistFollower(sessions, self.screener)
+        follower = WatchlistFollower(sessions, self.screener)
         producer = LazyProducer(
             "dead letters",
             bootstrap_servers=bootstrap,
@@ -243,7 +242,7 @@ class IngestWorker:
             # hold; the batch in flight fails and is retried when Kafka is back.
             await asyncio.gather(producer.reset(), bus.reset())
 
-        probe = self._probe = KafkaProbe(bootstrap, on_down=kafka_gone)
+        probe = KafkaProbe(bootstrap, on_down=kafka_gone)
         consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
             client_id=f"{kafka.client_id}-ingest",
@@ -268,7 +267,7 @@ class IngestWorker:
                 len(follower.entries),
                 follower.revision,
             )
-            follower.start()
+            await self._services.start(follower)
             pipeline = Pipeline(
                 sessions,
                 follower,
@@ -280,14 +279,13 @@ class IngestWorker:
             consumer.subscribe([kafka.topics.events], listener=_FinishBeforeRevoke(self._lock))
             await self._retrying("kafka consumer", consumer.start)
             await probe.check()
-            probe.start()
+            await self._services.start(probe)
             await self._loop(consumer, pipeline)
         except _Stopping as stopping:
             log.info("stopped while %s was waiting for a dependency", stopping)
         finally:
             self._running = False
-            await follower.stop()
-            await probe.stop()
+            await self._services.stop_all()  # the probe, then the follower
             await asyncio.gather(
                 _bounded("kafka consumer", consumer.stop()),
                 _bounded("alert bus", bus.stop(CLOSE_TIMEOUT)),

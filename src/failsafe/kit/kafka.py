@@ -164,7 +164,10 @@ class LazyProducer:
 
 class KafkaProbe:
     """Whether the cluster answers a metadata request, checked every `interval` seconds (with
-    backoff while it does not). Logs once per state change; `on_down` runs when it goes away."""
+    backoff while it does not). Logs once per state change; `on_down` runs when it goes away.
+    A `failsafe.kit.service.Service`, ready while the cluster answers."""
+
+    name = "kafka"
 
     def __init__(
         self,
@@ -206,7 +209,11 @@ class KafkaProbe:
             else:
                 await asyncio.sleep(backoff.next())
 
-    def start(self) -> None:
+    @property
+    def ready(self) -> bool:
+        return self.up
+
+    async def start(self) -> None:
         self._task.start(self._run)
 
     async def stop(self) -> None:
