@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from nothing: installs the project, starts a real PostgreSQL and a real
-# Kafka broker (scripts/postgres.sh, scripts/kafka.sh), lints (ruff), type-checks (mypy), checks that
-# migrations and models agree on PostgreSQL, and runs pytest. Services this script started are
+# Kafka broker (scripts/postgres.sh, scripts/kafka.sh), lints (ruff), type-checks (mypy), checks the
+# import layering (import-linter), checks that migrations and models agree on PostgreSQL, and runs
+# pytest. Services this script started are
 # stopped when it ends (FAILSAFE_KEEP_SERVICES=1 keeps them for a faster next run).
 # Extra arguments go to pytest, e.g. scripts/test.sh tests/unit -k mrz
 set -euo pipefail
@@ -35,6 +36,8 @@ step "ruff"
 ruff check
 step "mypy"
 mypy
+step "import-linter (the layering contracts in pyproject.toml)"
+lint-imports
 
 step "alembic upgrade head + check on PostgreSQL"
 pg="postgresql://failsafe:failsafe@127.0.0.1:$pg_port"

@@ -27,16 +27,19 @@ from failsafe.dashboard.router import router as dashboard_router
 from failsafe.db import migrate
 from failsafe.db.engine import create_engine, create_sessionmaker, is_sqlite
 from failsafe.errors import FailsafeError, Unavailable, dependency_unavailable
-from failsafe.hub.bus import AlertBus, KafkaAlertBus, MemoryAlertBus
+from failsafe.hub.protocol import CLOSE_INTERNAL, CLOSE_TRY_LATER, ConnectionLimits
 from failsafe.hub.router import router as stream_router
 from failsafe.hub.service import Hub
 from failsafe.ingest.router import router as events_router
 from failsafe.ingest.service import ScreeningService
 from failsafe.kit import http as kit_http
+from failsafe.kit.bus import AlertBus, KafkaAlertBus, MemoryAlertBus
 from failsafe.kit.kafka import client_options
 from failsafe.kit.openapi import operation_id
+from failsafe.kit.ratelimit import FailureLimiter
 from failsafe.kit.retry import Throttle
 from failsafe.kit.state import AppState
+from failsafe.kit.validation import error_details
 from failsafe.logging import install_redaction
 from failsafe.settings import Settings, get_settings
 from failsafe.watchlist.router import router as watchlist_router
@@ -59,14 +62,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         # Field-level messages, without echoing the submitted values (they may be personal data).
-        details = [
-            {
-                "loc": list(err.get("loc", ())),
-                "msg": err.get("msg", ""),
-                "type": err.get("type", ""),
-            }
-            for err in exc.errors()
-        ]
+        details = error_details(exc.errors())
         body = {
             "error": {"code": "validation_error", "message": "invalid request", "details": details}
         }
@@ -83,7 +79,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             if not away:
                 log.error("unhandled %s on %s", type(exc).__name__, conn.url.path)
             with contextlib.suppress(Exception):  # it may be closed already
-                await conn.close(1013 if away else 1011)
+                await conn.close(CLOSE_TRY_LATER if away else CLOSE_INTERNAL)
             return None
         request = cast(Request, conn)
         if not dependency_unavailable(exc):
@@ -125,9 +121,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
 
-async def _start_services(state: AppState) -> None:
-    """The alert bus (Kafka or in-memory) and the live matcher; each is stopped in reverse."""
-    settings = state.settings
+def _new_bus(settings: Settings) -> AlertBus:
+    """The alert bus: Kafka's topic when a broker is configured, else in memory."""
     bus: AlertBus
     if settings.kafka.bootstrap_servers:
         bus = KafkaAlertBus(
@@ -138,19 +133,41 @@ async def _start_services(state: AppState) -> None:
         )
     else:
         bus = MemoryAlertBus()
-    await bus.start()
-    state.services["alert_bus"] = bus
-    screening = ScreeningService(settings, state.sessionmaker, bus)
-    state.services["screening"] = screening
-    await screening.start()
-    # The websocket hub: this replica's fan-out of the alert bus to its sockets (stopped first).
-    hub = Hub(state.sessionmaker, bus, **settings.hub.model_dump())
-    state.services["hub"] = hub
-    await hub.start()
-    if settings.retention.purge_interval > 0:  # off by default (failsafe.alerts.retention)
-        retention = RetentionTask(state.sessionmaker, settings.retention)
-        state.services["retention"] = retention
-        await retention.start()
+    return bus
+
+
+def _new_hub(state: AppState) -> Hub:
+    h = state.settings.hub
+    limits = ConnectionLimits(
+        max_queue=h.max_queue,
+        replay_buffer=h.replay_buffer,
+        replay_page=h.replay_page,
+        ping_interval=h.ping_interval,
+        ping_timeout=h.ping_timeout,
+        send_timeout=h.send_timeout,
+    )
+    return Hub(
+        state.sessionmaker,
+        state.bus,
+        gap_timeout=h.gap_timeout,
+        poll_interval=h.poll_interval,
+        limits=limits,
+        max_pending=h.max_pending,
+        status_cache=h.status_cache,
+    )
+
+
+async def _start_services(state: AppState) -> None:
+    """In order: the alert bus, the live matcher, the websocket hub (this replica's fan-out of
+    the bus to its sockets), the retention purge when set; stopped in reverse, and reported by
+    /readyz in this order."""
+    await state.services.start(state.bus)
+    await state.services.start(ScreeningService(state.settings, state.sessionmaker, state.bus))
+    hub = _new_hub(state)
+    await state.services.start(hub)
+    state.sockets = hub
+    if state.settings.retention.purge_interval > 0:  # off by default (failsafe.alerts.retention)
+        await state.services.start(RetentionTask(state.sessionmaker, state.settings.retention))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -168,7 +185,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if auto_migrate:
             await asyncio.to_thread(migrate.upgrade, url)
         engine = create_engine(settings.database)
-        state = AppState(settings=settings, engine=engine, sessionmaker=create_sessionmaker(engine))
+        state = AppState(
+            settings=settings,
+            engine=engine,
+            sessionmaker=create_sessionmaker(engine),
+            bus=_new_bus(settings),
+            limiter=FailureLimiter(settings.auth.max_failures_per_minute),
+        )
         app.state.failsafe = state
         await auth_deps.on_startup(state)
         await _start_services(state)
@@ -180,10 +203,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            for service in reversed(list(state.services.values())):
-                stop = getattr(service, "stop", None)
-                if stop is not None:
-                    await stop()
+            await state.services.stop_all()
             await engine.dispose()
 
     app = FastAPI(

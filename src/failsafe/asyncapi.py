@@ -20,8 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
 from failsafe import __version__
-from failsafe.alerts.schemas import AlertOut, AlertStatus
-from failsafe.hub.connection import Ack, Filters, Ping, Pong, Subscribe
+from failsafe.alerts.schemas import AlertOut
+from failsafe.contract import AlertStatus
+from failsafe.hub.protocol import Ack, Filters, Ping, Pong, Subscribe
 from failsafe.ingest.events import Event
 from failsafe.kit.state import StateDep
 from failsafe.settings import Settings

@@ -78,7 +78,7 @@ def ingest(
     """Run the stream worker: consume events from Kafka, screen, persist and publish alerts."""
     import asyncio
 
-    from failsafe.ingest.service import new_screener
+    from failsafe.ingest.screener import new_screener
     from failsafe.ingest.worker import IngestWorker, run_worker
 
     settings = get_settings()

@@ -36,10 +36,8 @@ async def readyz(state: StateDep) -> JSONResponse:
     if state.settings.kafka.bootstrap_servers:
         ok = await kafka_ready(client_options(state.settings.kafka))
         checks["kafka"] = "ok" if ok else "unavailable"
-    for name, service in state.services.items():
-        is_ready = getattr(service, "ready", None)
-        if isinstance(is_ready, bool):
-            checks[name] = "ok" if is_ready else "not_ready"
+    for name, is_ready in state.services.readiness().items():
+        checks[name] = "ok" if is_ready else "not_ready"
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse(
         {"status": "ready" if ready else "not_ready", "checks": checks},

@@ -31,7 +31,7 @@ def create_topics_command(
     """Create failsafe's topics that do not exist yet (events, dead letters, alerts); report
     each as created or found. Idempotent: existing topics are left as they are. The alerts
     topic gets one partition whatever --partitions says (alerts keep one order; see
-    failsafe.hub.bus)."""
+    failsafe.kit.bus)."""
     from aiokafka.errors import KafkaError
 
     from failsafe.kit.kafka import client_options, describe_failure

@@ -1,6 +1,6 @@
 """Turning screening hits into sightings and alerts, in one transaction, idempotently.
 
-Invariants (DESIGN.md "Delivery guarantees"):
+Invariants (docs/contracts.md "Delivery guarantees"):
 - one sighting per event (unique event_id) and one alert per (event_id, entry_id): a replayed
   batch creates nothing new and returns the alerts that already exist, so they are published again;
 - alert ids come from the commit-ordered counter, taken last in the transaction, so ids become
@@ -24,6 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from failsafe.alerts import routing
+from failsafe.alerts.views import alert_view
+from failsafe.contract import AlertView, EntrySummary
 from failsafe.db import counters
 from failsafe.db.base import utcnow
 from failsafe.db.models import Alert, AlertRecipient, Sighting, WatchlistEntry
@@ -67,7 +69,7 @@ def subject_name(entry: dict[str, Any]) -> str:
     return " ".join(p for p in (subject.get("given_names"), subject.get("surname")) if p)
 
 
-def entry_summary(entry: dict[str, Any]) -> dict[str, Any]:
+def entry_summary(entry: dict[str, Any]) -> EntrySummary:
     return {
         "id": entry["id"],
         "version": entry.get("version", 1),
@@ -93,16 +95,6 @@ def event_summary(event: dict[str, Any]) -> dict[str, Any]:
     return {k: event[k] for k in keys if event.get(k) is not None}
 
 
-def alert_view(alert: Alert) -> dict[str, Any]:
-    """The alert contract JSON of a stored alert (its payload with the current status)."""
-    return {
-        **alert.payload,
-        "id": alert.id,
-        "status": alert.status,
-        "updated_at": alert.updated_at.isoformat(),
-    }
-
-
 def _insert(session: AsyncSession, table: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -122,7 +114,7 @@ def _occurred_at(event: dict[str, Any]) -> datetime:
 
 async def _record_once(
     session: AsyncSession, hits: Sequence[Hit]
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[AlertView], int]:
     events: dict[str, tuple[dict[str, Any], list[str]]] = {}
     for hit in hits:
         events.setdefault(hit.event["event_id"], (hit.event, hit.quality_flags))
@@ -181,7 +173,7 @@ async def _record_once(
         )
     )
 
-    out: list[dict[str, Any]] = []
+    out: list[AlertView] = []
     fresh: list[tuple[Hit, str]] = []
     seen: set[tuple[str, str]] = set()
     for hit, key in keyed:
@@ -202,7 +194,7 @@ async def _record_once(
             notice = entry.get("notice") or {}
             action = (entry.get("case") or {}).get("requested_action")
             to = routing.recipients(entry, hit.event)
-            payload = {
+            payload: AlertView = {
                 "id": alert_id,
                 "created_at": now.isoformat(),
                 "status": "new",
@@ -242,13 +234,13 @@ async def _record_once(
             session.add_all(AlertRecipient(bureau_code=b, alert_id=alert_id) for b in to)
             out.append(alert_view(alert))
     await session.commit()
-    out.sort(key=lambda a: int(a["id"]))
+    out.sort(key=lambda a: a["id"])
     return out, len(fresh)
 
 
 async def record_hits(
     sessions: async_sessionmaker[AsyncSession], hits: Sequence[Hit]
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[AlertView], int]:
     """Persist hits; return every alert they correspond to (new or already existing), by id,
     and how many of them are new."""
     if not hits:

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 import failsafe.audit.service as audit
-from failsafe.auth.service import CLI_ACTOR, Actor
+from failsafe.actor import CLI_ACTOR, Actor
 from failsafe.db.base import utcnow
 from failsafe.db.models import Alert, AlertAck, AlertRecipient, AlertTransition, Sighting
 from failsafe.settings import RetentionSettings
@@ -143,6 +143,9 @@ class RetentionTask:
         self.retention = retention
         self._task: asyncio.Task[None] | None = None
         self.runs = 0  # purges completed, for tests and curiosity
+
+    name = "retention"
+    ready = True  # a failed purge is logged and retried; it never makes the replica unready
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="failsafe-retention")

@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
 from failsafe.alerts import service
-from failsafe.alerts.recorder import alert_view
 from failsafe.alerts.schemas import (
     AlertDetail,
     AlertOut,
     AlertPage,
-    AlertStatus,
-    Severity,
     Timeline,
     TransitionIn,
     TransitionOut,
 )
+from failsafe.alerts.views import alert_view
 from failsafe.auth.deps import ActorDep
+from failsafe.contract import AlertStatus, AlertView, NoticeType, Severity
 from failsafe.db.models import Alert
 from failsafe.kit.codes import CountryCode
 from failsafe.kit.limits import BodyLimitRoute
 from failsafe.kit.openapi import error_responses
 from failsafe.kit.pagination import cursor_key, encode_cursor
 from failsafe.kit.safe import DB_INT_MAX, Instant
-from failsafe.kit.state import SessionDep, StateDep
-from failsafe.watchlist.schemas import NoticeType
+from failsafe.kit.state import BusDep, SessionDep
 
 router = APIRouter(
     prefix="/v1/alerts",
@@ -38,7 +36,7 @@ router = APIRouter(
 AlertId = Annotated[int, Path(ge=1, le=2**62)]
 
 
-def _out(alert: Alert) -> dict[str, Any]:
+def _out(alert: Alert) -> AlertView:
     return alert_view(alert)
 
 
@@ -135,7 +133,7 @@ async def list_transitions(
     responses=error_responses(404, 409, 413, 422),
 )
 async def post_transition(
-    alert_id: AlertId, body: TransitionIn, actor: ActorDep, session: SessionDep, state: StateDep
+    alert_id: AlertId, body: TransitionIn, actor: ActorDep, session: SessionDep, bus: BusDep
 ) -> AlertDetail:
     alert = await service.transition(
         session,
@@ -144,7 +142,7 @@ async def post_transition(
         body.status,
         note=body.note or None,
         expected_status=body.expected_status,
-        bus=state.services.get("alert_bus"),
+        bus=bus,
     )
     return await _detail(session, actor, alert)
 

@@ -1,4 +1,5 @@
-"""Who receives an alert, and how severe it is (DESIGN.md "Alert": routing, never broadcast).
+"""Who receives an alert, and how severe it is (docs/contracts.md "Alert": routing,
+never broadcast).
 
 Severity: see `severity` (the notice, the requested action, the score and the date-of-birth
 agreement of the match's explanation).
@@ -15,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
-SEVERITIES = ("low", "medium", "high", "critical")
+from failsafe.contract import SEVERITIES, Severity
 
 _ACTION_SEVERITY = {
     "locate_and_detain": 3,
@@ -119,7 +120,7 @@ def severity(
     requested_action: str | None,
     score: float,
     dob: str | None = None,
-) -> str:
+) -> Severity:
     """How urgent an alert is: the requested action, raised for notices about people sought or
     dangerous, one step lower for weaker evidence; then one step lower again when the dates of
     birth clearly disagree (`dob` is the explanation's agreement, see `dob_agreement`).

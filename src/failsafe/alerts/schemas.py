@@ -1,29 +1,15 @@
-"""The alert API's request and response models (DESIGN.md "Alert" contract, plus the lifecycle)."""
+"""The alert API's request and response models (docs/contracts.md "Alert")."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from failsafe.contract import AlertStatus, Severity, TargetStatus
 from failsafe.kit.safe import Text
 
-AlertStatus = Literal[
-    "new",
-    "acknowledged",
-    "in_review",
-    "confirmed",
-    "false_positive",
-    "action_reported",
-    "closed",
-    "withdrawn",
-]
-# What a transition may ask for (withdrawn is set when the entry is cancelled).
-TargetStatus = Literal[
-    "acknowledged", "in_review", "confirmed", "false_positive", "action_reported", "closed"
-]
-Severity = Literal["low", "medium", "high", "critical"]
 MAX_NOTE_LEN = 2000
 Note = Annotated[Text, StringConstraints(max_length=MAX_NOTE_LEN, strip_whitespace=True)]
 

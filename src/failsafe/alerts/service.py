@@ -1,7 +1,7 @@
 """The alert lifecycle and who may see and triage what: list, get, transitions, acks, timelines,
 and the withdrawal of open alerts when their watchlist entry is cancelled.
 
-Who (DESIGN.md "Alert"; the decisions the contract leaves open are marked *):
+Who (docs/contracts.md "Alert"; the decisions the contract leaves open are marked *):
 - admin: every alert, every (manual) transition.
 - bureau and analyst principals: the alerts routed to their bureau, and every alert on entries
   their bureau owns; they triage those alerts (* analysts are the same bureau's staff, and the
@@ -32,9 +32,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import failsafe.audit.service as audit
-from failsafe.alerts.recorder import alert_view
+from failsafe.actor import Actor
 from failsafe.alerts.schemas import TimelinePointOut
-from failsafe.auth.service import Actor
+from failsafe.alerts.views import alert_view
 from failsafe.db.base import utcnow
 from failsafe.db.models import (
     ALERT_STATUSES,
@@ -45,7 +45,7 @@ from failsafe.db.models import (
     Sighting,
 )
 from failsafe.errors import Conflict, Forbidden, NotFound
-from failsafe.hub.bus import AlertBus
+from failsafe.kit.bus import AlertBus
 
 log = logging.getLogger(__name__)
 

@@ -59,10 +59,11 @@ async def query_audit(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditPage:
     before = cursor_key(cursor, "before", int)
-    rows = await service.query(
+    rows = await service.read_page(
         session,
+        actor,
+        limit=limit,
         before_id=before,
-        limit=limit + 1,
         principal_id=principal_id,
         action=action,
         object_type=object_type,
@@ -72,8 +73,5 @@ async def query_audit(
         until=until,
     )
     items = [AuditRecord.model_validate(r) for r in rows[:limit]]
-    # Who looked at the audit log is itself worth knowing.
-    service.record(session, actor, "audit.query", "audit_log", None, {"returned": len(items)})
-    await session.commit()
     next_cursor = encode_cursor({"before": items[-1].id}) if len(rows) > limit else None
     return AuditPage(items=items, next_cursor=next_cursor)

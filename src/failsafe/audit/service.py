@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from failsafe.actor import Actor
 from failsafe.db.base import utcnow
 from failsafe.db.models import AuditLog
-
-if TYPE_CHECKING:
-    from failsafe.auth.service import Actor
 
 
 def record(
@@ -107,3 +105,15 @@ async def query(
     if until is not None:
         q = q.where(AuditLog.at < until)
     return (await session.scalars(q)).all()
+
+
+async def read_page(
+    session: AsyncSession, actor: Actor, *, limit: int, **filters: Any
+) -> Sequence[AuditLog]:
+    """Up to `limit + 1` rows of `query` (the extra one tells the caller there is more), the
+    read itself recorded (who looked at the audit log is worth knowing) and committed."""
+    rows = await query(session, limit=limit + 1, **filters)
+    returned = min(len(rows), limit)
+    record(session, actor, "audit.query", "audit_log", None, {"returned": returned})
+    await session.commit()
+    return rows

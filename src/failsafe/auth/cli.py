@@ -46,7 +46,8 @@ def create(
     name: str = typer.Option(..., help="Who or what holds the token (e.g. 'Lyon desk')."),
 ) -> None:
     """Create a principal and print its token on stdout (shown only this once)."""
-    from failsafe.auth.service import CLI_ACTOR, create_principal
+    from failsafe.actor import CLI_ACTOR
+    from failsafe.auth.service import create_principal
     from failsafe.errors import FailsafeError
 
     async def work(session: AsyncSession) -> tuple[str, str]:
@@ -92,7 +93,8 @@ def list_() -> None:
 def revoke(principal_id: str = typer.Argument(..., help="The principal's id.")) -> None:
     """Revoke a principal's token (refused for the last active admin). With Kafka configured,
     its open websockets are closed on every `serve` replica at once."""
-    from failsafe.auth.service import CLI_ACTOR, revoke_principal
+    from failsafe.actor import CLI_ACTOR
+    from failsafe.auth.service import revoke_principal
     from failsafe.errors import FailsafeError
 
     settings = get_settings()
@@ -110,7 +112,7 @@ def revoke(principal_id: str = typer.Argument(..., help="The principal's id.")) 
 
 
 async def _announce_revocation(settings: Settings, principal_id: str) -> None:
-    from failsafe.hub.bus import KafkaAlertBus, revocation
+    from failsafe.kit.bus import KafkaAlertBus, revocation
     from failsafe.kit.kafka import client_options
 
     bus = KafkaAlertBus(

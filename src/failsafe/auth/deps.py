@@ -11,22 +11,20 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from failsafe.auth.ratelimit import FailureLimiter
+from failsafe.actor import Actor
 from failsafe.auth.service import (
     BOOTSTRAP_ADMIN_ID,
-    Actor,
-    Role,
     authenticate_token,
     ensure_bootstrap_admin,
 )
 from failsafe.auth.tokens import looks_like_token
+from failsafe.contract import Role
 from failsafe.db.models import Principal
 from failsafe.errors import Forbidden, TooManyRequests, Unauthorized
+from failsafe.kit.ratelimit import FailureLimiter
 from failsafe.kit.state import AppState, SessionDep, StateDep
 
 log = logging.getLogger(__name__)
-
-LIMITER_SERVICE = "auth.failures"
 
 bearer_scheme = HTTPBearer(
     auto_error=False,
@@ -34,14 +32,6 @@ bearer_scheme = HTTPBearer(
     description="An opaque token (`fs_...`) from `failsafe principal create` or "
     "`POST /v1/principals`: `Authorization: Bearer fs_...`.",
 )
-
-
-def failure_limiter(state: AppState) -> FailureLimiter:
-    limiter = state.services.get(LIMITER_SERVICE)
-    if not isinstance(limiter, FailureLimiter):
-        limiter = FailureLimiter(state.settings.auth.max_failures_per_minute)
-        state.services[LIMITER_SERVICE] = limiter
-    return limiter
 
 
 def client_address(request: Request) -> str:
@@ -103,7 +93,7 @@ async def current_principal(
     if credentials is None:
         raise Unauthorized("missing bearer token")
     return await authenticate_limited(
-        session, failure_limiter(state), client_address(request), credentials.credentials
+        session, state.limiter, client_address(request), credentials.credentials
     )
 
 
@@ -136,8 +126,7 @@ AdminDep = Annotated[Actor, Depends(require_roles("admin"))]
 
 
 async def on_startup(state: AppState) -> None:
-    """Called from the app's lifespan: the failure limiter, and the bootstrap admin if set."""
-    failure_limiter(state)
+    """Called from the app's lifespan: the bootstrap admin, if set."""
     token = state.settings.auth.bootstrap_admin_token
     if token is None:
         return

@@ -11,9 +11,8 @@ from fastapi import APIRouter, Query, status
 from failsafe.auth import service
 from failsafe.auth.deps import AdminDep, PrincipalDep
 from failsafe.auth.schemas import PrincipalCreate, PrincipalCreated, PrincipalOut, PrincipalPage
-from failsafe.auth.service import Role
-from failsafe.hub.bus import revocation
-from failsafe.hub.service import Hub
+from failsafe.contract import Role
+from failsafe.kit.bus import revocation
 from failsafe.kit.codes import CountryCode
 from failsafe.kit.limits import BodyLimitRoute
 from failsafe.kit.openapi import error_responses
@@ -102,15 +101,12 @@ async def revoke_principal(
 async def close_sockets(state: AppState, principal_id: str) -> None:
     """Close a revoked principal's websockets now on every replica, not at their next heartbeat:
     the revocation travels on the alert bus, which every replica's hub reads."""
-    hub = state.services.get("hub")
-    if isinstance(hub, Hub):
-        hub.close_principal(principal_id, "token revoked")  # this replica's, even without a bus
-    bus = state.services.get("alert_bus")
-    if bus is None:
-        return
+    if state.sockets is not None:
+        # This replica's, even without a bus.
+        state.sockets.close_principal(principal_id, "token revoked")
     try:
         async with asyncio.timeout(_PUBLISH_TIMEOUT):
-            await bus.publish([revocation(principal_id)])
+            await state.bus.publish([revocation(principal_id)])
     except Exception:  # noqa: BLE001 (the revocation itself is committed)
         log.warning(
             "revocation of %s not published on the alert bus; other replicas close its "

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from failsafe.auth.service import Role
+from failsafe.contract import Role
 from failsafe.kit.codes import CountryCode
 from failsafe.kit.safe import Text
 

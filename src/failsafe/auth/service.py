@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal, get_args
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import failsafe.audit.service as audit
+from failsafe.actor import CLI_ACTOR, Actor
 from failsafe.auth.tokens import (
     display_prefix,
     hash_token,
@@ -25,13 +24,12 @@ from failsafe.auth.tokens import (
     new_ticket,
     new_token,
 )
+from failsafe.contract import ROLES
 from failsafe.db.base import utcnow
 from failsafe.db.models import Bureau, Principal, StreamTicket
 from failsafe.errors import BadRequest, Conflict, NotFound, Unauthorized
 from failsafe.kit.codes import is_country_code
 
-Role = Literal["admin", "analyst", "bureau", "border"]
-ROLES: tuple[str, ...] = get_args(Role)
 BOOTSTRAP_ADMIN_ID = "bootstrap-admin"
 # Recording every request's use would make each read a write; a few minutes' precision is enough.
 _TOUCH_INTERVAL = timedelta(minutes=5)
@@ -43,25 +41,6 @@ TICKET_TTL = timedelta(seconds=30)
 _TICKET_RETENTION = timedelta(minutes=10)
 
 
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who acts, as services see it: a principal, or the operator at the command line."""
-
-    id: str
-    role: str
-    bureau_code: str | None
-
-    @classmethod
-    def of(cls, principal: Principal) -> Actor:
-        return cls(id=principal.id, role=principal.role, bureau_code=principal.bureau_code)
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-
-# The `failsafe` CLI runs with the operator's database credentials: it acts as an admin.
-CLI_ACTOR = Actor(id="cli", role="admin", bureau_code=None)
 
 
 async def ensure_bureau(session: AsyncSession, code: str) -> None:

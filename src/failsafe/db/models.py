@@ -23,22 +23,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from failsafe import contract
 from failsafe.db.base import Base, BigIntPK, JSONType, UTCDateTime, utcnow
 
 # Enumerations are stored as short strings (checked in the schemas, not by database enums, so that
-# adding a value never needs a migration that locks a table).
-ROLES = ("admin", "analyst", "bureau", "border")
-ENTRY_STATUSES = ("active", "cancelled", "expired")
-ALERT_STATUSES = (
-    "new",
-    "acknowledged",
-    "in_review",
-    "confirmed",
-    "false_positive",
-    "action_reported",
-    "closed",
-    "withdrawn",
-)
+# adding a value never needs a migration that locks a table); their values are failsafe.contract's.
+ROLES = contract.ROLES
+ENTRY_STATUSES = contract.ENTRY_STATUSES
+ALERT_STATUSES = contract.ALERT_STATUSES
 
 
 class Bureau(Base):

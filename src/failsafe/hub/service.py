@@ -1,7 +1,7 @@
 """The websocket hub: one per `serve` replica, turning the alert bus into ordered, de-duplicated,
 per-bureau streams for the sockets connected to this replica.
 
-Invariants (DESIGN.md "Delivery guarantees", "Cursors need commit order"):
+Invariants (docs/contracts.md "Delivery guarantees", "Cursors need commit order"):
 - `high` is the highest alert id this hub has fanned out, and every id <= `high` has been fanned
   out exactly once, in increasing order. Alert ids are gap-free and commit-ordered, so an alert
   with id `high + 1` always exists in the database once any larger id is visible.
@@ -24,77 +24,31 @@ import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
-import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from failsafe.alerts.recorder import alert_view
+from failsafe.alerts.views import alert_view
+from failsafe.contract import AlertView, BusMessage, ControlMessage
 from failsafe.db import counters
 from failsafe.db.models import Alert, AlertRecipient
-from failsafe.hub.bus import PRINCIPAL_REVOKED, AlertBus
-from failsafe.kit.retry import Backoff, OutageLog
-
-if TYPE_CHECKING:
-    from failsafe.hub.connection import Connection
+from failsafe.hub.protocol import (
+    CLOSE_GOING_AWAY,
+    CLOSE_POLICY,
+    ConnectionLimits,
+    Delivered,
+    Subscriber,
+    Update,
+)
+from failsafe.kit.bus import PRINCIPAL_REVOKED, AlertBus
+from failsafe.kit.retry import Backoff, OutageLog, retry
 
 log = logging.getLogger(__name__)
 
-CLOSE_POLICY = 1008  # as failsafe.hub.connection (which imports this module, not the reverse)
-
-
-@dataclass(frozen=True, slots=True)
-class Delivered:
-    """One alert as the hub fans it out: the fields filters read, and its frame serialized once
-    for every socket (100 sockets must not mean 100 serializations)."""
-
-    id: int
-    recipients: frozenset[str]
-    score: float
-    severity: str
-    notice_type: str
-    entry_id: str
-    status: str
-    updated_at: str
-    frame: str
-
-    @classmethod
-    def of(cls, alert: dict[str, Any]) -> Delivered:
-        entry = alert.get("entry") or {}
-        return cls(
-            id=int(alert["id"]),
-            recipients=frozenset(str(b) for b in alert.get("recipients") or ()),
-            score=float(alert.get("score") or 0.0),
-            severity=str(alert.get("severity") or ""),
-            notice_type=str((entry.get("notice") or {}).get("type") or ""),
-            entry_id=str(entry.get("id") or ""),
-            status=str(alert.get("status") or ""),
-            updated_at=str(alert.get("updated_at") or alert.get("created_at") or ""),
-            frame=orjson.dumps({"type": "alert", "alert": alert}).decode(),
-        )
-
-    def update_frame(self) -> str:
-        return orjson.dumps(
-            {
-                "type": "alert_update",
-                "id": self.id,
-                "status": self.status,
-                "updated_at": self.updated_at,
-            }
-        ).decode()
-
-
-@dataclass(frozen=True, slots=True)
-class Update:
-    """A status change of an alert the stream already carried."""
-
-    alert: Delivered
-    frame: str
-
 
 class Hub:
+    name = "hub"
+
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
@@ -105,12 +59,7 @@ class Hub:
         # query when the bus is merely reordering, and every millisecond here is tail latency.
         gap_timeout: float = 0.05,
         poll_interval: float = 2.0,
-        max_queue: int = 1000,
-        replay_buffer: int = 10_000,
-        replay_page: int = 500,
-        ping_interval: float = 20.0,
-        ping_timeout: float = 20.0,
-        send_timeout: float = 10.0,
+        limits: ConnectionLimits | None = None,
         max_pending: int = 100_000,
         status_cache: int = 100_000,
     ) -> None:
@@ -118,13 +67,8 @@ class Hub:
         self.bus = bus
         self.gap_timeout = gap_timeout
         self.poll_interval = poll_interval
-        # Per connection: frames queued for the socket, and live items held back during replay.
-        self.max_queue = max_queue
-        self.replay_buffer = replay_buffer
-        self.replay_page = replay_page
-        self.ping_interval = ping_interval
-        self.ping_timeout = ping_timeout
-        self.send_timeout = send_timeout
+        # What each connection opened from now on may hold (a value: failsafe.hub.protocol).
+        self.limits = limits or ConnectionLimits()
         self.max_pending = max_pending
         self.high = 0
         self.ready = False
@@ -132,13 +76,13 @@ class Hub:
         self.duplicates = 0
         self.gap_fills = 0
         self._status_cache_size = status_cache
-        self._pending: dict[int, dict[str, Any]] = {}
+        self._pending: dict[int, AlertView] = {}
         self._gap_since: float | None = None
         self._gap_event = asyncio.Event()
         # id -> (status, updated_at) of recently delivered alerts, to tell updates from replays.
         self._known: OrderedDict[int, tuple[str, str]] = OrderedDict()
-        self._by_bureau: dict[str, set[Connection]] = {}
-        self._everything: set[Connection] = set()  # admins: every alert
+        self._by_bureau: dict[str, set[Subscriber]] = {}
+        self._everything: set[Subscriber] = set()  # admins: every alert
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -165,15 +109,9 @@ class Hub:
 
     async def _start(self, outage: OutageLog) -> None:
         backoff = Backoff(0.5, 10.0)
-        while True:
-            await asyncio.sleep(backoff.next())
-            try:
-                top = await self._alert_counter()
-                break
-            except Exception as exc:  # noqa: BLE001 (any failure: the database may be away)
-                outage.failed(exc)
-        outage.recovered()
-        self._started(top)
+        await asyncio.sleep(backoff.next())  # the first attempt, in start(), failed
+        # Any failure: the database may be away.
+        self._started(await retry(self._alert_counter, outage=outage, backoff=backoff))
 
     def _started(self, top: int) -> None:
         # Alerts that came over the bus meanwhile (no socket could receive them: not ready) are
@@ -193,19 +131,19 @@ class Hub:
                 await task
         self._tasks.clear()
         for conn in [*self._everything, *(c for s in self._by_bureau.values() for c in s)]:
-            conn.kill(1001, "server shutting down")
+            conn.kill(CLOSE_GOING_AWAY, "server shutting down")
 
     @property
     def connections(self) -> int:
         return len(self._everything) + sum(len(s) for s in self._by_bureau.values())
 
-    def register(self, conn: Connection) -> None:
+    def register(self, conn: Subscriber) -> None:
         if conn.bureau is None:
             self._everything.add(conn)
         else:
             self._by_bureau.setdefault(conn.bureau, set()).add(conn)
 
-    def unregister(self, conn: Connection) -> None:
+    def unregister(self, conn: Subscriber) -> None:
         if conn.bureau is None:
             self._everything.discard(conn)
             return
@@ -239,16 +177,14 @@ class Hub:
                 outage.failed(exc)
                 await asyncio.sleep(backoff.next())  # before reconnecting to the broker
 
-    def receive(self, alert: dict[str, Any]) -> None:
-        """One alert from the bus, in any order, possibly again (or a control message)."""
-        if "control" in alert:
-            self._control(alert)
+    def receive(self, message: BusMessage) -> None:
+        """One alert from the bus, in any order, possibly again (or a control message). Typed:
+        the bus validated it (failsafe.kit.bus)."""
+        if "control" in message:
+            self._control(message)
             return
-        try:
-            alert_id = int(alert["id"])
-        except (KeyError, TypeError, ValueError):
-            log.warning("alert without a usable id on the bus; ignored")
-            return
+        alert = message
+        alert_id = alert["id"]
         if alert_id <= self.high:
             self._maybe_update(alert_id, alert)
             return
@@ -263,9 +199,9 @@ class Hub:
             self._gap_since = asyncio.get_running_loop().time()
             self._gap_event.set()
 
-    def _control(self, message: dict[str, Any]) -> None:
-        if message.get("control") == PRINCIPAL_REVOKED:
-            self.close_principal(str(message.get("principal_id") or ""), "token revoked")
+    def _control(self, message: ControlMessage) -> None:
+        if message["control"] == PRINCIPAL_REVOKED:
+            self.close_principal(message["principal_id"], "token revoked")
         else:
             # A newer replica's message this one does not know: nothing to do.
             log.warning("unknown control message on the bus; ignored")
@@ -296,9 +232,9 @@ class Hub:
         while len(self._known) > self._status_cache_size:
             self._known.popitem(last=False)
 
-    def _maybe_update(self, alert_id: int, alert: dict[str, Any]) -> None:
-        status = str(alert.get("status") or "")
-        updated_at = str(alert.get("updated_at") or "")
+    def _maybe_update(self, alert_id: int, alert: AlertView) -> None:
+        status = alert["status"]
+        updated_at = alert.get("updated_at", "")
         known = self._known.get(alert_id)
         if known is None:
             # Older than the cache: a replayed "new" alert is a duplicate; any other status is
@@ -315,7 +251,7 @@ class Hub:
         item = Delivered.of(alert)
         self._fan_out_update(Update(item, item.update_frame()))
 
-    def _deliver(self, alert: dict[str, Any]) -> None:
+    def _deliver(self, alert: AlertView) -> None:
         item = Delivered.of(alert)
         assert item.id == self.high + 1, "hub delivery out of order"
         self.high = item.id
@@ -328,7 +264,7 @@ class Hub:
         for conn in self._audience(update.alert.recipients):
             conn.offer_update(update)
 
-    def _audience(self, recipients: frozenset[str]) -> list[Connection]:
+    def _audience(self, recipients: frozenset[str]) -> list[Subscriber]:
         out = list(self._everything)
         for bureau in recipients:
             group = self._by_bureau.get(bureau)
@@ -377,14 +313,14 @@ class Hub:
                         select(Alert)
                         .where(Alert.id > self.high, Alert.id <= top)
                         .order_by(Alert.id)
-                        .limit(self.replay_page)
+                        .limit(self.limits.replay_page)
                     )
                 ).all()
                 views = [alert_view(row) for row in rows]
             if not views:
                 return filled
             for view in views:
-                if int(view["id"]) == self.high + 1:
+                if view["id"] == self.high + 1:
                     self._deliver(view)
                     self.gap_fills += 1
                     filled += 1
@@ -394,7 +330,7 @@ class Hub:
 
     async def load_after(
         self, bureau: str | None, after: int, upto: int, limit: int
-    ) -> Sequence[dict[str, Any]]:
+    ) -> Sequence[AlertView]:
         """Alerts routed to `bureau` (every alert for None) with after < id <= upto, by id."""
         query = select(Alert).where(Alert.id > after, Alert.id <= upto)
         if bureau is not None:

@@ -1,4 +1,4 @@
-"""Event schema v1 (DESIGN.md "Event") and the validation every source applies to raw bytes.
+"""Event schema v1 (docs/contracts.md "Event") and the validation every source applies to raw bytes.
 
 Lenient where the contract is lenient (unknown fields are kept and ignored), strict where it is
 strict: a missing `event_id`, a wrong type, an unknown schema version or kind, an unreadable or
@@ -32,6 +32,7 @@ from pydantic_core import PydanticCustomError
 
 from failsafe.errors import InvalidEvent
 from failsafe.kit.codes import OptionalPartialDate
+from failsafe.kit.validation import summary
 
 SCHEMA_V1: Literal["failsafe.event/v1"] = "failsafe.event/v1"
 
@@ -125,18 +126,7 @@ class Event(_Open):
 
 
 # Error kinds of our own whose message is fixed text (no value): it is added to the reason.
-_EXPLAINED = {"timestamp_out_of_range"}
-
-
-def _describe(exc: ValidationError) -> str:
-    # Field paths and error kinds only: the values may be personal data.
-    parts = []
-    for err in exc.errors()[:5]:
-        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
-        kind = err["type"]
-        parts.append(f"{loc}: {kind}" + (f" ({err['msg']})" if kind in _EXPLAINED else ""))
-    more = len(exc.errors()) - 5
-    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+_EXPLAINED = frozenset({"timestamp_out_of_range"})
 
 
 def parse_event(raw: bytes | str | dict[str, Any], max_bytes: int = 256 * 1024) -> Event:
@@ -160,7 +150,7 @@ def parse_event(raw: bytes | str | dict[str, Any], max_bytes: int = 256 * 1024) 
     try:
         return Event.model_validate(data)
     except ValidationError as exc:
-        raise InvalidEvent(f"schema violation: {_describe(exc)}") from None
+        raise InvalidEvent(f"schema violation: {summary(exc, _EXPLAINED)}") from None
 
 
 def _key(part: object) -> str:

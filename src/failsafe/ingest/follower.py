@@ -8,10 +8,9 @@ well under the 1 s the design asks for, on PostgreSQL and SQLite alike, with one
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,18 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from failsafe.db.base import utcnow
 from failsafe.db.models import WatchlistEntry
 from failsafe.ingest import metrics
-from failsafe.kit.retry import Backoff, OutageLog
+from failsafe.ingest.screener import Screener
+from failsafe.kit.retry import Backoff, OutageLog, retry
+from failsafe.kit.service import BackgroundTask
 
 log = logging.getLogger(__name__)
-
-
-class Screener(Protocol):
-    """What the follower and the pipeline need of the matching engine."""
-
-    def add_many(self, entries: list[dict[str, Any]]) -> Any: ...
-    def upsert(self, entry: dict[str, Any]) -> Any: ...
-    def remove(self, entry_id: str) -> Any: ...
-    def screen(self, event: dict[str, Any], threshold: float, limit: int | None) -> list[Any]: ...
 
 
 def entry_document(row: Any) -> dict[str, Any]:
@@ -50,6 +42,10 @@ def is_live(row: Any, now: datetime) -> bool:
 
 
 class WatchlistFollower:
+    """A `failsafe.kit.service.Service`: `start` follows in the background, ready once loaded."""
+
+    name = "watchlist"
+
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
@@ -64,7 +60,7 @@ class WatchlistFollower:
         self.revision = 0
         self.entries: dict[str, dict[str, Any]] = {}
         self.ready = False
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("watchlist-follower")
         # Entries with an expiry, to drop them when it passes without waiting for a change.
         self._expiries: dict[str, datetime] = {}
 
@@ -139,31 +135,25 @@ class WatchlistFollower:
             self.entries.pop(entry_id, None)
             del self._expiries[entry_id]
 
+    async def _catch_up(self) -> None:
+        while await self.poll_once() >= self.batch:
+            pass
+
+    async def _not_ready(self, _exc: Exception) -> None:
+        self.ready = False
+
     async def run(self) -> None:
         backoff = Backoff(self.interval, 5.0)
         outage = OutageLog(log, "watchlist follower: database")
         while True:
-            try:
-                while await self.poll_once() >= self.batch:
-                    pass
-                delay = self.interval
-                backoff.reset()
-                outage.recovered()
-                self.ready = True
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001  (the database may be away: keep trying)
-                self.ready = False
-                delay = backoff.next()
-                outage.failed(exc)
-            await asyncio.sleep(delay)
+            # Any failure: the database may be away; keep trying, not ready meanwhile.
+            await retry(self._catch_up, outage=outage, backoff=backoff, on_failure=self._not_ready)
+            backoff.reset()
+            self.ready = True
+            await asyncio.sleep(self.interval)
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self.run(), name="watchlist-follower")
+    async def start(self) -> None:
+        self._task.start(self.run)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()

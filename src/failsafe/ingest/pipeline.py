@@ -25,13 +25,14 @@ from sqlalchemy.exc import DataError, DBAPIError, SQLAlchemyError, StatementErro
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from failsafe.alerts.recorder import Hit, record_hits
+from failsafe.contract import AlertView
 from failsafe.errors import InvalidEvent
-from failsafe.hub.bus import AlertBus
 from failsafe.ingest import metrics
 from failsafe.ingest.events import parse_event
 from failsafe.ingest.follower import WatchlistFollower
-from failsafe.matching.mrz import apply_mrz
-from failsafe.matching.score import DEFAULT_THRESHOLD
+from failsafe.ingest.screener import Screened, screen_event
+from failsafe.kit.bus import AlertBus
+from failsafe.matching import DEFAULT_THRESHOLD
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class BatchOutcome:
     rejected: list[Rejection] = field(default_factory=list)
     hits: int = 0
     created: int = 0  # alerts newly created (the rest of `alerts` existed: a replay)
-    alerts: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[AlertView] = field(default_factory=list)
 
 
 def is_data_error(exc: BaseException) -> bool:
@@ -129,15 +130,11 @@ class Pipeline:
         # Seconds a hit may wait for the rest of its batch before it is recorded (see `process`).
         self.alert_within = alert_within
 
-    def screen(
-        self, event: dict[str, Any], threshold: float | None = None
-    ) -> tuple[dict[str, Any], list[str], list[Any]]:
+    def screen(self, event: dict[str, Any], threshold: float | None = None) -> Screened:
         """MRZ applied, then the matches at or above the threshold (the pipeline's unless one
         is given), best first."""
         threshold = self.threshold if threshold is None else threshold
-        event, flags = apply_mrz(event)
-        matches = self.follower.screener.screen(event, threshold=threshold, limit=None)
-        return event, flags, [m for m in matches if m.score >= threshold]
+        return screen_event(self.follower.screener, event, threshold)
 
     async def process(self, records: Sequence[RawRecord]) -> BatchOutcome:
         started = time.perf_counter()
@@ -162,18 +159,19 @@ class Pipeline:
                 self._reject(outcome, i, f"processing error: {type(exc).__name__}", record)
                 continue
             try:
-                event, flags, matches = self.screen(event)
+                screened = self.screen(event)
             except Exception as exc:  # noqa: BLE001  (one event must not stop the stream)
                 # A valid event the engine cannot handle is a bug, but the stream goes on: the
                 # event is dead-lettered with the error's type.
                 log_failure("screening", exc)
                 self._reject(outcome, i, f"processing error: {type(exc).__name__}", record)
                 continue
+            event, flags = screened.event, screened.quality_flags
             outcome.accepted.append(event["event_id"])
             origins.setdefault(event["event_id"], []).append((i, record))
-            if matches and not hits:
+            if screened.matches and not hits:
                 hits_since = time.perf_counter()
-            for match in matches:
+            for match in screened.matches:
                 entry = self.follower.entries.get(match.entry_id)
                 if entry is None:  # removed between screening and now
                     continue
@@ -201,7 +199,7 @@ class Pipeline:
             await self.dead_letters.send(outcome.rejected)
         # By id, once each (an event repeated within the batch meets its own alert again).
         outcome.alerts = sorted(
-            {int(a["id"]): a for a in outcome.alerts}.values(), key=lambda a: int(a["id"])
+            {a["id"]: a for a in outcome.alerts}.values(), key=lambda a: a["id"]
         )
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
         return outcome
@@ -238,13 +236,13 @@ class Pipeline:
         hits: list[Hit],
         outcome: BatchOutcome,
         origins: dict[str, list[tuple[int, RawRecord]]],
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[AlertView], int]:
         """Record the hits of each event in a transaction of its own; dead-letter the events
         whose own hits still fail on their data. An outage propagates (the batch is retried)."""
         by_event: dict[str, list[Hit]] = {}
         for hit in hits:
             by_event.setdefault(hit.event["event_id"], []).append(hit)
-        alerts: list[dict[str, Any]] = []
+        alerts: list[AlertView] = []
         created = 0
         for event_id, group in by_event.items():
             try:

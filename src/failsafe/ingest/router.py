@@ -15,15 +15,15 @@ from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
+from failsafe.actor import Actor
 from failsafe.auth.deps import require_roles
-from failsafe.auth.service import Actor
 from failsafe.errors import BadRequest, InvalidEvent, Unavailable
 from failsafe.ingest.events import Event, check_values, parse_event
 from failsafe.ingest.pipeline import RawRecord, log_failure
 from failsafe.ingest.service import ScreeningService
 from failsafe.kit.limits import read_limited
 from failsafe.kit.openapi import error_responses
-from failsafe.kit.state import StateDep
+from failsafe.kit.state import AppState, StateDep
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
@@ -121,10 +121,10 @@ def _foreign_country(event: Event, actor: Actor) -> str | None:
     )
 
 
-def _screening(state: Any, *, matcher: bool = True) -> ScreeningService:
+def _screening(state: AppState, *, matcher: bool = True) -> ScreeningService:
     """The screening service; with `matcher`, only once the watchlist is loaded (503 before)."""
-    service = state.services.get("screening")
-    if not isinstance(service, ScreeningService):
+    service = state.services.find(ScreeningService)
+    if service is None:
         raise Unavailable("the screening service is not running")
     if matcher and not service.follower.ready:
         raise Unavailable("the matcher is not loaded yet; retry shortly")
@@ -249,7 +249,7 @@ async def post_screen(
             out.append(ScreenResult(error=exc.message))
             continue
         try:
-            _, _, matches = service.pipeline.screen(event.to_json_dict(), threshold)
+            matches = service.pipeline.screen(event.to_json_dict(), threshold).matches
         except Exception as exc:  # noqa: BLE001  (one event must not fail the others: no 500)
             log_failure("screening", exc, then="reported to the caller")
             reason = f"processing error: {type(exc).__name__}"

@@ -1,33 +1,28 @@
 """The screening service inside `failsafe serve`: the live matcher, and the pipeline behind
 POST /v1/events in the embedded mode (in Kafka mode, events go to the topic instead).
 
-One instance per serve process, in `AppState.services["screening"]`.
+One instance per serve process, in the app's ordered services (`ScreeningDep` in routers).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from failsafe.hub.bus import AlertBus
 from failsafe.ingest.follower import WatchlistFollower
 from failsafe.ingest.pipeline import Pipeline
+from failsafe.ingest.screener import new_screener
+from failsafe.kit.bus import AlertBus
 from failsafe.kit.kafka import LazyProducer, client_options
 from failsafe.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def new_screener() -> Any:
-    """A fresh, empty matching index."""
-    from failsafe.matching.index import WatchlistIndex
-
-    return WatchlistIndex()
-
-
 class ScreeningService:
+    name = "screening"
+
     def __init__(
         self, settings: Settings, sessions: async_sessionmaker[AsyncSession], bus: AlertBus
     ) -> None:
@@ -58,7 +53,7 @@ class ScreeningService:
             log.warning(
                 "watchlist not loaded yet (%s); following in the background", type(exc).__name__
             )
-        self.follower.start()
+        await self.follower.start()
         kafka = self.settings.kafka
         if kafka.bootstrap_servers:
             self.producer = LazyProducer(

@@ -26,8 +26,9 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.errors import (
@@ -39,16 +40,20 @@ from aiokafka.errors import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from failsafe.db.engine import create_engine, create_sessionmaker
-from failsafe.hub.bus import KafkaAlertBus
 from failsafe.ingest import metrics
-from failsafe.ingest.follower import Screener, WatchlistFollower
+from failsafe.ingest.follower import WatchlistFollower
 from failsafe.ingest.pipeline import Pipeline, RawRecord, Rejection
+from failsafe.ingest.screener import Screener
+from failsafe.kit.bus import KafkaAlertBus
 from failsafe.kit.kafka import ClientOptions, KafkaProbe, LazyProducer, client_options
-from failsafe.kit.retry import Backoff, OutageLog
+from failsafe.kit.retry import Backoff, OutageLog, retry
+from failsafe.kit.service import Services
 from failsafe.kit.topics import require_topics, topic_names
 from failsafe.settings import Settings
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 RETRYABLE = (SQLAlchemyError, OSError, KafkaError, TimeoutError, ConnectionError)
 CLOSE_TIMEOUT = 3.0  # per client at shutdown; they close concurrently
@@ -126,21 +131,19 @@ class IngestWorker:
         self.shutdown_timeout = settings.ingest.shutdown_timeout
         self._running = False  # clients started, the loop runs
         self._failing = False  # the batch in flight is being retried
-        self._probe: KafkaProbe | None = None
-        self._follower: WatchlistFollower | None = None
+        # The follower and the probe, once started: what readiness needs besides the loop.
+        self._services = Services()
         self._stop = asyncio.Event()
         self._lock = asyncio.Lock()
 
     @property
     def ready(self) -> bool:
         """What /readyz reports: see the module docstring."""
+        # The loop runs only once both services are started (see `_work`).
         return (
             self._running
             and not self._failing
-            and self._probe is not None
-            and self._probe.up
-            and self._follower is not None
-            and self._follower.ready
+            and all(self._services.readiness().values())
         )
 
     def request_stop(self) -> None:
@@ -151,24 +154,28 @@ class IngestWorker:
             )
         self._stop.set()
 
-    async def _retrying(self, what: str, make: Any) -> Any:
-        backoff = Backoff(0.5, 10.0)
-        outage = OutageLog(log, f"{what}: database or Kafka")
-        while True:
-            try:
-                result = await make()
-            except RETRYABLE as exc:
-                if self._stop.is_set():
-                    raise _Stopping(what) from exc
-                self._failing = True
-                metrics.RETRIES.labels(type(exc).__name__).inc()
-                outage.failed(exc)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), backoff.next())
-                continue
-            outage.recovered()
-            self._failing = False
-            return result
+    async def _retrying(self, what: str, make: Callable[[], Awaitable[T]]) -> T:
+        async def failed(exc: Exception) -> None:
+            if self._stop.is_set():
+                raise _Stopping(what) from exc
+            self._failing = True
+            metrics.RETRIES.labels(type(exc).__name__).inc()
+
+        async def wait(delay: float) -> None:
+            # A stop request ends the wait: the next failure then gives up.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+
+        result = await retry(
+            make,
+            outage=OutageLog(log, f"{what}: database or Kafka"),
+            retry_on=RETRYABLE,
+            backoff=Backoff(0.5, 10.0),
+            on_failure=failed,
+            wait=wait,
+        )
+        self._failing = False
+        return result
 
     async def run(self) -> None:
         """Run until request_stop(); then finish (or, past the shutdown timeout, abandon) the
@@ -203,7 +210,7 @@ class IngestWorker:
         kafka = self.settings.kafka
         engine = create_engine(self.settings.database)
         sessions = create_sessionmaker(engine)
-        follower = self._follower = WatchlistFollower(sessions, self.screener)
+        follower = WatchlistFollower(sessions, self.screener)
         producer = LazyProducer(
             "dead letters",
             **client,
@@ -221,7 +228,7 @@ class IngestWorker:
             # hold; the batch in flight fails and is retried when Kafka is back.
             await asyncio.gather(producer.reset(), bus.reset())
 
-        probe = self._probe = KafkaProbe(client, on_down=kafka_gone)
+        probe = KafkaProbe(client, on_down=kafka_gone)
         consumer = AIOKafkaConsumer(
             **client,
             client_id=f"{kafka.client_id}-ingest",
@@ -245,7 +252,7 @@ class IngestWorker:
                 len(follower.entries),
                 follower.revision,
             )
-            follower.start()
+            await self._services.start(follower)
             pipeline = Pipeline(
                 sessions,
                 follower,
@@ -257,14 +264,13 @@ class IngestWorker:
             consumer.subscribe([kafka.topics.events], listener=_FinishBeforeRevoke(self._lock))
             await self._retrying("kafka consumer", consumer.start)
             await probe.check()
-            probe.start()
+            await self._services.start(probe)
             await self._loop(consumer, pipeline)
         except _Stopping as stopping:
             log.info("stopped while %s was waiting for a dependency", stopping)
         finally:
             self._running = False
-            await follower.stop()
-            await probe.stop()
+            await self._services.stop_all()  # the probe, then the follower
             await asyncio.gather(
                 _bounded("kafka consumer", consumer.stop()),
                 _bounded("alert bus", bus.stop(CLOSE_TIMEOUT)),
@@ -293,9 +299,9 @@ class IngestWorker:
                 ]
                 # Stopping while a dependency is away raises _Stopping: nothing is committed
                 # and the batch replays (harmlessly) later.
-                await self._retrying("batch", lambda rs=records: pipeline.process(rs))
+                await self._retrying("batch", partial(pipeline.process, records))
                 offsets = {tp: msgs[-1].offset + 1 for tp, msgs in batches.items() if msgs}
-                await self._retrying("offset commit", lambda o=offsets: _commit(consumer, o))
+                await self._retrying("offset commit", partial(_commit, consumer, offsets))
                 self.processed += len(records)
                 for tp, next_offset in offsets.items():
                     high = consumer.highwater(tp)

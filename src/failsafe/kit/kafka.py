@@ -24,7 +24,8 @@ from typing import Any
 from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
-from failsafe.kit.retry import Backoff, OutageLog
+from failsafe.kit.retry import Backoff, OutageLog, retry
+from failsafe.kit.service import BackgroundTask
 from failsafe.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -184,24 +185,29 @@ class LazyProducer:
     async def _connect(self) -> None:
         from aiokafka import AIOKafkaProducer
 
-        backoff = Backoff(0.5, 10.0)
-        while True:
+        async def attempt() -> Any:
             producer = AIOKafkaProducer(**self.config)
             try:
                 await producer.start()
-            except (KafkaError, OSError) as exc:
+            except (KafkaError, OSError):
                 await close_producer(producer, within=1.0, flush=False)
-                reason: BaseException | str = exc
-                if not self._outage.down and isinstance(exc, KafkaConnectionError):
-                    # The first line of an outage says why (refused, TLS, credentials).
-                    reason = await _connect_failure(self.config, 3.0) or exc
-                self._outage.failed(reason)
-                await asyncio.sleep(backoff.next())
-                continue
-            self._outage.recovered()
-            self._producer = producer
-            self._connected.set()
-            return
+                raise
+            return producer
+
+        async def why(exc: Exception) -> BaseException | str:
+            if not self._outage.down and isinstance(exc, KafkaConnectionError):
+                # The first line of an outage says why (refused, TLS, credentials).
+                return await _connect_failure(self.config, 3.0) or exc
+            return exc
+
+        self._producer = await retry(
+            attempt,
+            outage=self._outage,
+            retry_on=(KafkaError, OSError),
+            backoff=Backoff(0.5, 10.0),
+            describe=why,
+        )
+        self._connected.set()
 
     async def get(self, wait_s: float = 10.0) -> Any:
         """The connected producer; raises TimeoutError if Kafka stays away for `wait_s`."""
@@ -244,7 +250,10 @@ class LazyProducer:
 
 class KafkaProbe:
     """Whether the cluster answers a metadata request, checked every `interval` seconds (with
-    backoff while it does not). Logs once per state change; `on_down` runs when it goes away."""
+    backoff while it does not). Logs once per state change; `on_down` runs when it goes away.
+    A `failsafe.kit.service.Service`, ready while the cluster answers."""
+
+    name = "kafka"
 
     def __init__(
         self,
@@ -260,7 +269,7 @@ class KafkaProbe:
         self.on_down = on_down
         self.up = False
         self._outage = OutageLog(log, "Kafka")
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("kafka-probe")
 
     async def check(self) -> bool:
         failure = await kafka_check(self.client, self.wait_s)
@@ -287,12 +296,12 @@ class KafkaProbe:
             else:
                 await asyncio.sleep(backoff.next())
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="kafka-probe")
+    @property
+    def ready(self) -> bool:
+        return self.up
+
+    async def start(self) -> None:
+        self._task.start(self._run)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()

@@ -1,5 +1,8 @@
 """Retrying a dependency that went away (PostgreSQL, Kafka) without burning CPU or flooding the log.
 
+- `retry`: call an attempt until it succeeds, with `Backoff` between failures and an `OutageLog`
+  for the lines: the one retry loop of the Kafka producer, the alert bus's consumer, the ingest
+  worker, the watchlist follower and the hub.
 - `Backoff`: exponential delays with jitter, never below half the nominal delay, so no retry loop
   spins however fast its attempts fail (a refused connection fails in microseconds), and many
   processes retrying the same broker do not hit it in lock-step.
@@ -16,9 +19,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class Backoff:
@@ -38,6 +46,37 @@ class Backoff:
         self.attempt = 0
 
 
+async def retry(
+    attempt: Callable[[], Awaitable[T]],
+    *,
+    outage: OutageLog,
+    retry_on: tuple[type[Exception], ...] = (Exception,),
+    backoff: Backoff | None = None,
+    on_failure: Callable[[Exception], Awaitable[None]] | None = None,
+    describe: Callable[[Exception], Awaitable[BaseException | str]] | None = None,
+    wait: Callable[[float], Awaitable[object]] = asyncio.sleep,
+) -> T:
+    """`attempt()`'s result, calling it again after each failure of a `retry_on` kind.
+
+    Between attempts: `on_failure(exc)` (clean up, count; it may raise to give up), one line in
+    `outage` (not one per attempt), then `wait(delay)` with the next `backoff` delay (`wait` may
+    return early, e.g. when a stop is requested). Other exceptions, and cancellation, propagate at
+    once. `describe(exc)` may say better than the exception's type why it failed (logged as is:
+    it must not quote data). On success the outage is marked over."""
+    backoff = backoff or Backoff()
+    while True:
+        try:
+            result = await attempt()
+        except retry_on as exc:
+            if on_failure is not None:
+                await on_failure(exc)
+            outage.failed(exc if describe is None else await describe(exc))
+            await wait(backoff.next())
+            continue
+        outage.recovered()
+        return result
+
+
 class OutageLog:
     """State-change logging for one dependency as one caller sees it (`what`)."""
 
@@ -55,7 +94,7 @@ class OutageLog:
         return self.down_since is not None
 
     def failed(self, exc: BaseException | str) -> None:
-        # The exception's type only: messages may quote data (DESIGN: no personal data in logs).
+        # The exception's type only: messages may quote data (no personal data in logs).
         reason = exc if isinstance(exc, str) else type(exc).__name__
         now = time.monotonic()
         self.failures += 1

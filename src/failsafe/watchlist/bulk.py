@@ -20,12 +20,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import failsafe.audit.service as audit
+from failsafe.actor import Actor
 from failsafe.alerts.service import publish_current
-from failsafe.auth.service import Actor
 from failsafe.db import counters
 from failsafe.db.base import utcnow
 from failsafe.db.models import AuditLog, WatchlistEntry, WatchlistEntryVersion
-from failsafe.hub.bus import AlertBus
+from failsafe.kit.bus import AlertBus
 from failsafe.watchlist.documents import build_document, contract_of, new_entry_id, row_values
 from failsafe.watchlist.policy import can_see
 from failsafe.watchlist.schemas import EntryIn, ImportReport, RejectedLine

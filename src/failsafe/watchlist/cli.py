@@ -42,8 +42,8 @@ def import_(
 
     Idempotent: importing the same file again changes nothing. Exit status 1 when some lines
     were rejected (the good ones are imported anyway), 2 for an unusable file."""
+    from failsafe.actor import CLI_ACTOR
     from failsafe.auth.cli import run_with_session
-    from failsafe.auth.service import CLI_ACTOR
     from failsafe.watchlist.bulk import record_import
     from failsafe.watchlist.importer import Importer, iter_csv, iter_jsonl
 
@@ -105,8 +105,8 @@ def export(
 
     Importing the file into an empty database and exporting again gives the same bytes. An entry
     the format cannot hold unchanged is left out and named on stderr (exit status 1)."""
+    from failsafe.actor import CLI_ACTOR
     from failsafe.auth.cli import run_with_session
-    from failsafe.auth.service import CLI_ACTOR
     from failsafe.watchlist.export import ExportReport, export_entries
     from failsafe.watchlist.service import record_export
 

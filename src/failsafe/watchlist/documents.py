@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from failsafe.db.base import utcnow
 from failsafe.db.models import WatchlistEntry, WatchlistEntryVersion
 from failsafe.watchlist.schemas import CONTRACT_KEYS
@@ -107,16 +105,6 @@ def row_values(doc: dict[str, Any]) -> dict[str, Any]:
 
 def contract_of(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: doc[k] for k in CONTRACT_KEYS if k in doc}
-
-
-def validation_details(
-    exc: ValidationError, prefix: Sequence[str | int] = ()
-) -> list[dict[str, Any]]:
-    """Field-level errors without the submitted values (they may be personal data)."""
-    return [
-        {"loc": [*prefix, *err["loc"]], "msg": err["msg"], "type": err["type"]}
-        for err in exc.errors(include_url=False, include_input=False)
-    ]
 
 
 def changed_fields(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:

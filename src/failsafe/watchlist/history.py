@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import failsafe.audit.service as audit
-from failsafe.auth.service import Actor
+from failsafe.actor import Actor
 from failsafe.db.models import Alert, AlertRecipient, Sighting, WatchlistEntryVersion
 from failsafe.watchlist.policy import visible_entry
 from failsafe.watchlist.service import OBJECT_TYPE

@@ -25,10 +25,10 @@ import orjson
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from failsafe.auth.service import Actor
-from failsafe.hub.bus import AlertBus
+from failsafe.actor import Actor
+from failsafe.kit.bus import AlertBus
+from failsafe.kit.validation import validation_details
 from failsafe.watchlist.bulk import ImportItem, import_batch
-from failsafe.watchlist.documents import validation_details
 from failsafe.watchlist.schemas import EntryIn, ImportReport, RejectedLine
 
 MAX_LINE_BYTES = 256 * 1024

@@ -16,7 +16,7 @@ from sqlalchemy import and_, false, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from failsafe.auth.service import Actor
+from failsafe.actor import Actor
 from failsafe.db.models import WatchlistEntry
 from failsafe.errors import Forbidden, NotFound, Unprocessable
 

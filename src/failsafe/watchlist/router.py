@@ -14,14 +14,15 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, status
 
+from failsafe.actor import Actor
 from failsafe.auth.deps import require_roles
-from failsafe.auth.service import Actor
+from failsafe.contract import EntryStatus, NoticeType
 from failsafe.errors import BadRequest
 from failsafe.kit.codes import CountryCode
 from failsafe.kit.limits import MAX_BODY_KEY, BodyLimitRoute
 from failsafe.kit.openapi import error_responses
 from failsafe.kit.pagination import cursor_key, encode_cursor
-from failsafe.kit.state import SessionDep, StateDep
+from failsafe.kit.state import BusDep, SessionDep
 from failsafe.watchlist import bulk, history, service
 from failsafe.watchlist.importer import Importer, NdjsonReader, coalesce
 from failsafe.watchlist.schemas import (
@@ -30,10 +31,8 @@ from failsafe.watchlist.schemas import (
     Entry,
     EntryIn,
     EntryPage,
-    EntryStatus,
     EntryVersionPage,
     ImportReport,
-    NoticeType,
     Timeline,
 )
 
@@ -155,10 +154,10 @@ async def list_entries(
     },
 )
 async def import_entries(
-    request: Request, actor: WriterDep, session: SessionDep, state: StateDep
+    request: Request, actor: WriterDep, session: SessionDep, bus: BusDep
 ) -> ImportReport:
     importer = Importer(
-        session, actor, max_errors=MAX_IMPORT_ERRORS, bus=state.services.get("alert_bus")
+        session, actor, max_errors=MAX_IMPORT_ERRORS, bus=bus
     )
     reader = NdjsonReader()
     # Parsing and validation run in a worker thread, a few hundred KiB at a time, so that a
@@ -254,7 +253,7 @@ async def cancel_entry(
     entry_id: EntryIdPath,
     actor: WriterDep,
     session: SessionDep,
-    state: StateDep,
+    bus: BusDep,
     body: Annotated[CancelRequest | None, Body()] = None,
     if_match: IfMatch = None,
 ) -> Response:
@@ -266,7 +265,7 @@ async def cancel_entry(
         reason=body.reason,
         if_match=parse_if_match(if_match),
         version=body.version,
-        bus=state.services.get("alert_bus"),
+        bus=bus,
     )
     return _entry_response(doc)
 

@@ -1,6 +1,6 @@
-"""The watchlist entry contract (DESIGN.md, "Watchlist entry") as pydantic models, with the limits
-that keep one request from exhausting memory. Input models forbid unknown fields (a typo must not
-be silently dropped from a notice); every failure is a field-level 422."""
+"""The watchlist entry contract (docs/contracts.md "Watchlist entry") as pydantic models, with the
+limits that keep one request from exhausting memory. Input models forbid unknown fields (a typo
+must not be silently dropped from a notice); every failure is a field-level 422."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from failsafe.contract import DistributionMode, EntryStatus, NoticeType, RequestedAction
 from failsafe.kit.codes import (
     MAX_DATES_OF_BIRTH,
     BirthDate,
@@ -25,13 +26,6 @@ from failsafe.kit.codes import (
     settle_dates_of_birth,
 )
 from failsafe.kit.safe import Instant, Text
-
-NoticeType = Literal[
-    "red", "green", "blue", "yellow", "orange", "purple", "black", "un_special", "diffusion"
-]
-RequestedAction = Literal["inform_only", "discreet_check", "specific_check", "locate_and_detain"]
-EntryStatus = Literal["active", "cancelled", "expired"]
-DistributionMode = Literal["all", "restricted"]
 
 # Limits. A full entry at every maximum stays under ~120 KiB of JSON.
 MAX_NAME_LEN = 200

@@ -22,13 +22,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import failsafe.audit.service as audit
+from failsafe.actor import Actor
 from failsafe.alerts.service import publish_current, withdraw_open_alerts
-from failsafe.auth.service import Actor
 from failsafe.db import counters
 from failsafe.db.base import utcnow
 from failsafe.db.models import WatchlistEntry
 from failsafe.errors import Conflict, Forbidden, PreconditionFailed, Unprocessable
-from failsafe.hub.bus import AlertBus
+from failsafe.kit.bus import AlertBus
+from failsafe.kit.validation import validation_details
 from failsafe.watchlist.documents import (
     as_now,
     build_document,
@@ -40,7 +41,6 @@ from failsafe.watchlist.documents import (
     new_entry_id,
     patch_dates_of_birth,
     row_values,
-    validation_details,
     version_row,
 )
 from failsafe.watchlist.policy import (

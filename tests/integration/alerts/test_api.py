@@ -13,8 +13,8 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
+from failsafe.actor import CLI_ACTOR
 from failsafe.alerts import service
-from failsafe.auth.service import CLI_ACTOR
 from failsafe.db.models import AlertTransition, AuditLog
 from tests.fixtures.app import RunningApp, make_token
 from tests.fixtures.factories import emit, make_entry, make_hit

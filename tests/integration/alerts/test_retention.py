@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from failsafe.alerts.retention import purge
-from failsafe.auth.service import CLI_ACTOR
+from failsafe.actor import CLI_ACTOR
+from failsafe.alerts.retention import RetentionTask, purge
 from failsafe.db.base import utcnow
 from failsafe.db.engine import create_engine, create_sessionmaker
 from failsafe.db.models import (
@@ -150,11 +150,11 @@ async def test_purge_removes_what_is_past_retention_and_the_dry_run_counts_it(
 async def test_serve_purges_periodically_only_when_asked(fresh_pg_url: str) -> None:
     database = DatabaseSettings(url=fresh_pg_url, auto_migrate=False)
     async with in_process(Settings(database=database)) as api:
-        assert "retention" not in api.state.services  # off by default
+        assert api.state.services.find(RetentionTask) is None  # off by default
         ids = await _world(api.sessions)
     periodic = RetentionSettings(closed_alerts_days=30, sightings_days=90, purge_interval=0.2)
     async with in_process(Settings(database=database, retention=periodic)) as api:
-        task = api.state.services["retention"]
+        task = api.state.services.get(RetentionTask)
         await eventually(lambda: task.runs >= 2, timeout=20, what="two periodic purges")
         alerts, sightings, _, _ = await _left(api.sessions)
         assert alerts == {ids["closed recent, seen old"], ids["open ancient"]}

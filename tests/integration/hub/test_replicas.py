@@ -19,7 +19,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from failsafe.db.engine import create_engine, create_sessionmaker
-from failsafe.hub.bus import KafkaAlertBus
+from failsafe.kit.bus import KafkaAlertBus
 from failsafe.settings import DatabaseSettings
 from tests.fixtures.app import free_port as _free_port
 from tests.fixtures.app import make_token, serve_process

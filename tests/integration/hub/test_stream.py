@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
+from dataclasses import replace
 from typing import Any
 
 import httpx2
@@ -16,9 +17,9 @@ from sqlalchemy import select
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from failsafe.actor import CLI_ACTOR
 from failsafe.alerts import service as alerts_service
 from failsafe.alerts.recorder import record_hits
-from failsafe.auth.service import CLI_ACTOR
 from failsafe.db.models import Alert
 from tests.fixtures.app import RunningApp, make_token
 from tests.fixtures.factories import emit, make_entry, make_hit
@@ -94,8 +95,7 @@ async def test_reconnect_with_since_after_disconnect(app: RunningApp) -> None:
 
 async def test_slow_client_is_dropped_and_resumes_losslessly(app: RunningApp) -> None:
     hub = app.hub
-    hub.max_queue = 8
-    hub.send_timeout = 3.0
+    hub.limits = replace(hub.limits, max_queue=8, send_timeout=3.0)
     entry = await make_entry(app.sessions, owner="FRA")
     token = await make_token(app.sessions, "bureau", "DEU")
 
@@ -129,7 +129,7 @@ async def test_slow_client_is_dropped_and_resumes_losslessly(app: RunningApp) ->
                 type(h)(**{**h.__dict__, "explanation": h.explanation + padding}) for h in hits
             ]
             produced += [a["id"] for a in await emit(app.sessions, app.bus, hits)]
-    assert len(produced) > hub.max_queue  # it was dropped for being slow, not for nothing
+    assert len(produced) > hub.limits.max_queue  # it was dropped for being slow, not for nothing
 
     # The slow client now reads what had reached it, then the close frame: 1013, resume.
     received: list[int] = []
@@ -198,7 +198,7 @@ async def test_status_changes_reach_sockets_as_alert_update(app: RunningApp) -> 
         assert (await recv_json(ws))["alert"]["id"] == alert["id"]
 
     async with app.sessions() as session:
-        from failsafe.auth.service import Actor
+        from failsafe.actor import Actor
 
         actor = Actor(id="p_deu", role="bureau", bureau_code="DEU")
         await alerts_service.transition(
@@ -263,8 +263,7 @@ async def test_cancelling_through_an_import_publishes_the_withdrawals(app: Runni
 
 
 async def test_heartbeat_ping_and_timeout(app: RunningApp) -> None:
-    app.hub.ping_interval = 0.2
-    app.hub.ping_timeout = 0.4
+    app.hub.limits = replace(app.hub.limits, ping_interval=0.2, ping_timeout=0.4)
     token = await make_token(app.sessions, "bureau", "FRA")
     ws = await open_stream(app.ws_url(), token, since=None)
     assert orjson.loads(await ws.recv())["type"] == "subscribed"

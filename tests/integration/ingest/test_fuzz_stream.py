@@ -27,7 +27,7 @@ from failsafe.db.engine import create_engine, create_sessionmaker
 from failsafe.db.models import Alert
 from failsafe.errors import InvalidEvent
 from failsafe.ingest.events import parse_event
-from failsafe.ingest.service import new_screener
+from failsafe.ingest.screener import new_screener
 from failsafe.ingest.worker import IngestWorker
 from failsafe.settings import Settings
 from tests.fixtures.factories import entry_doc, put_entry

@@ -25,7 +25,7 @@ from websockets.exceptions import ConnectionClosed
 
 from failsafe.db.engine import create_engine, create_sessionmaker
 from failsafe.db.models import Alert
-from failsafe.ingest.service import new_screener
+from failsafe.ingest.screener import new_screener
 from failsafe.ingest.worker import IngestWorker
 from failsafe.settings import DatabaseSettings, KafkaSettings, Settings, TopicSettings
 from tests.fixtures.app import free_port, make_token

@@ -13,9 +13,9 @@ import pytest
 
 from failsafe.db import migrate
 from failsafe.db.engine import create_engine, create_sessionmaker
-from failsafe.hub.bus import MemoryAlertBus
 from failsafe.ingest.follower import WatchlistFollower
 from failsafe.ingest.pipeline import Pipeline, RawRecord, Rejection
+from failsafe.kit.bus import MemoryAlertBus
 from failsafe.matching.index import WatchlistIndex
 from failsafe.settings import DatabaseSettings
 from tests.fixtures.factories import entry_doc, event, put_entry
@@ -33,7 +33,8 @@ class BrokenOnOne(WatchlistIndex):
     """The real index, except that it fails on one traveller (as a bug would)."""
 
     def screen(self, query: Any, threshold: float = 0.8, limit: int | None = 10) -> Any:
-        if (query.get("traveller") or {}).get("surname") == "CRASH":
+        # The pipeline hands the matcher its own Query (failsafe.ingest.screener).
+        if any("CRASH" in name.tokens for name in query.names):
             raise KeyError("CRASH TRAVELLER")
         return super().screen(query, threshold=threshold, limit=limit)
 

@@ -13,12 +13,12 @@ from typing import Any
 
 import orjson
 import pytest
+from failsafe.hub.bus import MemoryAlertBus
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from failsafe.db.engine import create_engine, create_sessionmaker
 from failsafe.db.models import Alert
-from failsafe.hub.bus import MemoryAlertBus
 from failsafe.ingest import events as events_module
 from failsafe.ingest import pipeline as pipeline_module
 from failsafe.ingest.follower import WatchlistFollower

@@ -201,7 +201,7 @@ class Recorder:
     def remove(self, entry_id: str) -> None:
         self.given.pop(entry_id, None)
 
-    def screen(self, event: dict[str, Any], threshold: float, limit: int | None) -> list[Any]:
+    def screen(self, query: Any, threshold: float, limit: int | None) -> list[Any]:
         return []
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from failsafe.auth.service import CLI_ACTOR
+from failsafe.actor import CLI_ACTOR
 from failsafe.db.engine import create_engine, create_sessionmaker
 from failsafe.db.models import AuditLog
 from failsafe.settings import DatabaseSettings

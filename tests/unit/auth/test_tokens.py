@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from failsafe.auth.ratelimit import FailureLimiter
 from failsafe.auth.tokens import display_prefix, hash_token, looks_like_token, new_token
+from failsafe.kit.ratelimit import FailureLimiter
 
 
 def test_tokens_are_random_prefixed_and_hashed() -> None:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from failsafe.errors import dependency_unavailable
-from failsafe.kit.retry import Backoff, OutageLog, RepeatFilter, Throttle
+from failsafe.kit.retry import Backoff, OutageLog, RepeatFilter, Throttle, retry
 
 
 def test_backoff_grows_to_its_cap_with_jitter_and_never_spins() -> None:
@@ -117,3 +117,60 @@ def test_throttle_passes_once_per_interval_and_counts_the_rest(
     assert [throttle.passes() for _ in range(500)].count(True) == 0
     now[0] = 10.5
     assert throttle.passes() and throttle.skipped == 500
+
+
+async def test_retry_until_success_logs_the_outage_once_and_backs_off(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    calls: list[int] = []
+    waits: list[float] = []
+    cleaned: list[str] = []
+
+    async def attempt() -> str:
+        calls.append(len(calls))
+        if len(calls) < 4:
+            raise OSError("refused")
+        return "connected"
+
+    async def on_failure(exc: Exception) -> None:
+        cleaned.append(type(exc).__name__)
+
+    async def wait(delay: float) -> None:
+        waits.append(delay)
+
+    with caplog.at_level(logging.WARNING):
+        result = await retry(
+            attempt,
+            outage=OutageLog(logging.getLogger("t"), "thing"),
+            retry_on=(OSError,),
+            backoff=Backoff(0.5, 10.0),
+            on_failure=on_failure,
+            wait=wait,
+        )
+    assert result == "connected" and len(calls) == 4
+    assert cleaned == ["OSError"] * 3
+    assert len(waits) == 3 and waits[2] >= 1.0  # growing delays, never a spin
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == [
+        "thing unavailable (OSError); retrying with backoff",
+        lines[1],
+    ] and lines[1].startswith("thing back after")
+
+
+async def test_retry_lets_other_errors_and_a_giving_up_callback_through() -> None:
+    async def data_error() -> None:
+        raise ValueError("not an outage")
+
+    outage = OutageLog(logging.getLogger("t"), "thing")
+    with pytest.raises(ValueError):
+        await retry(data_error, outage=outage, retry_on=(OSError,))
+    assert not outage.down
+
+    async def away() -> None:
+        raise OSError("refused")
+
+    async def give_up(exc: Exception) -> None:
+        raise RuntimeError("stopping") from exc
+
+    with pytest.raises(RuntimeError, match="stopping"):
+        await retry(away, outage=outage, retry_on=(OSError,), on_failure=give_up)

@@ -19,40 +19,58 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 import orjson
 from aiokafka.errors import KafkaError, KafkaTimeoutError
+from pydantic import TypeAdapter, ValidationError
 
+from failsafe.contract import BusMessage, ControlMessage
 from failsafe.kit.kafka import ClientOptions, LazyProducer
-from failsafe.kit.retry import Backoff, OutageLog
+from failsafe.kit.retry import Backoff, OutageLog, retry
 
 log = logging.getLogger(__name__)
 
-Alert = dict[str, Any]
 ALERTS_KEY = b"alerts"
 PRINCIPAL_REVOKED = "principal_revoked"
 
 
-def revocation(principal_id: str) -> Alert:
+# Messages from the topic are validated once, here: whatever reaches a subscriber is typed.
+_message: TypeAdapter[BusMessage] = TypeAdapter(BusMessage)
+
+
+def revocation(principal_id: str) -> ControlMessage:
     """The control message telling every hub to close `principal_id`'s sockets."""
     return {"control": PRINCIPAL_REVOKED, "principal_id": principal_id}
 
 
 class AlertBus(Protocol):
+    """A `failsafe.kit.service.Service` that carries alerts (and control messages)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def ready(self) -> bool: ...
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
-    async def publish(self, alerts: Sequence[Alert]) -> None:
+    async def publish(self, alerts: Sequence[BusMessage]) -> None:
         """Returns once every alert is durably handed over (Kafka: acknowledged by the broker)."""
 
-    def subscribe(self) -> AsyncIterator[Alert]:
+    def subscribe(self) -> AsyncIterator[BusMessage]:
         """Alerts published from now on (Kafka: from the end of the topic, all partitions)."""
 
 
 class MemoryAlertBus:
+    name = "alert_bus"
+    ready = True  # nothing to connect to
+
     def __init__(self, queue_size: int = 10_000) -> None:
-        self._subscribers: set[asyncio.Queue[Alert]] = set()
+        self._subscribers: set[asyncio.Queue[BusMessage]] = set()
         self._queue_size = queue_size
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscribers)
 
     async def start(self) -> None:
         return None
@@ -60,7 +78,7 @@ class MemoryAlertBus:
     async def stop(self) -> None:
         self._subscribers.clear()
 
-    async def publish(self, alerts: Sequence[Alert]) -> None:
+    async def publish(self, alerts: Sequence[BusMessage]) -> None:
         for alert in alerts:
             for queue in list(self._subscribers):
                 # A subscriber that stopped reading loses the overflow; the hub resumes from the
@@ -68,8 +86,8 @@ class MemoryAlertBus:
                 with contextlib.suppress(asyncio.QueueFull):
                     queue.put_nowait(alert)
 
-    async def subscribe(self) -> AsyncIterator[Alert]:
-        queue: asyncio.Queue[Alert] = asyncio.Queue(self._queue_size)
+    async def subscribe(self) -> AsyncIterator[BusMessage]:
+        queue: asyncio.Queue[BusMessage] = asyncio.Queue(self._queue_size)
         self._subscribers.add(queue)
         try:
             while True:
@@ -79,6 +97,8 @@ class MemoryAlertBus:
 
 
 class KafkaAlertBus:
+    name = "alert_bus"
+
     def __init__(
         self,
         client: ClientOptions,
@@ -114,7 +134,7 @@ class KafkaAlertBus:
         """Kafka went away: drop the producer and the alerts it holds (see publish)."""
         await self._producer.reset()
 
-    async def publish(self, alerts: Sequence[Alert]) -> None:
+    async def publish(self, alerts: Sequence[BusMessage]) -> None:
         if not alerts:
             return
         # One key, one partition: readers get alerts in publication order (close to id order),
@@ -131,13 +151,12 @@ class KafkaAlertBus:
         for future in done:
             future.result()
 
-    async def subscribe(self) -> AsyncIterator[Alert]:
+    async def subscribe(self) -> AsyncIterator[BusMessage]:
         from aiokafka import AIOKafkaConsumer
 
-        # No group: every replica reads every partition, from the end (replay comes from the DB).
-        backoff = Backoff(0.5, 10.0)
-        outage = OutageLog(log, "alert topic")
-        while True:
+        async def attempt() -> AIOKafkaConsumer:
+            # No group: every replica reads every partition, from the end (replay comes from
+            # the database).
             consumer = AIOKafkaConsumer(
                 self._topic,
                 **self._client,
@@ -148,20 +167,29 @@ class KafkaAlertBus:
             )
             try:
                 await consumer.start()
-                break
-            except (KafkaError, OSError) as exc:
+            except (KafkaError, OSError):
                 await consumer.stop()
-                outage.failed(exc)
-                await asyncio.sleep(backoff.next())
-        outage.recovered()
+                raise
+            return consumer
+
+        consumer = await retry(
+            attempt,
+            outage=OutageLog(log, "alert topic"),
+            retry_on=(KafkaError, OSError),
+            backoff=Backoff(0.5, 10.0),
+        )
         try:
             while True:
                 batches = await consumer.getmany(timeout_ms=500)
                 for records in batches.values():
                     for record in records:
                         try:
-                            yield orjson.loads(record.value)
-                        except orjson.JSONDecodeError:
+                            message = _message.validate_json(record.value)
+                        except ValidationError:
+                            # Not JSON, or neither an alert nor a control message: never the
+                            # content in the log (it may hold personal data).
                             log.warning("unreadable alert at offset %s", record.offset)
+                            continue
+                        yield message
         finally:
             await consumer.stop()
