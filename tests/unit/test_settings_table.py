@@ -58,14 +58,24 @@ def test_the_threshold_setting_defaults_to_the_engine_default() -> None:
 
 
 def test_the_hub_settings_are_the_hubs_own_limits() -> None:
-    # create_app passes HubSettings to Hub by name: every setting must be a parameter, with
-    # the same default (so that a Hub built without settings, in tests, behaves as served).
+    # create_app builds the Hub and its ConnectionLimits from HubSettings by name: every setting
+    # must be a parameter of one or the other, with the same default (so that a Hub built
+    # without settings, in tests, behaves as served).
+    import dataclasses
     import inspect
 
+    from failsafe.hub.protocol import ConnectionLimits
     from failsafe.hub.service import Hub
     from failsafe.settings import HubSettings
 
-    params = inspect.signature(Hub.__init__).parameters
+    params = {
+        name: p.default
+        for name, p in inspect.signature(Hub.__init__).parameters.items()
+        if name != "limits"
+    }
+    limits = {f.name: f.default for f in dataclasses.fields(ConnectionLimits)}
+    assert not set(params) & set(limits)
+    own = {**params, **limits}
     for name, value in HubSettings().model_dump().items():
-        assert name in params, name
-        assert params[name].default == value, name
+        assert name in own, name
+        assert own[name] == value, name
