@@ -416,7 +416,7 @@ class WatchlistIndex:
                 # token `token_similarity` reduces to the mix above the cutoff and to the
                 # one-edit rule below it: computed here with C calls only (same result).
                 mix, sharpen, weak = params.edit_mix, params.sharpen, params.weak_sim
-                variant = params.variant_sim
+                variant, typo = params.variant_sim, params.typo_sim
                 n = len(token)
                 for tok, jw, _i in process.extract(
                     token, list(pool), scorer=_jw, score_cutoff=0.78, limit=None,
@@ -430,7 +430,10 @@ class WatchlistIndex:
                         s = weak
                     else:
                         s = 0.0
-                    if (s < variant and m >= 5 and n >= 5 and tok[0] == token[0]
+                    if (s < typo and n >= 5 and m >= 5 and tok[0] == token[0]
+                            and tok[-1] == token[-1] and _osa(token, tok) == 1):
+                        s = typo
+                    elif (s < variant and m >= 5 and n >= 5 and tok[0] == token[0]
                             and tok[-1] == token[-1] and vowel_variant(token, tok)):
                         s = variant
                     if s > 0.0:
