@@ -34,8 +34,9 @@ Planted hits (`--per-person` per person, each with ONE noise class, named in the
 
 Non-hits:
 - `namesake` (`--namesakes`): a listed person's given name and surname (no middle name) with a
-  random full date of birth at least two years away from every date the entry lists (a clearly
-  different date), persons drawn in proportion to how common
+  random full date of birth at least two years away from every date listed for that given name
+  and surname (a clearly different date; the list has two MARK GREENs: a namesake of one must
+  not fall on the other's dates), persons drawn in proportion to how common
   their name is in the US population (Faker's en_US weights, from the US Census): a John Smith
   has many namesakes, a Jake Auchincloss almost none, which is what a border sees. Reported by
   how far the namesake's year is from the listed one (2-10 years, more).
@@ -298,9 +299,13 @@ def _listed_years(entry: dict[str, Any]) -> list[tuple[int, int]]:
     return out
 
 
-def namesake(p: dict[str, Any], entry: dict[str, Any], k: int,
+def namesake(p: dict[str, Any], entries: list[dict[str, Any]], k: int,
              rng: random.Random) -> tuple[dict[str, Any], str]:
-    spans = _listed_years(entry) or [(p["dob"][0], p["dob"][0])] if p["dob"] else []
+    """`entries`: every planted entry of this given name and surname (the list holds two
+    MARK GREENs): the namesake's date is clearly different from all of theirs."""
+    spans = [span for entry in entries for span in _listed_years(entry)]
+    if not spans and p["dob"]:
+        spans = [(p["dob"][0], p["dob"][0])]
     spans = spans or [(1960, 1960)]
     while True:
         y = rng.randint(1930, 2005)
@@ -346,10 +351,15 @@ def build_data(
             hits.append((ev, planted_entries[i]["id"], kind, p["listed"]))
             k += 1
     weights = name_weights(persons)
+    same_name: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for p, entry in zip(persons, planted_entries, strict=True):
+        same_name.setdefault((p["first"].upper(), p["surname"].upper()), []).append(entry)
     namesakes = []
     for k in range(n_namesakes):
         i = rng.choices(range(len(persons)), weights)[0]
-        namesakes.append(namesake(persons[i], planted_entries[i], k, rng))
+        p = persons[i]
+        namesakes.append(namesake(p, same_name[p["first"].upper(), p["surname"].upper()], k,
+                                  rng))
     nrng = random.Random(3)
     others = [synth.non_hit(k, pools, nrng) for k in range(n_others)]
     return entries, hits, namesakes, others
@@ -412,13 +422,23 @@ def main() -> None:
         if ms:
             fp_ns[gap] += 1
             ns_examples.append((ev["traveller"], ms[0]))
+    from failsafe.matching.types import query_from_event
+
     fp_other = 0
+    fp_blind = 0  # the exact listed name of an entry without a date: nothing tells them apart
     other_examples = []
     for ev in others:
         ms = index.screen(ev, threshold=threshold)
         if ms:
             fp_other += 1
             other_examples.append((ev["traveller"], ms[0]))
+            entry = index.get(ms[0].entry_id)
+            query = query_from_event(ev)
+            undated = entry is not None and not getattr(entry, "dobs", getattr(entry, "dob", 0))
+            if entry is not None and undated and query.names and any(
+                sorted(v.tokens) == sorted(query.names[0].tokens) for v in entry.names
+            ):
+                fp_blind += 1
     screened = len(hits) + len(namesakes) + len(others)
     print(f"screened {screened:,} events in {time.perf_counter() - t0:.0f} s "
           f"(threshold {threshold})")
@@ -442,6 +462,8 @@ def main() -> None:
         f"year {g} apart {fp_ns[g]}/{n_ns[g]}" for g in sorted(n_ns)) + ")")
     print(f"false positives, other non-hits: {fp_other / len(others):.3%} "
           f"({fp_other}/{len(others)})")
+    print(f"    of which the exact listed name of an entry without a date of birth (nothing "
+          f"but the name to go on): {fp_blind}")
     print(f"false positives, all non-hits: {(ns_fp + fp_other) / n_non:.3%} "
           f"({ns_fp + fp_other}/{n_non}; target <= 0.2 %)")
     for kind, trav, entry, got in misses[: args.show_misses]:
@@ -460,6 +482,7 @@ def main() -> None:
             "recall": n_found / n_hits, "found": n_found, "hits": n_hits,
             "per_class": {k: [found[k], total[k]] for k in total},
             "namesake_fp": [ns_fp, ns_total], "other_fp": [fp_other, len(others)],
+            "other_fp_exact_name_no_date": fp_blind,
             "agreement": dict(agreement),
         }, indent=1))
 

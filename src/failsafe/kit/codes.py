@@ -1,4 +1,5 @@
-"""Country codes (ISO 3166-1 alpha-3 plus ICAO Doc 9303's specials), partial dates and dates of
+"""Country codes (ISO 3166-1 alpha-3 plus ICAO Doc 9303's specials: the one table of
+`failsafe.matching.countries`), partial dates and dates of
 birth, as reusable pydantic types: `CountryCode`, `PartialDate`, `BirthDate`.
 
 `PartialDate` is the one date grammar of every entry point (events, watchlist API, import,
@@ -27,45 +28,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-
-def _codes(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-# ISO 3166-1 alpha-3, every officially assigned code (249).
-ISO_ALPHA3: frozenset[str] = _codes(
-    """
-    ABW AFG AGO AIA ALA ALB AND ARE ARG ARM ASM ATA ATF ATG AUS AUT AZE BDI BEL BEN BES BFA BGD
-    BGR BHR BHS BIH BLM BLR BLZ BMU BOL BRA BRB BRN BTN BVT BWA CAF CAN CCK CHE CHL CHN CIV CMR
-    COD COG COK COL COM CPV CRI CUB CUW CXR CYM CYP CZE DEU DJI DMA DNK DOM DZA ECU EGY ERI ESH
-    ESP EST ETH FIN FJI FLK FRA FRO FSM GAB GBR GEO GGY GHA GIB GIN GLP GMB GNB GNQ GRC GRD GRL
-    GTM GUF GUM GUY HKG HMD HND HRV HTI HUN IDN IMN IND IOT IRL IRN IRQ ISL ISR ITA JAM JEY JOR
-    JPN KAZ KEN KGZ KHM KIR KNA KOR KWT LAO LBN LBR LBY LCA LIE LKA LSO LTU LUX LVA MAC MAF MAR
-    MCO MDA MDG MDV MEX MHL MKD MLI MLT MMR MNE MNG MNP MOZ MRT MSR MTQ MUS MWI MYS MYT NAM NCL
-    NER NFK NGA NIC NIU NLD NOR NPL NRU NZL OMN PAK PAN PCN PER PHL PLW PNG POL PRI PRK PRT PRY
-    PSE PYF QAT REU ROU RUS RWA SAU SDN SEN SGP SGS SHN SJM SLB SLE SLV SMR SOM SPM SRB SSD STP
-    SUR SVK SVN SWE SWZ SXM SYC SYR TCA TCD TGO THA TJK TKL TKM TLS TON TTO TUN TUR TUV TWN TZA
-    UGA UKR UMI URY USA UZB VAT VCT VEN VGB VIR VNM VUT WLF WSM YEM ZAF ZMB ZWE
-    """
-)
-
-# Codes ICAO Doc 9303 (part 3) adds for travel documents: Germany's one-letter D, the British
-# nationality classes, stateless persons and refugees, organisations issuing documents, the
-# specimen state Utopia, Kosovo (UNMIK's UNK and its own RKS), and historical codes still found
-# on older documents (ANT Netherlands Antilles, NTZ Neutral Zone).
-ICAO_SPECIAL: frozenset[str] = _codes(
-    """
-    D XXA XXB XXC XXX UTO EUE UNO UNA UNK GBD GBN GBO GBP GBS XOM XPO XES XMP XCC XCE XCO XEC
-    XDC XBA XIM RKS ANT NTZ
-    """
-)
-
-COUNTRY_CODES: frozenset[str] = ISO_ALPHA3 | ICAO_SPECIAL
-
-
-def is_country_code(value: str) -> bool:
-    """True for an ISO 3166-1 alpha-3 code or one of ICAO's special codes (upper case)."""
-    return value in COUNTRY_CODES
+# The one country table lives in `failsafe.matching.countries` (the MRZ reader uses it too):
+# re-exported here for the API's types.
+from failsafe.matching.countries import COUNTRY_CODES as COUNTRY_CODES
+from failsafe.matching.countries import ICAO_SPECIAL as ICAO_SPECIAL
+from failsafe.matching.countries import ISO_ALPHA3 as ISO_ALPHA3
+from failsafe.matching.countries import is_country_code as is_country_code
 
 
 def _normalize_code(value: Any) -> Any:

@@ -201,6 +201,9 @@ def compare_birth_date(q: DateParts | None, c: BirthDate | None) -> DobCompariso
             if _one_digit(qd, cd):
                 return DobComparison(CLOSE, 0.6, 0, precise, "one digit of the day differs", c)
             return DobComparison(FAR, 0.2, 0, precise, "day differs", c, q)
+        if qd == cm and cd is None:
+            # Swapped against a listed month: the traveller's day is the listed month.
+            return DobComparison(CLOSE, 0.8, 0, precise, "day and month swapped", c)
         if not shared_d or qd == cd:
             if abs(qm - cm) == 1:
                 return DobComparison(CLOSE, 0.7, 0, precise, "month differs by 1", c)

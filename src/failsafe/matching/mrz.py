@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-import iso3166
-
+from failsafe.matching.countries import ICAO_SPECIAL, is_country_code
 from failsafe.matching.normalize import (
     name_tokens,
     normalize_country,
@@ -24,18 +23,9 @@ from failsafe.matching.normalize import (
     parse_partial_date,
 )
 
-# ICAO codes that ISO 3166 lacks (Doc 9303 part 3, 5 and 7).
-ICAO_EXTRA_CODES = frozenset({
-    "D", "UTO", "EUE", "UNO", "UNA", "UNK", "XXA", "XXB", "XXC", "XXX", "XBA", "XIM", "XCC",
-    "XCE", "XCO", "XEC", "XES", "XMP", "XOM", "XPO", "XDC", "GBD", "GBN", "GBO", "GBP", "GBS",
-    "RKS",
-})
-_ISO_ALPHA3 = frozenset(iso3166.countries_by_alpha3)
-
-
-def is_icao_code(code: str) -> bool:
-    """An ISO 3166 alpha-3 code or one of ICAO's additions (`D` for Germany, `UTO`, `XXA`...)."""
-    return code in _ISO_ALPHA3 or code in ICAO_EXTRA_CODES
+# The one country table (ISO 3166 alpha-3 and ICAO's additions), shared with the API.
+ICAO_EXTRA_CODES = ICAO_SPECIAL
+is_icao_code = is_country_code
 
 
 _VALUES = {**{str(d): d for d in range(10)}, **{chr(65 + i): 10 + i for i in range(26)}, "<": 0}

@@ -58,6 +58,9 @@ class Params:
     initial_sim: float = 0.85  # "V" against "VLADIMIR"
     variant_sim: float = 0.9  # romanisation variants: FEHER / PHEHER, GWON / GVON
     weak_sim: float = 0.75  # one edit on a token under the cutoff (RADU / RAU): score, no evidence
+    # One letter typed wrong, doubled, dropped or swapped inside a long token, first and last
+    # letters kept (SORENSEN / SOORENSEN): the commonest slip of data entry, scored as such.
+    typo_sim: float = 0.96
     conflict_penalty: float = 1.5  # weight of leftover tokens present on both sides
     extra_penalty: float = 0.2  # weight of leftover tokens on one side only
     particle_weight: float = 0.25  # AL, BIN, DE, VAN...
@@ -102,6 +105,9 @@ def token_similarity(a: str, b: str, params: Params = DEFAULT_PARAMS) -> float:
             # tempers that without hurting one-letter typos much.
             raw = (1.0 - params.edit_mix) * raw + params.edit_mix * _lev(a, b)
         cut = params.short_cutoff if min(la, lb) <= 3 else params.token_cutoff
+        if (raw < params.typo_sim and la >= 5 and lb >= 5 and a[0] == b[0] and a[-1] == b[-1]
+                and _osa(a, b) == 1):
+            return params.typo_sim
         if raw < params.variant_sim and (
             variant_key(a) == variant_key(b) or vowel_variant(a, b)
             or given_name_group(a) == given_name_group(b) != -1

@@ -42,6 +42,7 @@ def test_unpadded_and_placeholder_dates() -> None:
     ("1969-06-17", "1969-06-16", "day differs by 1"),
     ("1969-06-26", "1969-06-16", "one digit of the day differs"),
     ("1969-04-03", "1969-03-04", "day and month swapped"),
+    ("1966-03-06", "1966-06", "day and month swapped"),  # against a listed month
     ("1996-03-04", "1969-03-04", "year digits transposed"),
     ("1968-03-04", "1969-03-04", "year differs by 1"),
     ("1964-03-04", "1969-03-04", "one digit of the year differs"),

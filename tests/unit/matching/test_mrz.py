@@ -5,8 +5,15 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from pydantic import BaseModel
 
+from failsafe.kit.codes import CountryCode
 from failsafe.matching import MRZError, apply_mrz, check_digit, parse_mrz
+from failsafe.matching.countries import is_country_code
+
+
+class M(BaseModel):
+    country: CountryCode
 
 TD3 = ["P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
        "L898902C36UTO7408122F1204159ZE184226B<<<<<10"]
@@ -81,6 +88,15 @@ def test_unknown_country_code_flagged_icao_codes_accepted() -> None:
     assert parse_mrz(["P<D<<MUSTERMANN<<ERIKA" + "<" * 22, TD3[1]], TODAY).problems == []
     m = parse_mrz(["P<QQQERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", TD3[1]], TODAY)
     assert "unknown_country_code:issuing_state" in m.problems
+
+
+@pytest.mark.parametrize("code", ["XKX", "ANT", "NTZ", "RKS", "UNK", "D", "FRA"])
+def test_disputed_country_codes_read_as_the_api_reads_them(code: str) -> None:
+    # One table (failsafe.matching.countries): the MRZ reader and the API's CountryCode agree.
+    line1 = f"P<{code:<<3}ERIKSSON<<ANNA<MARIA".ljust(44, "<")
+    assert parse_mrz([line1, TD3[1]], TODAY).problems == []
+    assert is_country_code(code)
+    assert M(country=code).country == code
 
 
 def test_wrong_shape_raises() -> None:

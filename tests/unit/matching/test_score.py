@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from failsafe.matching import DEFAULT_THRESHOLD, compare_names
-from failsafe.matching.score import compare_dob, dob_factor
+from failsafe.matching import DEFAULT_THRESHOLD, WatchlistIndex, compare_names
+from failsafe.matching.score import DEFAULT_PARAMS, compare_dob, dob_factor, token_similarity
 
 T = DEFAULT_THRESHOLD
 
@@ -140,3 +140,21 @@ def test_clan_words_are_free_to_omit_but_still_contradict() -> None:
 def test_split_token_pairs_with_its_joined_form() -> None:
     assert compare_names("Ali Mozaffari Nia", "Ali Mozaffarinia") >= T
     assert compare_names("Ali Mozaffarinia", "Ali Mozaffari Nia") >= T
+
+
+def test_one_typed_letter_inside_a_long_token_scores_as_a_typo() -> None:
+    # Wrong, doubled, dropped or swapped letter, first and last kept: typo_sim (0.96).
+    for typed in ("SOORENSEN", "SORENSN", "SORENXEN", "SORNESEN"):
+        assert token_similarity("SORENSEN", typed) == DEFAULT_PARAMS.typo_sim
+    # A different ending is a different form (ELISEEV / ELISEEVA), short tokens are not typos.
+    assert token_similarity("ELISEEV", "ELISEEVA") < DEFAULT_PARAMS.typo_sim
+    assert token_similarity("MAST", "MIST") < DEFAULT_PARAMS.typo_sim
+
+
+def test_a_typed_name_without_a_date_alerts() -> None:
+    ix = WatchlistIndex()
+    ix.add_many([{"id": "e1", "subject": {"surname": "LUTTRELL", "given_names": "MORGAN",
+                                          "date_of_birth": "1975-02"}}])
+    [m] = ix.screen({"event_id": "x", "traveller": {"surname": "LUTTELL",
+                                                    "given_names": "MORGAN"}})
+    assert m.entry_id == "e1"

@@ -1,0 +1,309 @@
+"""The watchlist index's storage: entries, distinct names, tokens, postings and birth years,
+with incremental writes. `WatchlistIndex` (index.py) adds screening on top.
+
+Layout. Distinct normalised names (the sorted token tuple) are "name records"; an entry's
+primary name, aliases and original-script name point at them, and many entries can share one.
+Every distinct token gets a vocabulary id; each token has postings (the name records holding it)
+and sits in a few blocking buckets (`blocking.bucket_keys`) that find its fuzzy neighbours in
+the vocabulary. Names have the birth years of their owners, and years the names born in them.
+
+Concurrency. Readers (the asyncio loop, or a thread doing lookups) take no lock. Writers
+serialise on a lock and never mutate a structure a reader may hold: entry records are
+immutable and replaced whole, posting sets and owner tuples are copied, changed, and then
+swapped into their dict in one assignment (atomic under the GIL), and the per-token cache is
+swapped for a fresh one. A query that runs during a change therefore sees each entry either
+before or after it, never half-changed; a removed entry stops matching as soon as `remove`
+returns, because every candidate is checked against the live entry table before it is scored.
+Bulk `add_many` mutates in place and is meant for loading before serving.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from failsafe.matching.blocking import TokenHits, bucket_keys, with_repeats
+from failsafe.matching.normalize import PARTICLES, WEAK_TOKENS
+from failsafe.matching.score import DEFAULT_PARAMS, Params, length_weight
+from failsafe.matching.types import EntryRecord, entry_from_dict
+
+STATS_MIN_NAMES = 1000  # below this the index is too small for frequency statistics
+
+
+@dataclass(frozen=True, slots=True)
+class _NameRec:
+    tokens: tuple[str, ...]
+    vids: tuple[int, ...]
+    # One token besides clan words (IBRAHIM KHAN): a one-token name for retrieval too.
+    single: bool = False
+
+
+_EMPTY: frozenset[int] = frozenset()
+
+
+class IndexStorage:
+    """The tables and their writes (`add`, `replace`, `upsert`, `remove`, `add_many`)."""
+
+    def __init__(self, params: Params = DEFAULT_PARAMS) -> None:
+        self.params = params
+        self._lock = threading.Lock()
+        self._entries: dict[str, EntryRecord] = {}
+        self._entry_names: dict[str, tuple[int, ...]] = {}
+        self._vocab: dict[str, int] = {}
+        self._vtok: list[str] = []
+        self._buckets: dict[str, list[str]] = {}
+        self._postings: dict[int, frozenset[int] | set[int]] = {}
+        self._solo: dict[int, frozenset[int] | set[int]] = {}
+        self._name_ids: dict[tuple[str, ...], int] = {}
+        self._names: dict[int, _NameRec] = {}
+        self._owners: dict[int, tuple[tuple[str, int], ...]] = {}
+        # Birth years of a name's owners (0: an owner without one): a cheap first filter.
+        self._years: dict[int, frozenset[int]] = {}
+        # ... and the other way round: year -> names with an owner born that year (0: without
+        # one). A query's candidates are intersected with its year's neighbourhood in C.
+        self._by_year: dict[int, frozenset[int] | set[int]] = {}
+        self._docs: dict[str, tuple[tuple[str, str], ...]] = {}
+        self._next_name = 0
+        self._cache: dict[str, TokenHits] = {}
+        self._weights: dict[int, float] = {}
+        # Query year -> names with an owner born within a year of it or without a date of
+        # birth (built on first use, dropped on any change like the token cache).
+        self._windows: dict[int, frozenset[int]] = {}
+        self._bulk = False
+
+    # -- size ------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, entry_id: object) -> bool:
+        return entry_id in self._entries
+
+    def get(self, entry_id: str) -> EntryRecord | None:
+        return self._entries.get(entry_id)
+
+    @property
+    def name_count(self) -> int:
+        return len(self._names)
+
+    # -- writes ----------------------------------------------------------------------------
+    def add_many(self, entries: Iterable[EntryRecord | Mapping[str, Any]]) -> int:
+        """Bulk load (or replace) entries, records or DESIGN.md dicts; faster than `add` one by
+        one. Dicts of inactive or expired entries remove that id. Returns the count indexed."""
+        n = 0
+        with self._lock:
+            # In bulk mode posting sets are mutated in place: load before serving queries.
+            self._bulk = True
+            try:
+                for item in entries:
+                    entry = _as_record(item)
+                    if entry is None:
+                        if isinstance(item, Mapping) and item.get("id") is not None:
+                            self._remove_locked(str(item["id"]))
+                        continue
+                    self._remove_locked(entry.id)
+                    self._add_locked(entry)
+                    n += 1
+            finally:
+                self._bulk = False
+                self._postings = {k: frozenset(v) for k, v in self._postings.items()}
+                self._solo = {k: frozenset(v) for k, v in self._solo.items()}
+                self._by_year = {k: frozenset(v) for k, v in self._by_year.items()}
+                self._invalidate()
+        return n
+
+    def add(self, entry: EntryRecord) -> None:
+        """Add an entry, replacing any entry with the same id."""
+        with self._lock:
+            self._remove_locked(entry.id)
+            self._add_locked(entry)
+            self._invalidate()
+
+    replace = add
+
+    def upsert(self, entry: EntryRecord | Mapping[str, Any]) -> bool:
+        """Add or replace from a record or a DESIGN.md entry dict (`model_dump()` output).
+        An inactive or expired entry is removed instead. True when the entry is now indexed."""
+        record = _as_record(entry)
+        if record is None:
+            if isinstance(entry, Mapping) and entry.get("id") is not None:
+                self.remove(str(entry["id"]))
+            return False
+        self.add(record)
+        return True
+
+    def remove(self, entry_id: str) -> bool:
+        """Remove an entry (cancelled, expired); True when it was indexed."""
+        with self._lock:
+            found = self._remove_locked(entry_id)
+            if found:
+                self._invalidate()
+            return found
+
+    def _invalidate(self) -> None:
+        self._cache = {}
+        self._weights = {}
+        self._windows = {}
+
+    def _window(self, qy: int, span: int = 1) -> frozenset[int]:
+        """Names with an owner born within `span` years of `qy`, or without a date."""
+        windows = self._windows  # first: a change after this point drops what we add
+        key = qy * 64 + span
+        got = windows.get(key)
+        if got is None:
+            by_year = self._by_year
+            got = frozenset().union(*(
+                by_year.get(y, _EMPTY) for y in (*range(qy - span, qy + span + 1), 0)))
+            if len(windows) > 512:
+                windows.clear()
+            windows[key] = got
+        return got
+
+    def _vid(self, token: str) -> int:
+        vid = self._vocab.get(token)
+        if vid is not None:
+            return vid
+        vid = len(self._vtok)
+        self._vtok.append(token)
+        self._vocab[token] = vid
+        for key in bucket_keys(token):
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                self._buckets[key] = [token]
+            else:
+                # Appending is safe for readers: they copy a bucket before iterating it.
+                bucket.append(token)
+        return vid
+
+    def _post(self, table: dict[int, frozenset[int] | set[int]], vid: int, nid: int) -> None:
+        cur = table.get(vid)
+        if self._bulk:
+            if cur is None:
+                table[vid] = {nid}
+            elif isinstance(cur, frozenset):
+                # Left frozen by an earlier bulk load or a single add: thaw it once.
+                table[vid] = set(cur) | {nid}
+            else:
+                cur.add(nid)
+        else:
+            table[vid] = (cur or _EMPTY) | {nid}
+
+    def _unpost(self, table: dict[int, frozenset[int] | set[int]], vid: int, nid: int) -> None:
+        cur = table.get(vid)
+        if cur is None:
+            return
+        if self._bulk and isinstance(cur, set):
+            cur.discard(nid)
+        else:
+            table[vid] = frozenset(cur - {nid})
+
+    def _add_locked(self, entry: EntryRecord) -> None:
+        nids: list[int] = []
+        for variant_no, variant in enumerate(entry.names):
+            key = tuple(sorted(with_repeats(variant)))
+            nid = self._name_ids.get(key)
+            if nid is None:
+                nid = self._next_name
+                self._next_name += 1
+                vids = tuple(self._vid(t) for t in key)
+                strong = {t for t in key if t not in WEAK_TOKENS}
+                single = len(set(key)) > 1 and len(strong) == 1
+                self._names[nid] = _NameRec(key, vids, single)
+                table = self._postings if len(set(key)) > 1 else self._solo
+                for vid in set(vids):
+                    self._post(table, vid, nid)
+                if single:
+                    self._post(self._solo, self._vocab[next(iter(strong))], nid)
+                self._name_ids[key] = nid
+            self._owners[nid] = (*self._owners.get(nid, ()), (entry.id, variant_no))
+            self._set_years(nid, self._years.get(nid, _EMPTY) | _entry_years(entry))
+            nids.append(nid)
+        for doc in entry.documents:
+            self._docs[doc.number] = (
+                *self._docs.get(doc.number, ()),
+                (doc.issuing_state, entry.id),
+            )
+        self._entry_names[entry.id] = tuple(nids)
+        self._entries[entry.id] = entry  # last: readers see the entry only once complete
+
+    def _set_years(self, nid: int, years: frozenset[int]) -> None:
+        old = self._years.get(nid, _EMPTY)
+        if years == old:
+            return
+        for y in years - old:
+            self._post(self._by_year, y, nid)
+        for y in old - years:
+            self._unpost(self._by_year, y, nid)
+        self._years[nid] = years
+
+    def _remove_locked(self, entry_id: str) -> bool:
+        entry = self._entries.pop(entry_id, None)  # first: it stops matching right away
+        if entry is None:
+            return False
+        for nid in self._entry_names.pop(entry_id, ()):
+            owners = tuple(o for o in self._owners.get(nid, ()) if o[0] != entry_id)
+            if owners:
+                self._owners[nid] = owners
+                self._set_years(nid, frozenset().union(*(
+                    _entry_years(e)
+                    for e in (self._entries.get(o[0]) for o in owners) if e is not None
+                )))
+                continue
+            self._set_years(nid, _EMPTY)
+            self._years.pop(nid, None)
+            rec = self._names.pop(nid)
+            self._owners.pop(nid, None)
+            self._name_ids.pop(rec.tokens, None)
+            table = self._postings if len(set(rec.tokens)) > 1 else self._solo
+            for vid in set(rec.vids):
+                self._unpost(table, vid, nid)
+            if rec.single:
+                for t, vid in zip(rec.tokens, rec.vids, strict=True):
+                    if t not in WEAK_TOKENS:
+                        self._unpost(self._solo, vid, nid)
+        for doc in entry.documents:
+            rest = tuple(x for x in self._docs.get(doc.number, ()) if x[1] != entry_id)
+            if rest:
+                self._docs[doc.number] = rest
+            else:
+                self._docs.pop(doc.number, None)
+        return True
+
+    # -- token resolution ------------------------------------------------------------------
+    def _df(self, vid: int) -> int:
+        return len(self._postings.get(vid, _EMPTY)) + len(self._solo.get(vid, _EMPTY))
+
+    def _rarity(self, df: int) -> float:
+        n = len(self._names)
+        if n < STATS_MIN_NAMES or df <= 1:
+            return 1.0
+        # Full weight up to 1 name in 1000, then down logarithmically to 0.4.
+        return max(0.4, min(1.0, math.log(n / df) / math.log(1000.0)))
+
+    def _weight(self, vid: int) -> float:
+        w = self._weights.get(vid)
+        if w is None:
+            tok = self._vtok[vid]
+            w = length_weight(tok) * self._rarity(self._df(vid))
+            if tok in PARTICLES:
+                w *= self.params.particle_weight
+            self._weights[vid] = w
+        return w
+
+
+def _entry_years(entry: EntryRecord) -> frozenset[int]:
+    """Birth years of an entry's listed dates (every year of a span), or {0} without one."""
+    if not entry.dobs:
+        return _NO_YEAR
+    return frozenset(y for bd in entry.dobs for y in bd.years)
+
+
+_NO_YEAR = frozenset({0})
+
+
+def _as_record(item: EntryRecord | Mapping[str, Any]) -> EntryRecord | None:
+    return item if isinstance(item, EntryRecord) else entry_from_dict(item)
+
+
