@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from failsafe import screening
+from failsafe import healthcheck, screening
 from failsafe.auth.cli import principal_app
 from failsafe.kit.server import connection_options
 from failsafe.logging import configure_logging
@@ -23,6 +23,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(principal_app, name="principal")
 app.add_typer(watchlist_app, name="watchlist")
 screening.register(app)
+healthcheck.register(app)  # ops: the container probe (failsafe.healthcheck)
 
 
 @app.command()
