@@ -32,6 +32,7 @@ from failsafe.hub.service import Hub
 from failsafe.ingest.router import router as events_router
 from failsafe.ingest.service import ScreeningService
 from failsafe.kit import http as kit_http
+from failsafe.kit import metrics as kit_metrics
 from failsafe.kit.retry import Throttle
 from failsafe.kit.state import AppState
 from failsafe.logging import install_redaction
@@ -188,6 +189,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     _install_error_handlers(app)
     kit_http.install(app)
+    kit_metrics.install(app)  # ops: after kit_http, so outermost: it times every request
     app.include_router(health.router)
     app.include_router(events_router)
     app.include_router(principals_router)

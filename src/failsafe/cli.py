@@ -38,6 +38,10 @@ def serve(
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    if settings.server.metrics_port is not None:  # ops: /metrics on its own port
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.server.metrics_port, host or settings.server.host)
     uvicorn.run(
         create_app(settings),
         host=host or settings.server.host,

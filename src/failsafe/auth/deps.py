@@ -22,6 +22,7 @@ from failsafe.auth.service import (
 from failsafe.auth.tokens import looks_like_token
 from failsafe.db.models import Principal
 from failsafe.errors import Forbidden, TooManyRequests, Unauthorized
+from failsafe.kit import metrics as kit_metrics
 from failsafe.kit.state import AppState, SessionDep, StateDep
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ async def authenticate_limited(
         principal = await check(session, token)
     except Unauthorized:
         limiter.record_failure(client)
+        kit_metrics.AUTH_FAILURES.inc()
         log.info("authentication failed from %s", client)  # never the token itself
         if over_budget:
             raise _rate_limited(limiter, client) from None
@@ -87,6 +89,7 @@ async def authenticate_limited(
 
 
 def _rate_limited(limiter: FailureLimiter, client: str) -> TooManyRequests:
+    kit_metrics.RATE_LIMITED.inc()
     return TooManyRequests.retry_in(
         "too many failed authentications; retry later", limiter.retry_after(client)
     )
@@ -101,6 +104,7 @@ async def current_principal(
     """The caller's principal: 401 without a valid token, 429 for a failing one from an address
     over its failure budget (see `authenticate_limited`)."""
     if credentials is None:
+        kit_metrics.AUTH_FAILURES.inc()
         raise Unauthorized("missing bearer token")
     return await authenticate_limited(
         session, failure_limiter(state), client_address(request), credentials.credentials

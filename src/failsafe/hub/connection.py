@@ -24,6 +24,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from failsafe.alerts.schemas import Severity
 from failsafe.hub.service import Delivered, Hub, Update
+from failsafe.kit import metrics as kit_metrics
 from failsafe.watchlist.schemas import NoticeType
 
 log = logging.getLogger(__name__)
@@ -156,6 +157,8 @@ class Connection:
     def kill(self, code: int, reason: str) -> None:
         if self.state == "closed":
             return
+        if code == CLOSE_TOO_SLOW:
+            kit_metrics.WS_SLOW_DROPPED.inc()
         self.state = "closed"
         self.close_code = code
         self.close_reason = reason
@@ -234,6 +237,7 @@ class StreamSession:
 
     async def run(self) -> None:
         self.hub.register(self.conn)
+        kit_metrics.WS_CONNECTIONS.inc()  # ops: paired with the dec() in `finally`
         tasks = [
             asyncio.create_task(self._read(), name="ws-read"),
             asyncio.create_task(self._write(), name="ws-write"),
@@ -244,6 +248,7 @@ class StreamSession:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
             self.hub.unregister(self.conn)
+            kit_metrics.WS_CONNECTIONS.dec()
             if self.conn.state != "closed":
                 self.conn.state = "closed"
             if self.replay_task is not None:
@@ -348,6 +353,7 @@ class StreamSession:
             try:
                 async with asyncio.timeout(self.hub.send_timeout):
                     await self.ws.send_text(frame)
+                kit_metrics.WS_FRAMES.inc()
             except TimeoutError:
                 self.conn.kill(CLOSE_TOO_SLOW, "too slow: resume with since")
                 return

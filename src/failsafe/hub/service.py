@@ -35,6 +35,7 @@ from failsafe.alerts.recorder import alert_view
 from failsafe.db import counters
 from failsafe.db.models import Alert, AlertRecipient
 from failsafe.hub.bus import PRINCIPAL_REVOKED, AlertBus
+from failsafe.kit import metrics as kit_metrics
 from failsafe.kit.retry import Backoff, OutageLog
 
 if TYPE_CHECKING:
@@ -387,6 +388,7 @@ class Hub:
                 if int(view["id"]) == self.high + 1:
                     self._deliver(view)
                     self.gap_fills += 1
+                    kit_metrics.HUB_GAP_FILLS.inc()
                     filled += 1
             self._drain()
 
