@@ -5,6 +5,10 @@ Asks `http://127.0.0.1:PORT/healthz` of the process in the same container and ex
 port says which is checked: `serve` answers on its API port (the default, the `server.port`
 setting), `ingest` on its metrics port (`--port 9108`). Only loopback is asked: the probe runs
 next to the process, and nothing it prints carries data of the service.
+
+The image runs it as `python -m failsafe.healthcheck`: the same command without importing the
+whole CLI (every subcommand's modules take seconds to import on a busy node, and a probe has a
+timeout).
 """
 
 from __future__ import annotations
@@ -42,3 +46,7 @@ def healthcheck(
 def register(app: typer.Typer) -> None:
     """Add the `healthcheck` command to the main CLI."""
     app.command("healthcheck")(healthcheck)
+
+
+if __name__ == "__main__":
+    typer.run(healthcheck)

@@ -51,7 +51,8 @@ def test_compose_runs_the_production_shape() -> None:
     ingest = services["ingest"]
     assert ingest["command"][ingest["command"].index("--metrics-host") + 1] == "0.0.0.0"
     port = ingest["command"][ingest["command"].index("--metrics-port") + 1]
-    assert ingest["healthcheck"]["test"] == ["CMD", "failsafe", "healthcheck", "--port", port]
+    probe = ["CMD", "python", "-m", "failsafe.healthcheck", "--port", port]
+    assert ingest["healthcheck"]["test"] == probe
     # The first admin's step is written where an operator starts.
     assert "principal create --role admin" in (DEPLOY / "compose.yaml").read_text()
     # Prometheus scrapes both kinds on the ports they serve /metrics on.

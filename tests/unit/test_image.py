@@ -226,13 +226,20 @@ def test_the_build_replayed_outside_docker_installs_a_working_service(tmp_path: 
     assert build_seconds < 60, f"the replayed build took {build_seconds:.0f} s"
 
 
-@pytest.mark.parametrize("port_arg", [[], ["--port", "9108"]])
-def test_healthcheck_fails_without_a_process(port_arg: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("command", "port_arg"),
+    [
+        ([sys.executable, "-m", "failsafe.healthcheck"], False),  # the image's probe
+        ([sys.executable, "-m", "failsafe.healthcheck"], True),  # an ingest container's
+        ([str(Path(sys.executable).parent / "failsafe"), "healthcheck"], True),
+    ],
+)
+def test_healthcheck_fails_without_a_process(command: list[str], port_arg: bool) -> None:
     port = free_port()
     env = {**os.environ, "FAILSAFE_SERVER__PORT": str(port)}
-    args = port_arg and ["--port", str(port)]
+    args = ["--port", str(port)] if port_arg else []
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "failsafe"), "healthcheck", *args],
+        [*command, *args],
         env=env,
         capture_output=True,
         text=True,
