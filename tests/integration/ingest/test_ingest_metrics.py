@@ -1,16 +1,26 @@
-"""The worker's event-to-alert latency (failsafe_event_to_alert_seconds) runs from the event's
-Kafka record timestamp, so time spent waiting in the topic counts, not only the batch's own."""
+"""The worker's metrics: the event-to-alert latency (failsafe_event_to_alert_seconds) runs from
+the event's Kafka record timestamp, so time spent waiting in the topic counts, not only the
+batch's own; a `failsafe ingest` process exports its readiness and build on its metrics port,
+where the image's probe finds it healthy."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
 import time
 
+import httpx2
 import orjson
 import pytest
 from prometheus_client import REGISTRY
 
 from failsafe.ingest.worker import IngestWorker
+from tests.apptools import free_port
+from tests.conftest import subprocess_log
 from tests.factories import entry_doc, event, put_entry
 from tests.integration.ingest.test_worker import Env, env, worker
 
@@ -43,3 +53,38 @@ async def test_latency_counts_from_the_record_timestamp(env: Env, worker: Ingest
     new_count, new_total = observed()
     assert new_count == count + 1
     assert 30 <= new_total - total < 60
+
+
+async def test_the_worker_process_exports_readiness_and_build_info(env: Env) -> None:
+    k = env.settings.kafka
+    child_env = {
+        **{n: v for n, v in os.environ.items() if not n.startswith("FAILSAFE_")},
+        "FAILSAFE_DATABASE__URL": env.settings.database.url,
+        "FAILSAFE_KAFKA__BOOTSTRAP_SERVERS": str(k.bootstrap_servers),
+        "FAILSAFE_KAFKA__CONSUMER_GROUP": k.consumer_group,
+        "FAILSAFE_KAFKA__TOPICS__EVENTS": k.topics.events,
+        "FAILSAFE_KAFKA__TOPICS__EVENTS_DLQ": k.topics.events_dlq,
+        "FAILSAFE_KAFKA__TOPICS__ALERTS": k.topics.alerts,
+    }
+    port = free_port()
+    cmd = [sys.executable, "-m", "failsafe.cli", "ingest", "--metrics-port", str(port)]
+    with subprocess_log("ingest").open("ab") as err:  # the suite's log scan reads it
+        proc = subprocess.Popen(cmd, env=child_env, stderr=err)
+    try:
+        async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2) as http:
+            async with asyncio.timeout(60):
+                while True:
+                    assert proc.poll() is None, "ingest exited"
+                    with contextlib.suppress(httpx2.HTTPError):
+                        if (await http.get("/readyz")).status_code == 200:
+                            break
+                    await asyncio.sleep(0.1)  # polling another process's readiness
+            exposition = (await http.get("/metrics")).text
+        assert "\nfailsafe_ready 1.0\n" in exposition
+        assert 'failsafe_build_info{python="' in exposition
+        # The image's probe for an ingest container answers healthy.
+        probe = [sys.executable, "-m", "failsafe.healthcheck", "--port", str(port)]
+        assert (await asyncio.to_thread(subprocess.run, probe, env=child_env)).returncode == 0
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(proc.wait, 30) == 0
