@@ -49,6 +49,7 @@ alembic check
 unset FAILSAFE_DATABASE__URL
 
 scripts/chromium.sh  # Debian chromium for the dashboard browser test, when missing
+scripts/promtool.sh  # Debian's prometheus for promtool (alert rules), when missing
 step "pytest"
 export FAILSAFE_TEST_PG="$pg" FAILSAFE_TEST_KAFKA="127.0.0.1:$kafka_port"
 set +e

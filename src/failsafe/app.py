@@ -32,7 +32,9 @@ from failsafe.hub.router import router as stream_router
 from failsafe.hub.service import Hub
 from failsafe.ingest.router import router as events_router
 from failsafe.ingest.service import ScreeningService
+from failsafe.kit import docs as kit_docs
 from failsafe.kit import http as kit_http
+from failsafe.kit import metrics as kit_metrics
 from failsafe.kit.bus import AlertBus, KafkaAlertBus, MemoryAlertBus
 from failsafe.kit.kafka import client_options
 from failsafe.kit.openapi import operation_id
@@ -213,9 +215,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "pushed live to the bureaus entitled to them.",
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        docs_url=None,  # served offline by failsafe.kit.docs
+        redoc_url=None,
     )
     _install_error_handlers(app)
     kit_http.install(app)
+    kit_metrics.install(app)  # ops: after kit_http, so outermost: it times every request
+    kit_docs.install(app)  # ops: /docs and /redoc with their assets from the package
     app.include_router(health.router)
     app.include_router(asyncapi.router)
     app.include_router(events_router)

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from failsafe import screening
+from failsafe import healthcheck, screening
 from failsafe.alerts import purge_cli
 from failsafe.auth.cli import principal_app
 from failsafe.kafka_cli import kafka_app
@@ -28,6 +28,7 @@ app.add_typer(watchlist_app, name="watchlist")
 app.add_typer(kafka_app, name="kafka")
 screening.register(app)
 purge_cli.register(app)
+healthcheck.register(app)  # ops: the container probe (failsafe.healthcheck)
 
 
 @app.command()
@@ -42,6 +43,10 @@ def serve(
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    if settings.server.metrics_port is not None:  # ops: /metrics on its own port
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.server.metrics_port, host or settings.server.host)
     uvicorn.run(
         create_app(settings),
         host=host or settings.server.host,

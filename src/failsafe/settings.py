@@ -198,6 +198,9 @@ class ServerSettings(BaseModel):
     max_header_bytes: int = Field(default=64 * 1024, ge=8 * 1024)
     # Seconds an idle keep-alive connection stays open between requests.
     keep_alive_timeout: int = Field(default=5, ge=1)
+    # A separate port for `/metrics` (on `host`), so that the API port does not expose it; then
+    # the API port answers 404 there. None (the default): `/metrics` on the API port.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
 
 class RetentionSettings(BaseModel):

@@ -32,5 +32,45 @@ def test_compose_is_valid_yaml_and_uses_real_settings() -> None:
 def test_dockerfile_runs_the_cli_as_an_unprivileged_user() -> None:
     text = (DEPLOY / "Dockerfile").read_text()
     assert 'ENTRYPOINT ["failsafe"]' in text
-    assert "USER failsafe" in text
+    assert "USER 10001:10001" in text and "--uid 10001" in text  # numeric: runAsNonRoot checks it
     assert "uv.lock" in text  # the image installs the locked dependencies
+    assert "HEALTHCHECK" in text and "org.opencontainers.image.title" in text
+
+
+def test_compose_runs_the_production_shape() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    services = compose["services"]
+    assert {"postgres", "kafka", "migrate", "serve", "ingest", "prometheus"} <= set(services)
+    # Kafka keeps its log on a volume and says when it is ready; the processes wait for it.
+    kafka = services["kafka"]
+    assert any(v.endswith(":" + kafka["environment"]["KAFKA_LOG_DIRS"]) for v in kafka["volumes"])
+    assert kafka["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"  # KRaft
+    assert "healthcheck" in kafka and "healthcheck" in services["postgres"]
+    for name in ("serve", "ingest"):
+        service = services[name]
+        assert service["deploy"]["replicas"] == 2
+        assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["serve"]["depends_on"]["kafka"]["condition"] == "service_healthy"
+    # ingest only checks its topics: the one-shot creates them once Kafka is healthy.
+    assert services["ingest"]["depends_on"]["topics"]["condition"] == (
+        "service_completed_successfully"
+    )
+    assert services["topics"]["command"][:2] == ["kafka", "create-topics"]
+    assert services["topics"]["depends_on"]["kafka"]["condition"] == "service_healthy"
+    assert services["migrate"]["command"] == ["db", "upgrade"]
+    # ingest listens for its probe and Prometheus beyond loopback, and is probed on that port.
+    ingest = services["ingest"]
+    assert ingest["command"][ingest["command"].index("--metrics-host") + 1] == "0.0.0.0"
+    port = ingest["command"][ingest["command"].index("--metrics-port") + 1]
+    probe = ["CMD", "python", "-m", "failsafe.healthcheck", "--port", port]
+    assert ingest["healthcheck"]["test"] == probe
+    # The first admin's step is written where an operator starts.
+    assert "principal create --role admin" in (DEPLOY / "compose.yaml").read_text()
+    # Prometheus scrapes both kinds on the ports they serve /metrics on.
+    prometheus = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    targets = {
+        (sd["names"][0], sd["port"])
+        for job in prometheus["scrape_configs"]
+        for sd in job["dns_sd_configs"]
+    }
+    assert targets == {("serve", 8000), ("ingest", int(port))}

@@ -21,6 +21,7 @@ from failsafe.auth.tokens import looks_like_token
 from failsafe.contract import Role
 from failsafe.db.models import Principal
 from failsafe.errors import Forbidden, TooManyRequests, Unauthorized
+from failsafe.kit import metrics as kit_metrics
 from failsafe.kit.ratelimit import FailureLimiter
 from failsafe.kit.state import AppState, SessionDep, StateDep
 
@@ -66,6 +67,7 @@ async def authenticate_limited(
         principal = await check(session, token)
     except Unauthorized:
         limiter.record_failure(client)
+        kit_metrics.AUTH_FAILURES.inc()
         log.info("authentication failed from %s", client)  # never the token itself
         if over_budget:
             raise _rate_limited(limiter, client) from None
@@ -77,6 +79,7 @@ async def authenticate_limited(
 
 
 def _rate_limited(limiter: FailureLimiter, client: str) -> TooManyRequests:
+    kit_metrics.RATE_LIMITED.inc()
     return TooManyRequests.retry_in(
         "too many failed authentications; retry later", limiter.retry_after(client)
     )
@@ -91,6 +94,7 @@ async def current_principal(
     """The caller's principal: 401 without a valid token, 429 for a failing one from an address
     over its failure budget (see `authenticate_limited`)."""
     if credentials is None:
+        kit_metrics.AUTH_FAILURES.inc()
         raise Unauthorized("missing bearer token")
     return await authenticate_limited(
         session, state.limiter, client_address(request), credentials.credentials

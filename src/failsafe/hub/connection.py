@@ -29,6 +29,7 @@ from failsafe.hub.protocol import (
     Update,
     subscribed_frame,
 )
+from failsafe.kit import metrics as kit_metrics
 
 
 class ReplaySource(Protocol):
@@ -112,6 +113,8 @@ class Connection:
         self.state = "closed"
         self.close_code = code
         self.close_reason = reason
+        if code == CLOSE_TOO_SLOW:
+            kit_metrics.WS_SLOW_DROPPED.inc()
         self.buffer.clear()
         self.closed.set()
 

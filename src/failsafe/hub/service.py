@@ -40,6 +40,7 @@ from failsafe.hub.protocol import (
     Subscriber,
     Update,
 )
+from failsafe.kit import metrics as kit_metrics
 from failsafe.kit.bus import PRINCIPAL_REVOKED, AlertBus
 from failsafe.kit.retry import Backoff, OutageLog, retry
 
@@ -323,6 +324,7 @@ class Hub:
                 if view["id"] == self.high + 1:
                     self._deliver(view)
                     self.gap_fills += 1
+                    kit_metrics.HUB_GAP_FILLS.inc()
                     filled += 1
             self._drain()
 

@@ -37,6 +37,7 @@ from failsafe.hub.protocol import (
     parse_client_message,
 )
 from failsafe.hub.service import Hub
+from failsafe.kit import metrics as kit_metrics
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class StreamSession:
 
     async def run(self) -> None:
         self.hub.register(self.conn)
+        kit_metrics.WS_CONNECTIONS.inc()  # paired with the dec() in `finally`
         tasks = [
             asyncio.create_task(self._read(), name="ws-read"),
             asyncio.create_task(self._write(), name="ws-write"),
@@ -81,6 +83,7 @@ class StreamSession:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
             self.hub.unregister(self.conn)
+            kit_metrics.WS_CONNECTIONS.dec()
             if self.conn.state != "closed":
                 self.conn.state = "closed"
             if self.replay_task is not None:
@@ -177,6 +180,7 @@ class StreamSession:
             try:
                 async with asyncio.timeout(self.limits.send_timeout):
                     await self.ws.send_text(frame)
+                kit_metrics.WS_FRAMES.inc()
             except TimeoutError:
                 self.conn.kill(CLOSE_TOO_SLOW, "too slow: resume with since")
                 return

@@ -31,6 +31,7 @@ from failsafe.ingest import metrics
 from failsafe.ingest.events import parse_event
 from failsafe.ingest.follower import WatchlistFollower
 from failsafe.ingest.screener import Screened, screen_event
+from failsafe.kit import metrics as kit_metrics
 from failsafe.kit.bus import AlertBus
 from failsafe.matching import DEFAULT_THRESHOLD
 
@@ -46,6 +47,9 @@ class RawRecord:
     partition: int | None = None
     offset: int | None = None
     key: bytes | None = None
+    # When the event arrived (epoch ms: Kafka's record timestamp, else now), for the
+    # event-to-alert latency (failsafe.kit.metrics).
+    arrived_ms: int | None = field(default_factory=lambda: time.time_ns() // 1_000_000)
 
 
 @dataclass(frozen=True)
@@ -229,6 +233,9 @@ class Pipeline:
         metrics.ALERTS_CREATED.inc(created)
         await self.bus.publish(alerts)
         metrics.ALERTS_PUBLISHED.inc(len(alerts))
+        kit_metrics.observe_event_to_alert(  # ops: one observation per hit, from its record
+            rec.arrived_ms for h in hits for _, rec in origins.get(h.event["event_id"], [])[:1]
+        )
         outcome.alerts.extend(alerts)
 
     async def _alert_one_by_one(

@@ -44,6 +44,7 @@ from failsafe.ingest import metrics
 from failsafe.ingest.follower import WatchlistFollower
 from failsafe.ingest.pipeline import Pipeline, RawRecord, Rejection
 from failsafe.ingest.screener import Screener
+from failsafe.kit import metrics as kit_metrics
 from failsafe.kit.bus import KafkaAlertBus
 from failsafe.kit.kafka import ClientOptions, KafkaProbe, LazyProducer, client_options
 from failsafe.kit.retry import Backoff, OutageLog, retry
@@ -293,6 +294,7 @@ class IngestWorker:
                         partition=m.partition,
                         offset=m.offset,
                         key=m.key,
+                        arrived_ms=m.timestamp,  # ops: event-to-alert latency
                     )
                     for msgs in batches.values()
                     for m in msgs
@@ -372,6 +374,7 @@ async def run_worker(worker: IngestWorker, metrics_host: str, metrics_port: int 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, worker.request_stop)
     server = await serve_metrics(worker, metrics_host, metrics_port) if metrics_port else None
+    kit_metrics.READY.set_function(lambda: float(worker.ready))  # ops: readiness for alerts
     try:
         await worker.run()
     finally:

@@ -13,7 +13,6 @@ from typing import Any
 
 import orjson
 import pytest
-from failsafe.hub.bus import MemoryAlertBus
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
@@ -25,6 +24,7 @@ from failsafe.ingest.follower import WatchlistFollower
 from failsafe.ingest.pipeline import Pipeline, RawRecord, Rejection
 from failsafe.ingest.service import new_screener
 from failsafe.ingest.worker import IngestWorker
+from failsafe.kit.bus import MemoryAlertBus
 from failsafe.settings import DatabaseSettings, Settings
 from tests.fixtures.app import in_process
 from tests.fixtures.factories import entry_doc, put_entry
