@@ -23,6 +23,8 @@ class TopicSettings(BaseModel):
     events: str = "failsafe.events.v1"
     events_dlq: str = "failsafe.events.dlq.v1"
     alerts: str = "failsafe.alerts.v1"
+    alarms: str = "failsafe.alarms.v1"  # issue 12
+    alarms_dlq: str = "failsafe.alarms.dlq.v1"  # issue 12
 
 
 class KafkaSettings(BaseModel):
@@ -41,6 +43,30 @@ class IngestSettings(BaseModel):
     # On SIGTERM, seconds the batch in flight may take to finish; then it is abandoned, which is
     # safe: its offsets are not committed, so it is replayed. Clients then close within ~5 s.
     shutdown_timeout: float = Field(default=10.0, ge=0)
+
+
+class AlarmSettings(BaseModel):
+    """Project Stone (issue 12): how radiation alarms meet lane crossings (docs/alarms.md)."""
+
+    # An alarm's occupancy window is widened by these seconds before its start and after its end.
+    tolerance_before_s: float = Field(default=30.0, ge=0)
+    tolerance_after_s: float = Field(default=60.0, ge=0)
+    # How late either side may arrive and still link; crossings neither a hit nor linked are
+    # deleted once this has passed since they were received (data minimisation).
+    lateness_s: float = Field(default=600.0, gt=0)
+    # Adjacent lanes per point ({"DEU-POL-A12": {"3": ["2", "4"]}}); a point not listed uses
+    # numeric neighbours (lane 3: lanes 2 and 4).
+    adjacent_lanes: dict[str, dict[str, list[str]]] = {}
+    # Link confidence: in the occupancy itself 1.0, only in the widened margin this; an adjacent
+    # lane (or a lane-less handheld alarm) multiplies by `adjacent_factor`.
+    margin_confidence: float = Field(default=0.7, ge=0, le=1)
+    adjacent_factor: float = Field(default=0.5, ge=0, le=1)
+    # A medical or NORM identification at least this confident, with no hit, is `low`.
+    confident_identification: float = Field(default=0.8, ge=0, le=1)
+    max_alarm_bytes: int = Field(default=1024 * 1024, ge=1024)
+    consumer_group: str = "failsafe-alarms"
+    # Seconds between purges of expired lane crossings (run by whoever records crossings).
+    purge_interval_s: float = Field(default=30.0, gt=0)
 
 
 class AuthSettings(BaseModel):
@@ -82,6 +108,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     ingest: IngestSettings = IngestSettings()
     auth: AuthSettings = AuthSettings()
+    alarms: AlarmSettings = AlarmSettings()  # issue 12
     server: ServerSettings = ServerSettings()
     log_level: str = "INFO"
     log_json: bool = False
