@@ -9,6 +9,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tests.conftest import personal_data
+
 NS = "http://physics.nist.gov/N42/2011/N42"
 
 T0 = datetime(2026, 11, 27, 9, 21, 51, tzinfo=UTC)
@@ -254,6 +256,7 @@ def crossing(
     document: str = "C01X00T47",
     plate: str = "B-XY 1234",
 ) -> dict[str, Any]:
+    personal_data(surname, given_names, document)
     crossing_part: dict[str, Any] = {
         "point": point,
         "mode": "land",

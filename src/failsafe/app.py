@@ -18,6 +18,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import HTTPConnection
 
 from failsafe import __version__, health
+from failsafe.alarms.router import router as alarms_router  # issue 12
+from failsafe.alarms.service import AlarmIntake  # issue 12
 from failsafe.alerts.router import router as alerts_router
 from failsafe.audit.router import router as audit_router
 from failsafe.auth import deps as auth_deps
@@ -140,6 +142,8 @@ async def _start_services(state: AppState) -> None:
     screening = ScreeningService(settings, state.sessionmaker, bus)
     state.services["screening"] = screening
     await screening.start()
+    # Issue 12: radiation alarms posted to this replica (embedded mode: recorded here).
+    state.services["alarms"] = AlarmIntake(state.sessionmaker, bus, settings.alarms)
     # The websocket hub: this replica's fan-out of the alert bus to its sockets (stopped first).
     hub = Hub(state.sessionmaker, bus)
     state.services["hub"] = hub
@@ -194,6 +198,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(watchlist_router)
     app.include_router(audit_router)
     app.include_router(alerts_router)
+    app.include_router(alarms_router)  # issue 12
     app.include_router(stream_router)
     app.include_router(dashboard_router)
     return app

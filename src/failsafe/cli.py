@@ -86,6 +86,34 @@ def ingest(
     asyncio.run(run_worker(worker, metrics_host, metrics_port or None))
 
 
+@app.command("ingest-alarms")
+def ingest_alarms(
+    batch_size: int = typer.Option(100, min=1, max=10_000, help="Alarms per batch (getmany)."),
+) -> None:
+    """Run the radiation alarm worker (issue 12): consume failsafe.alarms.v1, link each alarm to
+    the lane crossings in PostgreSQL, raise and update alerts; bad input to the alarm DLQ."""
+    import asyncio
+    import signal
+
+    from failsafe.alarms.worker import AlarmWorker
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    if not settings.kafka.bootstrap_servers:
+        raise typer.BadParameter(
+            "set FAILSAFE_KAFKA__BOOTSTRAP_SERVERS (the embedded mode takes alarms in `serve`)"
+        )
+    worker = AlarmWorker(settings, batch_size=batch_size)
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, worker.request_stop)
+        await worker.run()
+
+    asyncio.run(run())
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Apply the migrations to the configured database."""

@@ -98,6 +98,8 @@ def alert_view(alert: Alert) -> dict[str, Any]:
     return {
         **alert.payload,
         "id": alert.id,
+        # Issue 12: watchlist_hit | radiation_alarm (an object not yet flushed has no default).
+        "kind": alert.kind or "watchlist_hit",
         "status": alert.status,
         "updated_at": alert.updated_at.isoformat(),
     }

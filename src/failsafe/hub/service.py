@@ -75,15 +75,19 @@ class Delivered:
             frame=orjson.dumps({"type": "alert", "alert": alert}).decode(),
         )
 
-    def update_frame(self) -> str:
-        return orjson.dumps(
-            {
-                "type": "alert_update",
-                "id": self.id,
-                "status": self.status,
-                "updated_at": self.updated_at,
-            }
-        ).decode()
+    def update_frame(self, alert: dict[str, Any] | None = None) -> str:
+        message: dict[str, Any] = {
+            "type": "alert_update",
+            "id": self.id,
+            "status": self.status,
+            "updated_at": self.updated_at,
+        }
+        if alert is not None:
+            # Issue 12 (additive): the severity and the whole alert as it is now, since an update
+            # may carry more than a status (a radiation alarm linked; a bureau newly routed).
+            message["severity"] = self.severity
+            message["alert"] = alert
+        return orjson.dumps(message).decode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,14 +310,15 @@ class Hub:
             if status == "new":
                 self.duplicates += 1
                 return
-        elif known[0] == status or updated_at <= known[1]:
-            # Same status, or an older change arriving after a newer one (two replicas
-            # publishing in a different order than they committed): not news.
+        elif updated_at <= known[1]:
+            # The same state again, or an older change arriving after a newer one (two replicas
+            # publishing in a different order than they committed): not news. (Issue 12: a
+            # newer `updated_at` with the same status is news too: a radiation alarm linked.)
             self.duplicates += 1
             return
         self._remember(alert_id, status, updated_at)
         item = Delivered.of(alert)
-        self._fan_out_update(Update(item, item.update_frame()))
+        self._fan_out_update(Update(item, item.update_frame(alert)))
 
     def _deliver(self, alert: dict[str, Any]) -> None:
         item = Delivered.of(alert)

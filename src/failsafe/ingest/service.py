@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from failsafe.alarms.service import CrossingObserver
 from failsafe.hub.bus import AlertBus
 from failsafe.ingest.follower import WatchlistFollower
 from failsafe.ingest.pipeline import Pipeline
@@ -34,7 +35,11 @@ class ScreeningService:
         self.settings = settings
         self.follower = WatchlistFollower(sessions, new_screener())
         self.pipeline = Pipeline(
-            sessions, self.follower, bus, max_event_bytes=settings.kafka.max_event_bytes
+            sessions,
+            self.follower,
+            bus,
+            max_event_bytes=settings.kafka.max_event_bytes,
+            lanes=CrossingObserver(sessions, bus, settings.alarms),  # issue 12
         )
         self.producer: LazyProducer | None = None
 

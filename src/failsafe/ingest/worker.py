@@ -36,6 +36,7 @@ from aiokafka.errors import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+from failsafe.alarms.service import CrossingObserver
 from failsafe.db.engine import create_engine, create_sessionmaker
 from failsafe.hub.bus import KafkaAlertBus
 from failsafe.ingest import metrics
@@ -268,6 +269,7 @@ class IngestWorker:
                 KafkaDeadLetters(producer, kafka.topics.events_dlq, kafka.max_event_bytes),
                 threshold=self.threshold,
                 max_event_bytes=kafka.max_event_bytes,
+                lanes=CrossingObserver(sessions, bus, self.settings.alarms),  # issue 12
             )
             consumer.subscribe([kafka.topics.events], listener=_FinishBeforeRevoke(self._lock))
             await self._retrying("kafka consumer", consumer.start)
