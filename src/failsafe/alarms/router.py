@@ -213,6 +213,7 @@ async def post_alarm(request: Request, state: StateDep, actor: SenderDep) -> Ala
     "",
     response_model=AlarmPage,
     summary="Alarms the caller may see, newest first",
+    responses=error_responses(400),
     description="Admins: all; bureau and analyst principals: their country's alarms and those "
     "whose alert was routed to their bureau; border principals: their country's.",
 )
