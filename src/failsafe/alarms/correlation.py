@@ -76,10 +76,18 @@ async def _lock_points(session: AsyncSession, points: Iterable[str]) -> None:
     """Serialise, per crossing point, the transactions that record and correlate (see above)."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    for point in sorted(set(points)):
-        key = int.from_bytes(hashlib.sha256(f"alarm-point|{point}".encode()).digest()[:8], "big")
-        key -= 2**63  # a signed bigint
-        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+    keys = sorted(
+        int.from_bytes(hashlib.sha256(f"alarm-point|{p}".encode()).digest()[:8], "big") - 2**63
+        for p in set(points)
+    )
+    # One round trip; taken in key order by every caller, so two batches never deadlock.
+    await session.execute(
+        text(
+            "SELECT count(pg_advisory_xact_lock(k)) FROM "
+            "(SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS ordered"
+        ),
+        {"keys": keys},
+    )
 
 
 def is_nuclear_case(category: str | None) -> bool:
@@ -335,11 +343,14 @@ async def _insert_links(
 ) -> list[tuple[int, str]]:
     if not links:
         return []
-    result = await session.execute(
+    # executemany (SQLAlchemy's insertmanyvalues batches it): a multi-row .values() would be
+    # compiled afresh for every batch, which costs more than the database work.
+    conn = await session.connection()
+    result = await conn.execute(
         _insert(session, AlarmLink)
-        .values(links)
         .on_conflict_do_nothing()
-        .returning(AlarmLink.alarm_pk, AlarmLink.event_id)
+        .returning(AlarmLink.alarm_pk, AlarmLink.event_id),
+        links,
     )
     return [(int(pk), str(eid)) for pk, eid in result.all()]
 
@@ -475,11 +486,12 @@ async def record_crossings(
         return Recorded([])
     async with sessions() as session:
         await _lock_points(session, (r["point"] for r in rows.values()))
-        result = await session.execute(
+        conn = await session.connection()
+        result = await conn.execute(
             _insert(session, LaneCrossing)
-            .values(list(rows.values()))
             .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(LaneCrossing.event_id)
+            .returning(LaneCrossing.event_id),
+            list(rows.values()),
         )
         fresh = [rows[eid] for (eid,) in result.all()]
         hits = [eid for eid in rows if eid in hit_event_ids]
