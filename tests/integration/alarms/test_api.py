@@ -135,6 +135,18 @@ async def test_hit_then_n42_alarm_then_adjudication(app: RunningApp) -> None:
         detail = (await http.get(f"/v1/alarms/{doc_id}", headers=bearer(deu))).json()
         assert detail["alert"]["id"] == alarm_alert["id"] and len(detail["links"]) == 2
 
+        # The alert API serves both kinds.
+        r = await http.get(f"/v1/alerts/{alarm_alert['id']}", headers=bearer(fra))
+        assert r.status_code == 200 and r.json()["kind"] == "radiation_alarm"
+        r = await http.get("/v1/alerts", headers=bearer(deu))
+        assert [(a["id"], a["kind"]) for a in r.json()["items"]] == [
+            (alarm_alert["id"], "radiation_alarm"),
+            (hit["id"], "watchlist_hit"),
+        ]
+        assert (
+            await http.get(f"/v1/alerts/{alarm_alert['id']}", headers=bearer(ita))
+        ).status_code == 404
+
         # Adjudication: FRA may not (the point's country decides); DEU's border system may.
         body = {
             "code": "contraband_found",
