@@ -65,6 +65,8 @@ class AlarmSettings(BaseModel):
     confident_identification: float = Field(default=0.8, ge=0, le=1)
     max_alarm_bytes: int = Field(default=1024 * 1024, ge=1024)
     consumer_group: str = "failsafe-alarms"
+    # Alarms of one batch recorded at once by a worker (those at one point still go in turn).
+    concurrency: int = Field(default=4, ge=1, le=64)
     # Seconds between purges of expired lane crossings (run by whoever records crossings).
     purge_interval_s: float = Field(default=30.0, gt=0)
 

@@ -6,10 +6,13 @@ occupancy, `margin_confidence` in the widened margin) or an adjacent one (times
 `adjacent_factor`). Either side may come first, late, twice, or on another worker process.
 
 Invariants:
-- Each side is recorded, then looks for the other, in one transaction that first takes a
-  transaction-scoped advisory lock on the crossing point (points in sorted order: no deadlock).
-  Two transactions about the same point therefore run one after the other, and the second sees
-  what the first committed: an alarm and a crossing that arrive together on two processes still
+- The meeting is serialised per crossing point by a transaction-scoped advisory lock (points
+  in sorted order: no deadlock). An alarm is inserted and looks for crossings in one
+  transaction holding its point's lock. Crossings are first inserted and committed (the bulk
+  of the work, without locks), then look for alarms in a second, short transaction holding
+  the locks. Whichever search takes the lock second sees the other side committed: the alarm's
+  transaction commits before it releases the lock, and the crossings were committed before
+  their search took it. So an alarm and a crossing that arrive together on two processes still
   meet. (SQLite, the embedded mode, has a single writer: no lock needed.)
 - Exactly once: an alarm row per `alarm_id` and a lane crossing per `event_id` (INSERT ... ON
   CONFLICT DO NOTHING), a link per (alarm, event) (primary key, ON CONFLICT DO NOTHING), and one
@@ -484,25 +487,25 @@ async def record_crossings(
         }
     if not rows:
         return Recorded([])
+    # 1. Store, committed, without the point locks: the bulk of the work holds up no alarm.
     async with sessions() as session:
-        await _lock_points(session, (r["point"] for r in rows.values()))
         conn = await session.connection()
-        result = await conn.execute(
-            _insert(session, LaneCrossing)
-            .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(LaneCrossing.event_id),
+        await conn.execute(
+            _insert(session, LaneCrossing).on_conflict_do_nothing(index_elements=["event_id"]),
             list(rows.values()),
         )
-        fresh = [rows[eid] for (eid,) in result.all()]
         hits = [eid for eid in rows if eid in hit_event_ids]
         if hits:
             await session.execute(
                 update(LaneCrossing).where(LaneCrossing.event_id.in_(hits)).values(hit=True)
             )
-        if not fresh:
-            await session.commit()
-            return Recorded([])
+        await session.commit()
+    # 2. Meet, under the point locks. Every crossing of the batch looks (not only the new ones:
+    # a replay after a crash between 1 and 2 must still link); links are idempotent.
+    fresh = list(rows.values())
+    async with sessions() as session:
         points = {r["point"] for r in fresh}
+        await _lock_points(session, points)
         t_min = min(r["occurred_at"] for r in fresh)
         t_max = max(r["occurred_at"] for r in fresh)
         alarms = (

@@ -119,10 +119,11 @@ class Stream:
         self._alarm_debt += seconds * lanes * self.alarms_per_lane_day / 86400.0
         while self._alarm_debt >= 1.0 and self._recent:
             self._alarm_debt -= 1.0
-            alarms.append(self._alarm())
+            alarms.append(self.alarm())
         return events, alarms
 
-    def _alarm(self) -> dict[str, Any]:
+    def alarm(self) -> dict[str, Any]:
+        """One alarm now, on a lane that just had a vehicle (`advance` calls it at the rate)."""
         rng = self._rng
         self._alarms += 1
         point, lane, at = rng.choice(self._recent[-50:])

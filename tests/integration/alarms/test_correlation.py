@@ -130,12 +130,12 @@ async def test_late_sides_within_the_lateness_still_meet(two: Any) -> None:
 
 async def test_two_processes_concurrently_link_each_pair_exactly_once(two: Any) -> None:
     """Per pair: the alarm on one engine and its crossing on the other at the same moment, and
-    each redelivered on the other engine; 20 pairs at once. Every pair links once, every alarm
+    each redelivered on the other engine; 40 pairs at once. Every pair links once, every alarm
     has one alert."""
     a, b = two
     pairs = []
     p = point()
-    for i in range(20):
+    for i in range(40):
         start = T0 + timedelta(minutes=5 * i)
         lane = str(1 + i % 3)
         pairs.append(

@@ -32,7 +32,7 @@ def test_stream_messages_pass_the_contracts_and_alarms_sit_on_recent_vehicles() 
 def test_alarm_mix() -> None:
     stream = Stream(points=["DEU-SIM-00"], seed=5, snm_every=50)
     stream.advance(600.0)  # some recent vehicles to put alarms on
-    alarms = [stream._alarm() for _ in range(5000)]
+    alarms = [stream.alarm() for _ in range(5000)]
     snm = [a for a in alarms if any(n["category"] == "snm" for n in a["nuclides"])]
     assert len(snm) == 100 and all("neutron" in a["categories"] for a in snm)
     neutron = sum("neutron" in a["categories"] for a in alarms)
