@@ -124,7 +124,15 @@ class AlarmIntake:
                 outcome.accepted.append(str(doc["alarm_id"]))
                 outcome.alerts.extend(recorded.alerts)
 
-        await asyncio.gather(*(one(i, r, d) for i, r, d in valid))
+        tasks = [asyncio.ensure_future(one(i, r, d)) for i, r, d in valid]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            # An outage (or a stop): no sibling keeps writing behind the retried batch.
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
         outcome.rejected.sort(key=lambda r: r.index)
         return outcome
 
