@@ -18,6 +18,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import HTTPConnection
 
 from failsafe import __version__, asyncapi, health
+from failsafe.alarms.router import router as alarms_router
+from failsafe.alarms.service import AlarmIntake, CrossingObserver
 from failsafe.alerts.retention import RetentionTask
 from failsafe.alerts.router import router as alerts_router
 from failsafe.audit.router import router as audit_router
@@ -160,11 +162,17 @@ def _new_hub(state: AppState) -> Hub:
 
 
 async def _start_services(state: AppState) -> None:
-    """In order: the alert bus, the live matcher, the websocket hub (this replica's fan-out of
-    the bus to its sockets), the retention purge when set; stopped in reverse, and reported by
-    /readyz in this order."""
+    """In order: the alert bus, the live matcher, the alarm intake, the websocket hub (this
+    replica's fan-out of the bus to its sockets), the retention purge when set; stopped in
+    reverse, and reported by /readyz in this order."""
     await state.services.start(state.bus)
-    await state.services.start(ScreeningService(state.settings, state.sessionmaker, state.bus))
+    # Crossings that name a lane meet radiation alarms (failsafe.alarms) in PostgreSQL.
+    lanes = CrossingObserver(state.sessionmaker, state.bus, state.settings.alarms)
+    await state.services.start(
+        ScreeningService(state.settings, state.sessionmaker, state.bus, lanes=lanes)
+    )
+    # Radiation alarms posted to this replica (embedded mode: recorded here).
+    await state.services.start(AlarmIntake(state.sessionmaker, state.bus, state.settings.alarms))
     hub = _new_hub(state)
     await state.services.start(hub)
     state.sockets = hub
@@ -229,6 +237,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(watchlist_router)
     app.include_router(audit_router)
     app.include_router(alerts_router)
+    app.include_router(alarms_router)  # issue 12
     app.include_router(stream_router)
     app.include_router(dashboard_router)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -92,14 +93,112 @@ def ingest(
         raise typer.BadParameter(
             "set FAILSAFE_KAFKA__BOOTSTRAP_SERVERS (the embedded mode screens inside `serve`)"
         )
+    from failsafe.alarms.service import lane_observer
     from failsafe.kit.topics import MissingTopics
 
-    worker = IngestWorker(settings, new_screener(), batch_size=batch_size)
+    # Crossings that name a lane meet radiation alarms (failsafe.alarms) in PostgreSQL.
+    lanes = lane_observer(settings.alarms)
+    worker = IngestWorker(settings, new_screener(), batch_size=batch_size, lanes=lanes)
     try:
         asyncio.run(run_worker(worker, metrics_host, metrics_port or None))
     except MissingTopics as exc:
         logging.getLogger("failsafe.ingest").error("%s", exc)
         raise typer.Exit(1) from None
+
+
+@app.command("ingest-alarms")
+def ingest_alarms(
+    batch_size: int = typer.Option(100, min=1, max=10_000, help="Alarms per batch (getmany)."),
+) -> None:
+    """Run the radiation alarm worker (issue 12): consume failsafe.alarms.v1, link each alarm to
+    the lane crossings in PostgreSQL, raise and update alerts; bad input to the alarm DLQ."""
+    import asyncio
+    import signal
+
+    from failsafe.alarms.worker import AlarmWorker
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    if not settings.kafka.bootstrap_servers:
+        raise typer.BadParameter(
+            "set FAILSAFE_KAFKA__BOOTSTRAP_SERVERS (the embedded mode takes alarms in `serve`)"
+        )
+    worker = AlarmWorker(settings, batch_size=batch_size)
+    from failsafe.kit.topics import MissingTopics
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, worker.request_stop)
+        try:
+            await worker.run()
+        except MissingTopics as exc:
+            logging.getLogger("failsafe.alarms").error("%s", exc)
+            raise typer.Exit(1) from None
+
+    asyncio.run(run())
+
+
+@app.command()
+def simulate(
+    to: str = typer.Option("stdout", help="stdout (JSON lines), kafka (settings) or http."),
+    seconds: float = typer.Option(60.0, min=0.1, help="How long to send (real seconds)."),
+    points: int = typer.Option(4, min=1, max=1000, help="Crossing points (6 lanes each)."),
+    country: str = typer.Option("DEU", help="The points' country (alpha-3)."),
+    accelerate: float = typer.Option(
+        600.0, min=1.0, help="Simulated seconds per real second (600: alarms within a minute)."
+    ),
+    rate: float | None = typer.Option(None, min=1.0, help="Crossings per second (load tests)."),
+    alarms_per_lane_day: float = typer.Option(0.5, min=0.0, help="Alarm rate per lane per day."),
+    snm_every: int = typer.Option(50, min=0, help="Every Nth alarm a real SNM alarm (0: none)."),
+    watchlist: str | None = typer.Option(
+        None, help="Watchlist JSONL whose subjects cross now and then (true hits)."
+    ),
+    hit_share: float = typer.Option(0.001, min=0.0, max=1.0, help="Share of crossings that hit."),
+    url: str | None = typer.Option(None, help="--to http: the API, e.g. http://127.0.0.1:8000."),
+    seed: int = typer.Option(1, help="Random seed."),
+) -> None:
+    """Send a realistic mixed stream of lane crossings and radiation alarms (issue 12). With
+    --to http the border token is read from FAILSAFE_SIM_TOKEN (never a command-line argument,
+    which other users can see)."""
+    import asyncio
+    import os
+
+    import orjson
+
+    from failsafe.alarms.simulate import Sink, Stream, run
+    from failsafe.kit.kafka import client_options
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    subjects = (
+        [orjson.loads(line) for line in Path(watchlist).read_text().splitlines() if line.strip()]
+        if watchlist
+        else []
+    )
+    stream = Stream(
+        points=[f"{country}-SIM-{i:02d}" for i in range(points)],
+        country=country,
+        seed=seed,
+        alarms_per_lane_day=alarms_per_lane_day,
+        snm_every=snm_every,
+        hit_share=hit_share,
+        subjects=subjects,
+    )
+    try:
+        sink = Sink(
+            to,
+            bootstrap=settings.kafka.bootstrap_servers,
+            client=client_options(settings.kafka) if settings.kafka.bootstrap_servers else None,
+            events_topic=settings.kafka.topics.events,
+            alarms_topic=settings.kafka.topics.alarms,
+            url=url,
+            token=os.environ.get("FAILSAFE_SIM_TOKEN"),
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    sent = asyncio.run(run(stream, sink, seconds=seconds, accelerate=accelerate, rate=rate))
+    typer.echo(orjson.dumps(sent).decode(), err=True)
 
 
 @db_app.command("upgrade")

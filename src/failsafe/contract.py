@@ -64,6 +64,13 @@ class EntrySummary(TypedDict):
     subject_name: str
 
 
+class NoEntry(TypedDict):
+    """The `entry` of an alert no watchlist entry caused (a radiation alarm's)."""
+
+
+AlertKind = Literal["watchlist_hit", "radiation_alarm"]
+
+
 # Unknown fields pass through (a newer replica's alert read by an older one loses nothing).
 @final  # closed for type narrowing: `"control" in message` tells the two bus messages apart
 @with_config(ConfigDict(extra="allow"))
@@ -78,10 +85,12 @@ class AlertView(TypedDict):
     score: float
     method: str
     recipients: list[str]
-    entry: EntrySummary
+    # A radiation alarm's alert (kind `radiation_alarm`) has no entry: `{}`.
+    entry: EntrySummary | NoEntry
     event: dict[str, Any]
     explanation: list[dict[str, Any]]
     quality_flags: NotRequired[list[str]]
+    kind: NotRequired[AlertKind]  # watchlist_hit (the default) or radiation_alarm
 
 
 @final

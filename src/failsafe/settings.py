@@ -32,6 +32,8 @@ class TopicSettings(BaseModel):
     events: str = "failsafe.events.v1"
     events_dlq: str = "failsafe.events.dlq.v1"
     alerts: str = "failsafe.alerts.v1"
+    alarms: str = "failsafe.alarms.v1"  # issue 12
+    alarms_dlq: str = "failsafe.alarms.dlq.v1"  # issue 12
 
 
 class KafkaSettings(BaseModel):
@@ -173,6 +175,32 @@ class HubSettings(BaseModel):
     status_cache: int = Field(default=100_000, ge=1)
 
 
+class AlarmSettings(BaseModel):
+    """Project Stone (issue 12): how radiation alarms meet lane crossings (docs/alarms.md)."""
+
+    # An alarm's occupancy window is widened by these seconds before its start and after its end.
+    tolerance_before_s: float = Field(default=30.0, ge=0)
+    tolerance_after_s: float = Field(default=60.0, ge=0)
+    # How late either side may arrive and still link; crossings neither a hit nor linked are
+    # deleted once this has passed since they were received (data minimisation).
+    lateness_s: float = Field(default=600.0, gt=0)
+    # Adjacent lanes per point ({"DEU-POL-A12": {"3": ["2", "4"]}}); a point not listed uses
+    # numeric neighbours (lane 3: lanes 2 and 4).
+    adjacent_lanes: dict[str, dict[str, list[str]]] = {}
+    # Link confidence: in the occupancy itself 1.0, only in the widened margin this; an adjacent
+    # lane (or a lane-less handheld alarm) multiplies by `adjacent_factor`.
+    margin_confidence: float = Field(default=0.7, ge=0, le=1)
+    adjacent_factor: float = Field(default=0.5, ge=0, le=1)
+    # A medical or NORM identification at least this confident, with no hit, is `low`.
+    confident_identification: float = Field(default=0.8, ge=0, le=1)
+    max_alarm_bytes: int = Field(default=1024 * 1024, ge=1024)
+    consumer_group: str = "failsafe-alarms"
+    # Alarms of one batch recorded at once by a worker (those at one point still go in turn).
+    concurrency: int = Field(default=4, ge=1, le=64)
+    # Seconds between purges of expired lane crossings (run by whoever records crossings).
+    purge_interval_s: float = Field(default=30.0, gt=0)
+
+
 class AuthSettings(BaseModel):
     # Failed authentications allowed per client address per minute before 429.
     max_failures_per_minute: int = Field(default=20, ge=1)
@@ -227,6 +255,7 @@ class Settings(BaseSettings):
     matching: MatchingSettings = MatchingSettings()
     hub: HubSettings = HubSettings()
     auth: AuthSettings = AuthSettings()
+    alarms: AlarmSettings = AlarmSettings()  # issue 12
     server: ServerSettings = ServerSettings()
     retention: RetentionSettings = RetentionSettings()
     log_level: str = "INFO"

@@ -21,6 +21,8 @@ def alert_view(alert: Alert) -> AlertView:
         {
             **alert.payload,
             "id": alert.id,
+            # watchlist_hit | radiation_alarm (an object not yet flushed has no default).
+            "kind": alert.kind or "watchlist_hit",
             "status": alert.status,
             "updated_at": alert.updated_at.isoformat(),
         },

@@ -1,7 +1,8 @@
 """The data model, in one place because it was designed as one: every domain imports from here.
 
 Tables: bureau, principal (+ stream_ticket), counter, watchlist_entry (+ watchlist_entry_version),
-sighting, alert (+ alert_recipient, alert_transition, alert_ack), audit_log. Personal data lives
+sighting, alert (+ alert_recipient, alert_transition, alert_ack), audit_log; Project Stone
+(issue 12): alarm, lane_crossing, alarm_link, alarm_adjudication. Personal data lives
 only in the JSON documents of entries, entry versions, sightings and alerts, never in audit
 details.
 """
@@ -20,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -159,19 +161,34 @@ class Sighting(Base):
 
 
 class Alert(Base):
-    """One hit: an (event, watchlist entry) pair. `id` comes from the commit-ordered counter."""
+    """One hit: an (event, watchlist entry) pair. `id` comes from the commit-ordered counter.
+
+    Issue 12: `kind` is `watchlist_hit` (the above) or `radiation_alarm` (one per alarm; then
+    `event_id` is `alarm:<alarm_id>`, unique among radiation alerts, and there is no entry and no
+    sighting: entry_id and sighting_id are NULL)."""
 
     __tablename__ = "alert"
     __table_args__ = (
         UniqueConstraint("event_id", "entry_id"),
         Index("ix_alert_entry_traveller", "entry_id", "traveller_key"),
+        # Exactly one alert per alarm (issue 12), whichever worker gets there first.
+        Index(
+            "ux_alert_radiation_event",
+            "event_id",
+            unique=True,
+            postgresql_where=text("kind = 'radiation_alarm'"),
+            sqlite_where=text("kind = 'radiation_alarm'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(  # issue 12
+        String(24), default="watchlist_hit", server_default="watchlist_hit"
+    )
     event_id: Mapped[str] = mapped_column(String(128))
-    entry_id: Mapped[str] = mapped_column(ForeignKey("watchlist_entry.id"), index=True)
+    entry_id: Mapped[str | None] = mapped_column(ForeignKey("watchlist_entry.id"), index=True)
     entry_version: Mapped[int] = mapped_column(Integer)
-    sighting_id: Mapped[int] = mapped_column(ForeignKey("sighting.id"), index=True)
+    sighting_id: Mapped[int | None] = mapped_column(ForeignKey("sighting.id"), index=True)
     status: Mapped[str] = mapped_column(String(24), index=True)
     severity: Mapped[str] = mapped_column(String(16), index=True)
     score: Mapped[float] = mapped_column(Float)
@@ -236,3 +253,78 @@ class AuditLog(Base):
     object_type: Mapped[str | None] = mapped_column(String(32))
     object_id: Mapped[str | None] = mapped_column(String(128), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+# -- Project Stone (issue 12): radiation alarms linked to crossings ------------------------------
+
+
+class Alarm(Base):
+    """A radiation alarm (contract `failsafe.alarm/v1`), once per `alarm_id`. Not personal data:
+    kept. `window_start`/`window_end` are the occupancy widened by the tolerance in force when it
+    arrived (the correlation's meeting condition, indexed with the point)."""
+
+    __tablename__ = "alarm"
+    __table_args__ = (Index("ix_alarm_point_window", "point", "window_start", "window_end"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    alarm_id: Mapped[str] = mapped_column(String(128), unique=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    country: Mapped[str] = mapped_column(String(3))
+    point: Mapped[str] = mapped_column(String(64))
+    lane: Mapped[str | None] = mapped_column(String(16))
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    # " gamma neutron " (spaces at both ends): `LIKE '% neutron %'` on both backends.
+    categories: Mapped[str] = mapped_column(String(64), default="")
+    document: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    alert_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    # The latest adjudication code (None: not adjudicated), for the list's filter.
+    adjudication: Mapped[str | None] = mapped_column(String(32), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LaneCrossing(Base):
+    """A border crossing with a point and a lane, kept to meet alarms. Data minimisation: one
+    that is neither a hit nor linked is deleted once `purge_after` has passed."""
+
+    __tablename__ = "lane_crossing"
+    __table_args__ = (Index("ix_lane_crossing_point_time", "point", "occurred_at"),)
+
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    point: Mapped[str] = mapped_column(String(64))
+    lane: Mapped[str] = mapped_column(String(16))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    country: Mapped[str | None] = mapped_column(String(3))
+    hit: Mapped[bool] = mapped_column(default=False)
+    # The event as received (traveller, document, crossing with vehicle): evidence once linked.
+    event: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    purge_after: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AlarmLink(Base):
+    """An alarm met a crossing: once per pair (the primary key), whoever saw it first."""
+
+    __tablename__ = "alarm_link"
+
+    alarm_pk: Mapped[int] = mapped_column(ForeignKey("alarm.id"), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True, index=True)
+    relation: Mapped[str] = mapped_column(String(16))  # same_lane | adjacent_lane
+    confidence: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AlarmAdjudication(Base):
+    """The outcome of an alarm's inspection, append-only (DESIGN.md "Radiation alarm")."""
+
+    __tablename__ = "alarm_adjudication"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    alarm_pk: Mapped[int] = mapped_column(ForeignKey("alarm.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    secondary: Mapped[str] = mapped_column(String(16))
+    isotopes: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    note: Mapped[str | None] = mapped_column(Text)
+    principal_id: Mapped[str | None] = mapped_column(String(32))
+    bureau_code: Mapped[str | None] = mapped_column(String(3))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol, cast
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -66,29 +66,34 @@ class Delivered:
 
     @classmethod
     def of(cls, alert: AlertView) -> Delivered:
-        entry = alert["entry"]
+        # A radiation alarm's alert has no entry (`{}`): it has no notice type nor entry id.
+        entry = cast(dict[str, Any], alert["entry"])
         return cls(
             id=alert["id"],
             recipients=frozenset(alert["recipients"]),
             score=alert["score"],
             severity=alert["severity"],
             # A notice is a free-form object in an entry summary: its type may be absent.
-            notice_type=str(entry["notice"].get("type") or ""),
-            entry_id=entry["id"],
+            notice_type=str((entry.get("notice") or {}).get("type") or ""),
+            entry_id=str(entry.get("id") or ""),
             status=alert["status"],
             updated_at=alert.get("updated_at") or alert["created_at"],
             frame=frame({"type": "alert", "alert": alert}),
         )
 
-    def update_frame(self) -> str:
-        return frame(
-            {
-                "type": "alert_update",
-                "id": self.id,
-                "status": self.status,
-                "updated_at": self.updated_at,
-            }
-        )
+    def update_frame(self, alert: AlertView | None = None) -> str:
+        message: dict[str, Any] = {
+            "type": "alert_update",
+            "id": self.id,
+            "status": self.status,
+            "updated_at": self.updated_at,
+        }
+        if alert is not None:
+            # Additive (issue 12): the severity and the whole alert as it is now, since an update
+            # may carry more than a status (a radiation alarm linked; a bureau newly routed).
+            message["severity"] = self.severity
+            message["alert"] = alert
+        return frame(message)
 
 
 @dataclass(frozen=True, slots=True)

@@ -243,14 +243,15 @@ class Hub:
             if status == "new":
                 self.duplicates += 1
                 return
-        elif known[0] == status or updated_at <= known[1]:
-            # Same status, or an older change arriving after a newer one (two replicas
-            # publishing in a different order than they committed): not news.
+        elif updated_at <= known[1]:
+            # The same state again, or an older change arriving after a newer one (two replicas
+            # publishing in a different order than they committed): not news. A newer
+            # `updated_at` with the same status is news (a radiation alarm linked to a hit).
             self.duplicates += 1
             return
         self._remember(alert_id, status, updated_at)
         item = Delivered.of(alert)
-        self._fan_out_update(Update(item, item.update_frame()))
+        self._fan_out_update(Update(item, item.update_frame(alert)))
 
     def _deliver(self, alert: AlertView) -> None:
         item = Delivered.of(alert)

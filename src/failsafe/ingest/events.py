@@ -67,6 +67,7 @@ Short = Annotated[str, StringConstraints(max_length=64)]
 Name = Annotated[str, StringConstraints(max_length=200)]
 Airport = Annotated[str, StringConstraints(max_length=4)]
 MrzLine = Annotated[str, StringConstraints(max_length=44)]
+Lane = Annotated[str, StringConstraints(min_length=1, max_length=16, strip_whitespace=True)]
 
 
 class _Open(BaseModel):
@@ -91,10 +92,20 @@ class Document(_Open):
     expiry_date: Annotated[str, StringConstraints(max_length=10)] | None = None
 
 
+class Vehicle(_Open):
+    """Issue 12: what passed the lane with the traveller (evidence on a radiation alarm)."""
+
+    plate: Annotated[str, StringConstraints(max_length=32)] | None = None
+    container: Annotated[str, StringConstraints(max_length=32)] | None = None
+
+
 class Crossing(_Open):
     point: Short | None = None
     mode: Short | None = None
     direction: Literal["entry", "exit", "transit"] | None = None
+    # Issue 12: the lane (as the point names it: "3", "T2") meets radiation alarms of that lane.
+    lane: Lane | None = None
+    vehicle: Vehicle | None = None
 
 
 class Flight(_Open):

@@ -114,6 +114,13 @@ class DeadLetterSink(Protocol):
     async def send(self, rejections: Sequence[Rejection]) -> None: ...
 
 
+class LaneObserver(Protocol):
+    """Issue 12: told, after a batch's hits are recorded, of its border crossings with a lane
+    (failsafe.alarms.service.CrossingObserver records them and links them to radiation alarms)."""
+
+    async def observe(self, events: Sequence[dict[str, Any]], hit_event_ids: set[str]) -> None: ...
+
+
 class Pipeline:
     def __init__(
         self,
@@ -124,7 +131,9 @@ class Pipeline:
         threshold: float | None = None,
         max_event_bytes: int = 256 * 1024,
         alert_within: float = 0.1,
+        lanes: LaneObserver | None = None,
     ) -> None:
+        self.lanes = lanes  # issue 12
         self.sessions = sessions
         self.follower = follower
         self.bus = bus
@@ -145,6 +154,7 @@ class Pipeline:
         outcome = BatchOutcome()
         hits: list[Hit] = []
         hits_since = 0.0  # when the oldest hit not yet recorded was found
+        lane_events: list[dict[str, Any]] = []
         # Where each event came from, to dead-letter it if recording its hits fails on its data.
         origins: dict[str, list[tuple[int, RawRecord]]] = {}
         for i, record in enumerate(records):
@@ -173,6 +183,8 @@ class Pipeline:
             event, flags = screened.event, screened.quality_flags
             outcome.accepted.append(event["event_id"])
             origins.setdefault(event["event_id"], []).append((i, record))
+            if (event.get("crossing") or {}).get("lane"):
+                lane_events.append(event)  # issue 12
             if screened.matches and not hits:
                 hits_since = time.perf_counter()
             for match in screened.matches:
@@ -197,6 +209,8 @@ class Pipeline:
                 await self._alert(hits, outcome, origins)
                 hits = []
         await self._alert(hits, outcome, origins)
+        if self.lanes is not None and lane_events:
+            await self._observe_lanes(lane_events, outcome)
         metrics.EVENTS_CONSUMED.inc(len(records))
         outcome.rejected.sort(key=lambda r: r.index)
         if outcome.rejected and self.dead_letters is not None:
@@ -207,6 +221,27 @@ class Pipeline:
         )
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
         return outcome
+
+    async def _observe_lanes(self, events: list[dict[str, Any]], outcome: BatchOutcome) -> None:
+        """Issue 12: after the hits (so an alarm alert finds them), the lane crossings. A data
+        error is retried event by event; an event that still fails is logged and left out of
+        correlation (it was screened: it is not dead-lettered). An outage propagates."""
+        assert self.lanes is not None
+        accepted = set(outcome.accepted)
+        events = [e for e in events if e["event_id"] in accepted]
+        hit_ids = {str((a.get("event") or {}).get("event_id")) for a in outcome.alerts}
+        try:
+            await self.lanes.observe(events, hit_ids)
+        except Exception as exc:
+            if not is_data_error(exc):
+                raise
+            for event in events:
+                try:
+                    await self.lanes.observe([event], hit_ids)
+                except Exception as one:
+                    if not is_data_error(one):
+                        raise
+                    log_failure("lane correlation", one, then="crossing left uncorrelated")
 
     @staticmethod
     def _reject(outcome: BatchOutcome, index: int, reason: str, record: RawRecord) -> None:

@@ -11,7 +11,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from failsafe.ingest.follower import WatchlistFollower
-from failsafe.ingest.pipeline import Pipeline
+from failsafe.ingest.pipeline import LaneObserver, Pipeline
 from failsafe.ingest.screener import new_screener
 from failsafe.kit.bus import AlertBus
 from failsafe.kit.kafka import LazyProducer, client_options
@@ -24,8 +24,14 @@ class ScreeningService:
     name = "screening"
 
     def __init__(
-        self, settings: Settings, sessions: async_sessionmaker[AsyncSession], bus: AlertBus
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        bus: AlertBus,
+        lanes: LaneObserver | None = None,
     ) -> None:
+        """`lanes` sees the crossings that name a lane (radiation alarms, failsafe.alarms; given
+        by the application, which sits above both domains)."""
         self.settings = settings
         self.follower = WatchlistFollower(sessions, new_screener())
         self.pipeline = Pipeline(
@@ -34,6 +40,7 @@ class ScreeningService:
             bus,
             threshold=settings.matching.threshold,
             max_event_bytes=settings.kafka.max_event_bytes,
+            lanes=lanes,
         )
         self.producer: LazyProducer | None = None
 

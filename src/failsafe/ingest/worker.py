@@ -38,19 +38,23 @@ from aiokafka.errors import (
     MessageSizeTooLargeError,
 )
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from failsafe.db.engine import create_engine, create_sessionmaker
 from failsafe.ingest import metrics
 from failsafe.ingest.follower import WatchlistFollower
-from failsafe.ingest.pipeline import Pipeline, RawRecord, Rejection
+from failsafe.ingest.pipeline import LaneObserver, Pipeline, RawRecord, Rejection
 from failsafe.ingest.screener import Screener
 from failsafe.kit import metrics as kit_metrics
-from failsafe.kit.bus import KafkaAlertBus
+from failsafe.kit.bus import AlertBus, KafkaAlertBus
 from failsafe.kit.kafka import ClientOptions, KafkaProbe, LazyProducer, client_options
 from failsafe.kit.retry import Backoff, OutageLog, retry
 from failsafe.kit.service import Services
 from failsafe.kit.topics import require_topics, topic_names
 from failsafe.settings import Settings
+
+# The worker makes its sessions and bus when it runs: a lane observer is made from them.
+LanesFactory = Callable[[async_sessionmaker[AsyncSession], AlertBus], LaneObserver]
 
 log = logging.getLogger(__name__)
 
@@ -122,8 +126,12 @@ class IngestWorker:
         screener: Screener,
         batch_size: int = 500,
         threshold: float | None = None,
+        lanes: LanesFactory | None = None,
     ) -> None:
+        """`lanes` makes what sees the crossings that name a lane (radiation alarms: given by
+        the caller, above both domains: `failsafe ingest` passes failsafe.alarms')."""
         self.settings = settings
+        self.lanes = lanes
         self.screener = screener
         self.batch_size = batch_size
         # None: the setting (FAILSAFE_MATCHING__THRESHOLD).
@@ -261,6 +269,7 @@ class IngestWorker:
                 KafkaDeadLetters(producer, kafka.topics.events_dlq, kafka.max_event_bytes),
                 threshold=self.threshold,
                 max_event_bytes=kafka.max_event_bytes,
+                lanes=None if self.lanes is None else self.lanes(sessions, bus),
             )
             consumer.subscribe([kafka.topics.events], listener=_FinishBeforeRevoke(self._lock))
             await self._retrying("kafka consumer", consumer.start)

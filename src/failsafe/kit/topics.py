@@ -32,9 +32,10 @@ CREATE_COMMAND = "failsafe kafka create-topics --partitions N --replication-fact
 
 
 def topic_names(kafka: KafkaSettings) -> list[str]:
-    """Every topic failsafe uses, as configured (events in, dead letters, alerts out)."""
+    """Every topic failsafe uses, as configured (events in, dead letters, alerts out, radiation
+    alarms in and their dead letters)."""
     topics = kafka.topics
-    return [topics.events, topics.events_dlq, topics.alerts]
+    return [topics.events, topics.events_dlq, topics.alerts, topics.alarms, topics.alarms_dlq]
 
 
 class MissingTopics(Exception):

@@ -18,8 +18,8 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from failsafe.actor import CLI_ACTOR
 from failsafe.alerts.recorder import Hit, record_hits
-from failsafe.auth.service import CLI_ACTOR
 from failsafe.db.engine import create_engine, create_sessionmaker
 from failsafe.db.models import Alert
 from failsafe.ingest.worker import IngestWorker

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from failsafe.auth.service import Actor
+from failsafe.actor import Actor
 from failsafe.watchlist.documents import changed_fields, merge_patch
 from failsafe.watchlist.policy import can_see
 from failsafe.watchlist.schemas import ENTRY_EXAMPLE, EntryIn
