@@ -21,7 +21,7 @@ from pydantic.json_schema import models_json_schema
 
 from failsafe import __version__
 from failsafe.alerts.schemas import AlertOut
-from failsafe.contract import AlertStatus
+from failsafe.contract import AlertStatus, Severity
 from failsafe.hub.protocol import Ack, Filters, Ping, Pong, Subscribe
 from failsafe.ingest.events import Event
 from failsafe.kit.state import StateDep
@@ -54,12 +54,15 @@ class AlertFrame(_Frame):
 
 
 class AlertUpdate(_Frame):
-    """A status change of an alert the stream carried."""
+    """A change of an alert the stream carried: its status, or (a radiation alarm linked, a
+    bureau newly routed) its evidence; `severity` and `alert` are the alert as it is now."""
 
     type: Literal["alert_update"]
     id: int
     status: AlertStatus
     updated_at: str
+    severity: Severity | None = None
+    alert: AlertOut | None = None
 
 
 class Acked(_Frame):

@@ -46,6 +46,7 @@ def create_topics_command(
     plan = [
         ([kafka.topics.events, kafka.topics.events_dlq], partitions),
         ([kafka.topics.alerts], 1),
+        ([kafka.topics.alarms, kafka.topics.alarms_dlq], partitions),
     ]
 
     async def run() -> dict[str, str]:

@@ -99,7 +99,12 @@ class LinkOut(BaseModel):
 
 
 class AdjudicationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {"code": "medical_isotope", "secondary": "completed", "isotopes": ["I-131"]}
+        },
+    )
 
     code: AdjudicationCode
     secondary: Secondary = "none"
@@ -151,6 +156,19 @@ def _intake(state: AppState) -> service.AlarmIntake:
     return intake
 
 
+# An outline of a portal's document (docs/alarms.md has the mapping); the API's example only.
+EXAMPLE_N42 = (
+    '<RadInstrumentData xmlns="http://physics.nist.gov/N42/2011/N42" '
+    'n42DocUUID="d7b2c1e0-0000-4000-8000-000000000001">'
+    '<RadInstrumentInformation id="rpm-3"><RadInstrumentManufacturerName>ACME'
+    "</RadInstrumentManufacturerName><RadInstrumentModelName>RPM</RadInstrumentModelName>"
+    "<RadInstrumentClassCode>Portal Monitor</RadInstrumentClassCode></RadInstrumentInformation>"
+    "<!-- RadMeasurement (OccupancyIndicator, GrossCounts), AnalysisResults (RadAlarm, "
+    "NuclideAnalysisResults): see docs/alarms.md -->"
+    "</RadInstrumentData>"
+)
+
+
 _BODY = {
     MAX_BODY_KEY: MAX_ALARM_BODY,
     "requestBody": {
@@ -160,6 +178,7 @@ _BODY = {
             "application/xml": {
                 "schema": {"type": "string"},
                 "description": "an N42.42-2012 RadInstrumentData document (docs/alarms.md)",
+                "example": EXAMPLE_N42,
             },
         },
     },

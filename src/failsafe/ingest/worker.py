@@ -50,7 +50,7 @@ from failsafe.kit.bus import AlertBus, KafkaAlertBus
 from failsafe.kit.kafka import ClientOptions, KafkaProbe, LazyProducer, client_options
 from failsafe.kit.retry import Backoff, OutageLog, retry
 from failsafe.kit.service import Services
-from failsafe.kit.topics import require_topics, topic_names
+from failsafe.kit.topics import ingest_topics, require_topics
 from failsafe.settings import Settings
 
 # The worker makes its sessions and bus when it runs: a lane observer is made from them.
@@ -252,7 +252,8 @@ class IngestWorker:
             await probe.check()
             # Topics are the operator's (failsafe kafka create-topics): a missing one stops the
             # worker with MissingTopics naming it; Kafka away is retried like any outage.
-            await self._retrying("kafka topics", lambda: require_topics(client, topic_names(kafka)))
+            own_topics = ingest_topics(kafka)
+            await self._retrying("kafka topics", lambda: require_topics(client, own_topics))
             await producer.start()
             await bus.start()
             await self._retrying("watchlist load", follower.load)

@@ -38,6 +38,12 @@ def topic_names(kafka: KafkaSettings) -> list[str]:
     return [topics.events, topics.events_dlq, topics.alerts, topics.alarms, topics.alarms_dlq]
 
 
+def ingest_topics(kafka: KafkaSettings) -> list[str]:
+    """The topics `failsafe ingest` reads and writes (the alarm worker checks its own)."""
+    topics = kafka.topics
+    return [topics.events, topics.events_dlq, topics.alerts]
+
+
 class MissingTopics(Exception):
     """Topics a process needs do not exist; the message says how to create them."""
 

@@ -22,7 +22,7 @@ from failsafe.ingest.worker import IngestWorker
 from tests.conftest import subprocess_log
 from tests.fixtures.app import free_port
 from tests.fixtures.factories import entry_doc, event, put_entry
-from tests.fixtures.streams import Env
+from tests.fixtures.streams import Env, loaded
 
 pytestmark = pytest.mark.integration
 
@@ -35,9 +35,7 @@ def observed() -> tuple[float, float]:
 
 async def test_latency_counts_from_the_record_timestamp(env: Env, worker: IngestWorker) -> None:
     await put_entry(env.sessions, entry_doc("OKONKWO", "CHIDI", dob="1975-06", owner="FRA"))
-    async with asyncio.timeout(10):
-        while worker._follower is None or not worker._follower.entries:
-            await asyncio.sleep(0.05)  # the follower polls the watchlist revision
+    await loaded(worker)
     count, total = observed()
     hit = event("OKONKWO", "CHIDI", dob="1975-06-01", country="DEU")
     # Produced "30 s ago": as if it had waited in the topic behind a backlog.

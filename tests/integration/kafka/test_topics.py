@@ -25,7 +25,11 @@ FAILSAFE = str(Path(sys.executable).parent / "failsafe")
 
 def _topics(unique_topic: Callable[[str], str]) -> TopicSettings:
     return TopicSettings(
-        events=unique_topic("events"), events_dlq=unique_topic("dlq"), alerts=unique_topic("alerts")
+        events=unique_topic("events"),
+        events_dlq=unique_topic("dlq"),
+        alerts=unique_topic("alerts"),
+        alarms=unique_topic("alarms"),
+        alarms_dlq=unique_topic("alarms-dlq"),
     )
 
 
@@ -51,6 +55,8 @@ async def test_create_topics_is_idempotent_and_reports_what_it_did(
         "FAILSAFE_KAFKA__TOPICS__EVENTS": topics.events,
         "FAILSAFE_KAFKA__TOPICS__EVENTS_DLQ": topics.events_dlq,
         "FAILSAFE_KAFKA__TOPICS__ALERTS": topics.alerts,
+        "FAILSAFE_KAFKA__TOPICS__ALARMS": topics.alarms,
+        "FAILSAFE_KAFKA__TOPICS__ALARMS_DLQ": topics.alarms_dlq,
     }
     command = [FAILSAFE, "kafka", "create-topics", "--partitions", "3", "--replication-factor", "1"]
 
@@ -65,12 +71,13 @@ async def test_create_topics_is_idempotent_and_reports_what_it_did(
         f"{topics.events}: created (3 partitions)",
         f"{topics.events_dlq}: found (left as it is)",
         f"{topics.alerts}: created (1 partition)",
+        f"{topics.alarms}: created (3 partitions)",
+        f"{topics.alarms_dlq}: created (3 partitions)",
     ]
     second = await asyncio.to_thread(run)
     assert second.returncode == 0, second.stderr
-    assert second.stdout.splitlines() == [
-        f"{t}: found (left as it is)" for t in (topics.events, topics.events_dlq, topics.alerts)
-    ]
+    everything = (topics.events, topics.events_dlq, topics.alerts, topics.alarms, topics.alarms_dlq)
+    assert second.stdout.splitlines() == [f"{t}: found (left as it is)" for t in everything]
     names = [topics.events, topics.events_dlq, topics.alerts]
     assert await _partitions(kafka_bootstrap, names) == {
         topics.events: 3, topics.events_dlq: 2, topics.alerts: 1

@@ -101,11 +101,14 @@ async def test_out_of_order_and_repeated_alerts_are_delivered_once_in_id_order(
         later = "2026-01-02T00:00:00+00:00"
         await bus.publish([_alert(2, "withdrawn", later), _alert(2, "withdrawn", later)])
         (update,) = await _frames(conn, 1)
+        alert = update.pop("alert")  # additive: the whole alert as it is now, and its severity
+        assert alert["id"] == 2 and alert["status"] == "withdrawn"
         assert update == {
             "type": "alert_update",
             "id": 2,
             "status": "withdrawn",
             "updated_at": later,
+            "severity": alert["severity"],
         }
         assert hub.duplicates == 2
         # 5 ahead of a missing 4 waits; the database has nothing above 3 to fill with.
