@@ -40,12 +40,23 @@ def _out(alert: Alert) -> AlertView:
     return alert_view(alert)
 
 
+async def _transitions(session: SessionDep, alert_id: int) -> list[TransitionOut]:
+    rows = await service.list_transitions(session, alert_id)
+    names = await service.principal_names(session, [t.principal_id for t in rows])
+    out = []
+    for t in rows:
+        item = TransitionOut.model_validate(t)
+        item.principal_name = names.get(t.principal_id or "")
+        out.append(item)
+    return out
+
+
 async def _detail(session: SessionDep, actor: ActorDep, alert: Alert) -> AlertDetail:
-    transitions = await service.list_transitions(session, alert.id)
+    transitions = await _transitions(session, alert.id)
     return AlertDetail.model_validate(
         {
             **_out(alert),
-            "transitions": [TransitionOut.model_validate(t) for t in transitions],
+            "transitions": transitions,
             "acked_at": await service.acked_at(session, actor, alert.id),
         }
     )
@@ -117,9 +128,7 @@ async def list_transitions(
     alert_id: AlertId, actor: ActorDep, session: SessionDep
 ) -> list[TransitionOut]:
     await service.get_alert(session, actor, alert_id)
-    return [
-        TransitionOut.model_validate(t) for t in await service.list_transitions(session, alert_id)
-    ]
+    return await _transitions(session, alert_id)
 
 
 @router.post(

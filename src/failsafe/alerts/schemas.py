@@ -60,6 +60,9 @@ class TransitionOut(BaseModel):
     from_status: str | None
     to_status: str
     principal_id: str | None
+    principal_name: str | None = Field(
+        default=None, description="the acting principal's display name (none for the system)"
+    )
     bureau_code: str | None
     note: str | None
     at: datetime

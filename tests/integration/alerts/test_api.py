@@ -140,9 +140,14 @@ async def test_lifecycle_roles_notes_and_audit(app: RunningApp, http: httpx2.Asy
     ]
     assert detail["transitions"][0]["note"] == "on it"
     assert detail["transitions"][0]["bureau_code"] == "DEU"
+    # Issue 14: the history names the officers (make_token names them "<role> <bureau>").
+    assert [t["principal_name"] for t in detail["transitions"]] == [
+        "bureau DEU", "analyst FRA", "bureau DEU", "bureau DEU", "analyst FRA",
+    ]
     assert (await move(fra, "in_review")).status_code == 409  # closed is final
     r = await http.get(url, headers=auth(deu))
     assert len(r.json()) == 5
+    assert r.json()[1]["principal_name"] == "analyst FRA"
 
     async with app.sessions() as session:
         rows = (
