@@ -24,7 +24,7 @@ from failsafe.kit.limits import BodyLimitRoute
 from failsafe.kit.openapi import error_responses
 from failsafe.kit.pagination import cursor_key, encode_cursor
 from failsafe.kit.safe import DB_INT_MAX, Instant
-from failsafe.kit.state import BusDep, SessionDep
+from failsafe.kit.state import BusDep, SessionDep, StateDep
 
 router = APIRouter(
     prefix="/v1/alerts",
@@ -161,8 +161,12 @@ async def post_transition(
     summary="The movements of the alert's subject: its entry's sightings the caller may see",
     responses=error_responses(404),
 )
-async def get_timeline(alert_id: AlertId, actor: ActorDep, session: SessionDep) -> Timeline:
-    alert, points = await service.entry_timeline(session, actor, alert_id)
+async def get_timeline(
+    alert_id: AlertId, actor: ActorDep, session: SessionDep, state: StateDep
+) -> Timeline:
+    alert, points = await service.entry_timeline(
+        session, actor, alert_id, crossing_points=state.settings.dashboard.crossing_points
+    )
     entry = (alert.payload or {}).get("entry") or {}
     return Timeline(
         entry_id=alert.entry_id,

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from failsafe.alerts.places import Stop
 from failsafe.contract import AlertStatus, Severity, TargetStatus
 from failsafe.kit.safe import Text
 
@@ -86,6 +87,11 @@ class TimelinePointOut(BaseModel):
     route_countries: list[str]
     status: str
     score: float
+    stops: list[Stop] = Field(
+        default_factory=list,
+        description="issue 14: the places written out and placed (lat/lon null when unknown): a "
+        "booking's origin, transits and destination, or the crossing point",
+    )
 
 
 class Timeline(BaseModel):

@@ -22,7 +22,7 @@ audit row, commits, and only then is published on the alert bus so that every re
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import failsafe.audit.service as audit
 from failsafe.actor import Actor
+from failsafe.alerts import places
 from failsafe.alerts.schemas import TimelinePointOut
 from failsafe.alerts.views import alert_view
 from failsafe.db.base import utcnow
@@ -47,6 +48,7 @@ from failsafe.db.models import (
 )
 from failsafe.errors import Conflict, Forbidden, NotFound
 from failsafe.kit.bus import AlertBus
+from failsafe.settings import GeoPoint
 
 log = logging.getLogger(__name__)
 
@@ -341,7 +343,12 @@ async def record_ack(session: AsyncSession, actor: Actor, alert_id: int) -> bool
 
 
 async def entry_timeline(
-    session: AsyncSession, actor: Actor, alert_id: int, *, limit: int = 500
+    session: AsyncSession,
+    actor: Actor,
+    alert_id: int,
+    *,
+    limit: int = 500,
+    crossing_points: Mapping[str, GeoPoint] | None = None,
 ) -> tuple[Alert, list[TimelinePointOut]]:
     """The movements of the subject of an alert's entry that the caller may see: the sightings
     behind every visible alert on that entry, in the order they happened."""
@@ -367,6 +374,7 @@ async def entry_timeline(
             route_countries=list(s.route_countries or []),
             status=a.status,
             score=a.score,
+            stops=places.stops(s.event or {}, crossing_points or {}),
         )
         for a, s in rows
     ]
