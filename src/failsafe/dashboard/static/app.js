@@ -212,6 +212,14 @@ function time(value) {
   return Number.isNaN(d.getTime()) ? String(value) : d.toLocaleString();
 }
 
+function shortTime(value) {
+  if (!value) return "";
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) return String(value);
+  return d.toLocaleString(undefined, { day: "2-digit", month: "short", year: "numeric",
+    hour: "2-digit", minute: "2-digit" });
+}
+
 // Colour is never the only signal: every chip also says what it is in words.
 function severityChip(severity) {
   return el("span", { class: `chip sev-${severity}`, "data-severity": severity }, severity);
@@ -257,8 +265,12 @@ function render() {
         el("td", {}, noticeChip(noticeOf(a))),
         el("td", { class: "subject" }, subjectOf(a)),
         el("td", { class: "where" }, where(a.event)),
-        el("td", { class: "when" }, time(a.event && a.event.occurred_at)),
-        el("td", { class: "when" }, time(a.created_at)),
+        // When the traveller crossed (what matters), and below it when the alert came in.
+        el("td", { class: "when" },
+          el("span", { class: "event-time", title: time(a.event && a.event.occurred_at) },
+            shortTime(a.event && a.event.occurred_at)),
+          el("span", { class: "received", title: `received ${time(a.created_at)}` },
+            `rcvd ${shortTime(a.created_at)}`)),
       );
       tr.addEventListener("click", () => {
         state.cursor = a.id;
