@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import BrowserContext, Page, async_playwright, expect
 
+from tests import alarm_docs
 from tests.e2e.test_dashboard import CHROMIUM, CHROMIUM_ARGS
 from tests.fixtures.app import RunningApp, make_token
 from tests.fixtures.factories import emit, make_entry, make_hit
@@ -258,4 +260,66 @@ async def test_detail_case_file_map_and_print(app: RunningApp, browser: BrowserC
     (ARTIFACTS / "console-print.pdf").write_bytes(pdf)
     pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
     assert pages == 1, f"the printed summary has {pages} pages"
+    assert not errors, errors
+
+
+async def test_radiation_alarm_alert_and_adjudication(
+    app: RunningApp, browser: BrowserContext
+) -> None:
+    # A watchlist subject crosses lane 3 of a road point; a neutron alarm with Pu-239 goes off.
+    entry = await make_entry(
+        app.sessions, owner="FRA", document="753999077", action="locate_and_detain"
+    )
+    await app.follows(entry["id"], timeout=10)
+    border = await make_token(app.sessions, "border", "DEU")
+    deu = await make_token(app.sessions, "bureau", "DEU")
+    point = "DEU-POL-A12"
+    crossing = alarm_docs.crossing(
+        point=point, lane="3", at=alarm_docs.T0 + timedelta(seconds=5),
+        surname="PETROV", given_names="IVAN", document="753999077",
+    )
+    crossing["document"]["issuing_state"] = "RUS"
+    alarm = alarm_docs.alarm_json(
+        point=point, lane="3", categories=["gamma", "neutron"],
+        nuclides=[{"name": "Pu-239", "category": "snm", "confidence": 0.9}],
+    )
+    page = await browser.new_page()
+    errors: list[str] = []
+    await _sign_in(page, app, deu, errors)
+    async with httpx2.AsyncClient(base_url=app.http, timeout=20) as http:
+        bearer = {"Authorization": f"Bearer {border}"}
+        r = await http.post("/v1/events", json=crossing, headers=bearer)
+        assert r.status_code == 202, r.text
+        hit_row = page.locator("#alerts tbody tr").first
+        await expect(hit_row).to_be_visible(timeout=15_000)
+        r = await http.post("/v1/alarms", json=alarm, headers=bearer)
+        assert r.status_code == 202, r.text
+
+    row = page.locator("#alerts tbody tr:has(.chip[data-notice='radiation'])")
+    await expect(row).to_have_count(1, timeout=15_000)
+    await expect(row.locator(".chip[data-notice]")).to_have_text("radiation alarm")
+    await expect(row.locator(".chip[data-severity]")).to_have_text("critical")
+    await page.wait_for_function("window.__notes.length >= 1")
+    await row.click()
+    detail = page.locator("#detail")
+    await expect(detail.locator(".categories")).to_have_text("gamma, neutron")
+    await expect(detail.locator(".nuclides")).to_contain_text("Pu-239 (snm, 90 %)")
+    await expect(detail.locator("table.crossings tbody tr")).to_have_count(1)
+    await expect(detail.locator("table.crossings")).to_contain_text("IVAN PETROV")
+    await expect(detail.locator("ul.hits li")).to_have_count(1)
+    await page.screenshot(path=str(ARTIFACTS / "console-radiation.png"))
+    overflow = await page.evaluate(
+        "[...document.querySelectorAll('section')].map(e => e.scrollWidth - e.clientWidth)"
+    )
+    assert max(overflow) <= 0, f"cut off in a pane at 1440 px: {overflow}"
+
+    # Adjudicated from the page by the point's bureau.
+    await page.select_option("#adj-code", "contraband_found")
+    await page.fill("#adj-isotopes", "Pu-239")
+    await page.click("#adj-submit")
+    await expect(page.locator("#adj-error")).to_have_text("")
+    await expect(detail.locator("dl.alarm")).to_contain_text("contraband_found")
+    # The linked hit opens from the alarm.
+    await detail.locator("ul.hits a").click()
+    await expect(page.locator("#detail dl.case")).to_contain_text("IVAN PETROV")
     assert not errors, errors

@@ -155,7 +155,8 @@ function isAlarm(alert) {
 function subjectOf(alert) {
   if (isAlarm(alert)) {
     const alarm = alert.alarm || {};
-    return `Radiation alarm ${(alarm.categories || []).join("+")}`.trim();
+    const categories = (alarm.categories || []).join(", ");
+    return categories ? `Radiation alarm: ${categories}` : "Radiation alarm";
   }
   return (alert.entry && alert.entry.subject_name) || "";
 }
@@ -521,12 +522,12 @@ function alarmSection(a) {
     el("h3", {}, `Linked travellers (${crossings.length})`),
     crossings.length
       ? el("table", { class: "crossings" },
-        el("thead", {}, el("tr", {}, ...["Time", "Lane", "Relation", "Confidence", "Direction",
-          "Traveller", "Document", "Vehicle"].map((h) => el("th", {}, h)))),
+        el("thead", {}, el("tr", {}, ...["Time", "Lane · relation", "Direction", "Traveller",
+          "Document", "Vehicle"].map((h) => el("th", {}, h)))),
         el("tbody", {}, ...crossings.map((c) => el("tr", {},
-          el("td", {}, time(c.occurred_at)), el("td", {}, c.lane || ""),
-          el("td", {}, (c.relation || "").replaceAll("_", " ")),
-          el("td", {}, c.confidence === undefined ? "" : Number(c.confidence).toFixed(2)),
+          el("td", {}, shortTime(c.occurred_at)),
+          el("td", {}, [c.lane, (c.relation || "").replaceAll("_", " ")].filter(Boolean).join(" · ")
+            + (c.confidence === undefined || c.confidence === null ? "" : ` (${Number(c.confidence).toFixed(2)})`)),
           el("td", {}, c.direction || ""), el("td", {}, personName(c.traveller)),
           el("td", {}, [((c.document || {}).type), (c.document || {}).number, (c.document || {}).issuing_state].filter(Boolean).join(" ")),
           el("td", {}, [((c.vehicle || {}).plate), (c.vehicle || {}).container].filter(Boolean).join(" · "))))))
@@ -538,7 +539,49 @@ function alarmSection(a) {
         ` · ${(h.entry || {}).subject_name || ""} · score ${Number(h.score).toFixed(2)}`
         + (h.case_category ? ` · ${h.case_category}` : ""))))
       : el("p", { class: "placeholder" }, "No watchlist hit among them."),
-  ];
+    adjudicationForm(a),
+  ].filter(Boolean);
+}
+
+const ADJUDICATION_CODES = ["contraband_found", "real_other", "medical_isotope", "norm",
+  "declared_shipment", "inspection_negative", "background_only", "false_other",
+  "test_or_maintenance", "tamper_or_fault", "other"];
+
+// The adjudication of a radiation alarm (docs/alarms.md): admins, and the bureau of the
+// point's country. The server decides; the form only hides where it would be refused.
+function adjudicationForm(a) {
+  const alarm = a.alarm || {};
+  const me = state.me || {};
+  if (!alarm.alarm_id || !(me.role === "admin" || (me.role === "bureau" && me.bureau_code === alarm.country))) {
+    return null;
+  }
+  const code = el("select", { id: "adj-code" },
+    ...ADJUDICATION_CODES.map((c) => el("option", { value: c }, c.replaceAll("_", " "))));
+  const secondary = el("select", { id: "adj-secondary" },
+    ...["none", "requested", "completed"].map((c) => el("option", { value: c }, `secondary: ${c}`)));
+  const isotopes = el("input", { id: "adj-isotopes", placeholder: "isotopes, e.g. Cs-137, K-40",
+    spellcheck: false });
+  const note = el("textarea", { id: "adj-note", placeholder: "Note (optional)" });
+  const error = el("p", { class: "error", id: "adj-error", role: "alert" });
+  const submit = el("button", { type: "button", id: "adj-submit", onclick: async () => {
+    error.textContent = "";
+    try {
+      await api(`/v1/alarms/${encodeURIComponent(alarm.alarm_id)}/adjudications`, {
+        method: "POST",
+        body: JSON.stringify({
+          code: code.value,
+          secondary: secondary.value,
+          isotopes: isotopes.value.split(",").map((x) => x.trim()).filter(Boolean),
+          note: note.value.trim() || null,
+        }),
+      });
+      await select(a.id);
+    } catch (err) {
+      error.textContent = err.message;
+    }
+  } }, "Record adjudication");
+  return el("div", { class: "adjudication no-print" }, el("h3", {}, "Adjudication"),
+    el("div", { class: "actions" }, code, secondary, isotopes, note, submit), error);
 }
 
 function stopsText(p) {
