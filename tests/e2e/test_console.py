@@ -22,7 +22,11 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import BrowserContext, Page, async_playwright, expect
 
+from failsafe.actor import CLI_ACTOR
+from failsafe.watchlist import service as watchlist
+from failsafe.watchlist.schemas import EntryIn
 from tests import alarm_docs
+from tests.conftest import personal_data
 from tests.e2e.test_dashboard import CHROMIUM, CHROMIUM_ARGS
 from tests.fixtures.app import RunningApp, make_token
 from tests.fixtures.factories import emit, make_entry, make_hit
@@ -196,8 +200,28 @@ async def test_triage_list_keyboard_and_attention(app: RunningApp, browser: Brow
     assert not errors, errors
 
 
+async def _full_entry(app: RunningApp) -> dict[str, Any]:
+    """An entry with what the case file shows: original script, aliases, documents, summary."""
+    personal_data("PETROV", "IVAN", "Иван Петров", "PETROFF", "753100200")
+    data = EntryIn.model_validate({
+        "notice": {"type": "red", "reference": f"2026/{uuid.uuid4().hex[:8]}-R"},
+        "owner_bureau": "FRA",
+        "subject": {
+            "surname": "PETROV", "given_names": "IVAN", "name_original": "Иван Петров",
+            "aliases": [{"surname": "PETROFF", "given_names": "JOHN"}],
+            "date_of_birth": "1970-03",
+            "documents": [{"type": "P", "number": "753100200", "issuing_state": "RUS"}],
+        },
+        "case": {"category": "nuclear_smuggling", "requested_action": "discreet_check",
+                 "summary": "Suspected courier of radioactive sources."},
+        "distribution": {"mode": "all", "allow": [], "deny": []},
+    })
+    async with app.sessions() as session:
+        return await watchlist.create_entry(session, CLI_ACTOR, data)
+
+
 async def test_detail_case_file_map_and_print(app: RunningApp, browser: BrowserContext) -> None:
-    entry = await make_entry(app.sessions, owner="FRA", notice_type="red")
+    entry = await _full_entry(app)
     hits = []
     # Two bookings (two arcs), one crossing placed by its event (one mark), one that is not.
     for n, (kind, at, extra) in enumerate([
@@ -231,8 +255,14 @@ async def test_detail_case_file_map_and_print(app: RunningApp, browser: BrowserC
     await _sign_in(page, app, fra, errors)
     await page.locator(f"#alerts tbody tr[data-alert-id='{alerts[0]['id']}']").click()
     detail = page.locator("#detail")
-    await expect(detail.locator("dl.case")).to_contain_text("nuclear_smuggling")
-    await expect(detail.locator("dl.case")).to_contain_text("Documents")
+    case = detail.locator("dl.case")
+    await expect(case).to_contain_text("nuclear_smuggling")
+    await expect(case).to_contain_text("Иван Петров")
+    await expect(case).to_contain_text("JOHN PETROFF")
+    await expect(case).to_contain_text("P 753100200 RUS")
+    await expect(case.locator(".case-summary")).to_have_text(
+        "Suspected courier of radioactive sources."
+    )
     await expect(detail.locator(".requested")).to_have_text("discreet check")
     await expect(detail.locator(".officer")).to_have_text("bureau FRA")
     await expect(detail.locator("ol.history")).to_contain_text("desk informed")
