@@ -286,6 +286,7 @@ async def test_detail_case_file_map_and_print(app: RunningApp, browser: BrowserC
     await page.emulate_media(media="print")
     await expect(page.locator("section#list")).to_be_hidden()
     await expect(page.locator("#detail .actions")).to_be_hidden()
+    await page.screenshot(path=str(ARTIFACTS / "console-print.png"), full_page=True)
     pdf = await page.pdf(format="A4")
     (ARTIFACTS / "console-print.pdf").write_bytes(pdf)
     pages = len(re.findall(rb"/Type\s*/Page(?!s)", pdf))

@@ -315,6 +315,8 @@ function onKey(ev) {
   if (target && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) {
     return;
   }
+  // Enter on a focused button or link is that control's own click, not "open".
+  if (ev.key === "Enter" && target && ["BUTTON", "A"].includes(target.tagName)) return;
   if (ev.key === "j") moveCursor(1);
   else if (ev.key === "k") moveCursor(-1);
   else if (ev.key === "Enter" && state.cursor !== null) select(state.cursor);
