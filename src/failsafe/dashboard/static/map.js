@@ -137,6 +137,10 @@ async function drawMovements(points, currentAlertId) {
   const [vx, vy, vw, vh] = fitView(coords);
   svg.setAttribute("viewBox", `${vx} ${vy} ${vw} ${vh}`);
   const unit = vw / 120; // marker size relative to the view: the same on screen at any zoom
+  // An arrowhead at each booking's destination: the direction of travel is not colour alone.
+  svg.append(svgEl("defs", {}, svgEl("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9,
+    refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto-start-reverse" },
+  svgEl("path", { d: "M0,0L10,5L0,10Z", class: "arrowhead" }))));
   svg.append(svgEl("rect", { class: "sea", x: 0, y: 0, width: 360, height: 180 }));
   svg.append(svgEl("g", { class: "land" },
     ...world.map((c) => svgEl("path", { d: c.d }, svgEl("title", {}, c.name)))));
@@ -153,7 +157,7 @@ async function drawMovements(points, currentAlertId) {
         const d = `M${xy[0][0].toFixed(2)},${xy[0][1].toFixed(2)}`
           + xy.slice(1).map((to, j) => curve(xy[j], to)).join("");
         arcs.append(svgEl("path", { class: `arc${current}`, d, "data-alert-id": p.alert_id,
-          "stroke-width": (unit / 3).toFixed(3) },
+          "stroke-width": (unit / 3).toFixed(3), "marker-end": "url(#arrow)" },
           svgEl("title", {}, `${n}. ${when}: ${stops.map((s) => s.label).join(" → ")}`)));
         for (const [j, [x, y]] of xy.entries()) {
           marks.append(svgEl("circle", { class: `airport ${stops[j].role}`, cx: x, cy: y,
