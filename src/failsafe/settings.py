@@ -201,6 +201,21 @@ class AlarmSettings(BaseModel):
     purge_interval_s: float = Field(default=30.0, gt=0)
 
 
+class GeoPoint(BaseModel):
+    """A place in WGS 84 degrees."""
+
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+
+
+class DashboardSettings(BaseModel):
+    """Issue 14: the bureau dashboard's map of movements."""
+
+    # Crossing point -> where it is ({"DEU-POL-A12": {"lat": 52.35, "lon": 14.55}}); a point not
+    # listed is placed by its events' `crossing.location`, else listed without a map mark.
+    crossing_points: dict[str, GeoPoint] = {}
+
+
 class AuthSettings(BaseModel):
     # Failed authentications allowed per client address per minute before 429.
     max_failures_per_minute: int = Field(default=20, ge=1)
@@ -256,6 +271,7 @@ class Settings(BaseSettings):
     hub: HubSettings = HubSettings()
     auth: AuthSettings = AuthSettings()
     alarms: AlarmSettings = AlarmSettings()  # issue 12
+    dashboard: DashboardSettings = DashboardSettings()  # issue 14
     server: ServerSettings = ServerSettings()
     retention: RetentionSettings = RetentionSettings()
     log_level: str = "INFO"

@@ -24,7 +24,7 @@ from failsafe.kit.limits import BodyLimitRoute
 from failsafe.kit.openapi import error_responses
 from failsafe.kit.pagination import cursor_key, encode_cursor
 from failsafe.kit.safe import DB_INT_MAX, Instant
-from failsafe.kit.state import BusDep, SessionDep
+from failsafe.kit.state import BusDep, SessionDep, StateDep
 
 router = APIRouter(
     prefix="/v1/alerts",
@@ -40,12 +40,23 @@ def _out(alert: Alert) -> AlertView:
     return alert_view(alert)
 
 
+async def _transitions(session: SessionDep, alert_id: int) -> list[TransitionOut]:
+    rows = await service.list_transitions(session, alert_id)
+    names = await service.principal_names(session, [t.principal_id for t in rows])
+    out = []
+    for t in rows:
+        item = TransitionOut.model_validate(t)
+        item.principal_name = names.get(t.principal_id or "")
+        out.append(item)
+    return out
+
+
 async def _detail(session: SessionDep, actor: ActorDep, alert: Alert) -> AlertDetail:
-    transitions = await service.list_transitions(session, alert.id)
+    transitions = await _transitions(session, alert.id)
     return AlertDetail.model_validate(
         {
             **_out(alert),
-            "transitions": [TransitionOut.model_validate(t) for t in transitions],
+            "transitions": transitions,
             "acked_at": await service.acked_at(session, actor, alert.id),
         }
     )
@@ -117,9 +128,7 @@ async def list_transitions(
     alert_id: AlertId, actor: ActorDep, session: SessionDep
 ) -> list[TransitionOut]:
     await service.get_alert(session, actor, alert_id)
-    return [
-        TransitionOut.model_validate(t) for t in await service.list_transitions(session, alert_id)
-    ]
+    return await _transitions(session, alert_id)
 
 
 @router.post(
@@ -152,8 +161,12 @@ async def post_transition(
     summary="The movements of the alert's subject: its entry's sightings the caller may see",
     responses=error_responses(404),
 )
-async def get_timeline(alert_id: AlertId, actor: ActorDep, session: SessionDep) -> Timeline:
-    alert, points = await service.entry_timeline(session, actor, alert_id)
+async def get_timeline(
+    alert_id: AlertId, actor: ActorDep, session: SessionDep, state: StateDep
+) -> Timeline:
+    alert, points = await service.entry_timeline(
+        session, actor, alert_id, crossing_points=state.settings.dashboard.crossing_points
+    )
     entry = (alert.payload or {}).get("entry") or {}
     return Timeline(
         entry_id=alert.entry_id,

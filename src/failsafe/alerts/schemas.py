@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from failsafe.alerts.places import Stop
 from failsafe.contract import AlertStatus, Severity, TargetStatus
 from failsafe.kit.safe import Text
 
@@ -60,6 +61,9 @@ class TransitionOut(BaseModel):
     from_status: str | None
     to_status: str
     principal_id: str | None
+    principal_name: str | None = Field(
+        default=None, description="the acting principal's display name (none for the system)"
+    )
     bureau_code: str | None
     note: str | None
     at: datetime
@@ -83,6 +87,11 @@ class TimelinePointOut(BaseModel):
     route_countries: list[str]
     status: str
     score: float
+    stops: list[Stop] = Field(
+        default_factory=list,
+        description="issue 14: the places written out and placed (lat/lon null when unknown): a "
+        "booking's origin, transits and destination, or the crossing point",
+    )
 
 
 class Timeline(BaseModel):

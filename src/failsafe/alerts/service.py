@@ -22,7 +22,7 @@ audit row, commits, and only then is published on the alert bus so that every re
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import failsafe.audit.service as audit
 from failsafe.actor import Actor
+from failsafe.alerts import places
 from failsafe.alerts.schemas import TimelinePointOut
 from failsafe.alerts.views import alert_view
 from failsafe.db.base import utcnow
@@ -42,10 +43,12 @@ from failsafe.db.models import (
     AlertAck,
     AlertRecipient,
     AlertTransition,
+    Principal,
     Sighting,
 )
 from failsafe.errors import Conflict, Forbidden, NotFound
 from failsafe.kit.bus import AlertBus
+from failsafe.settings import GeoPoint
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +202,18 @@ async def list_transitions(session: AsyncSession, alert_id: int) -> Sequence[Ale
     ).all()
 
 
+async def principal_names(session: AsyncSession, ids: Sequence[str | None]) -> dict[str, str]:
+    """Display names of these principals (issue 14: the history names officers, not ids).
+    A deleted principal or a system actor (`cli`) has none: the caller shows the id."""
+    wanted = sorted({i for i in ids if i})
+    if not wanted:
+        return {}
+    rows = (
+        await session.execute(select(Principal.id, Principal.name).where(Principal.id.in_(wanted)))
+    ).all()
+    return {pid: name for pid, name in rows}
+
+
 async def acked_at(session: AsyncSession, actor: Actor, alert_id: int) -> datetime | None:
     ack = await session.get(AlertAck, (alert_id, actor.id))
     return ack.acked_at if ack is not None else None
@@ -328,7 +343,12 @@ async def record_ack(session: AsyncSession, actor: Actor, alert_id: int) -> bool
 
 
 async def entry_timeline(
-    session: AsyncSession, actor: Actor, alert_id: int, *, limit: int = 500
+    session: AsyncSession,
+    actor: Actor,
+    alert_id: int,
+    *,
+    limit: int = 500,
+    crossing_points: Mapping[str, GeoPoint] | None = None,
 ) -> tuple[Alert, list[TimelinePointOut]]:
     """The movements of the subject of an alert's entry that the caller may see: the sightings
     behind every visible alert on that entry, in the order they happened."""
@@ -354,6 +374,7 @@ async def entry_timeline(
             route_countries=list(s.route_countries or []),
             status=a.status,
             score=a.score,
+            stops=places.stops(s.event or {}, crossing_points or {}),
         )
         for a, s in rows
     ]

@@ -1,8 +1,9 @@
 """Serves the dashboard's few static files at /dashboard/ with a strict Content-Security-Policy.
 
-The page signs in with a bearer token kept in the tab's sessionStorage: REST calls send it in the
-Authorization header; the websocket (browsers cannot set its headers) sends it as `?token=`,
-which is why `serve` runs uvicorn without an access log. No other URL ever carries it.
+The page (issue 14: triage list, attention, detail with the map of movements) signs in with a
+bearer token kept in the tab's sessionStorage: REST calls send it in the Authorization header;
+the websocket (browsers cannot set its headers) sends it as `?token=`, which is why `serve`
+runs uvicorn without an access log. No other URL ever carries it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ STATIC = Path(__file__).parent / "static"
 FILES = {
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
+    "attention.js": "text/javascript; charset=utf-8",
+    "map.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",
+    # The alert sound (scripts/alert_sound.py) and Natural Earth's 1:110m countries (public
+    # domain, as TopoJSON from the npm package world-atlas 2.0.2, ISC; static/LICENSES.md).
+    "alert.wav": "audio/wav",
+    "countries-110m.json": "application/json",
 }
 
 
@@ -32,6 +39,7 @@ def _headers(request: Request) -> dict[str, str]:
     return {
         "Content-Security-Policy": (
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "media-src 'self'; "
             f"connect-src {connect}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
         ),
         "Referrer-Policy": "no-referrer",

@@ -99,6 +99,14 @@ class Vehicle(_Open):
     container: Annotated[str, StringConstraints(max_length=32)] | None = None
 
 
+class Location(_Open):
+    """Issue 14: where a crossing point is (WGS 84 degrees), for the dashboard's map when the
+    point is not in `FAILSAFE_DASHBOARD__CROSSING_POINTS`."""
+
+    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+    lon: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+
+
 class Crossing(_Open):
     point: Short | None = None
     mode: Short | None = None
@@ -106,6 +114,7 @@ class Crossing(_Open):
     # Issue 12: the lane (as the point names it: "3", "T2") meets radiation alarms of that lane.
     lane: Lane | None = None
     vehicle: Vehicle | None = None
+    location: Location | None = None
 
 
 class Flight(_Open):

@@ -140,9 +140,14 @@ async def test_lifecycle_roles_notes_and_audit(app: RunningApp, http: httpx2.Asy
     ]
     assert detail["transitions"][0]["note"] == "on it"
     assert detail["transitions"][0]["bureau_code"] == "DEU"
+    # Issue 14: the history names the officers (make_token names them "<role> <bureau>").
+    assert [t["principal_name"] for t in detail["transitions"]] == [
+        "bureau DEU", "analyst FRA", "bureau DEU", "bureau DEU", "analyst FRA",
+    ]
     assert (await move(fra, "in_review")).status_code == 409  # closed is final
     r = await http.get(url, headers=auth(deu))
     assert len(r.json()) == 5
+    assert r.json()[1]["principal_name"] == "analyst FRA"
 
     async with app.sessions() as session:
         rows = (
@@ -189,6 +194,42 @@ async def test_timeline_in_order_with_countries(app: RunningApp, http: httpx2.As
     assert [p["country"] for p in r.json()["points"]] == ["DEU"]
     r = await http.get(f"/v1/alerts/{alerts[0]['id']}/timeline", headers=auth(deu))
     assert r.status_code == 404
+
+
+async def test_timeline_places_written_out(app: RunningApp, http: httpx2.AsyncClient) -> None:
+    # Issue 14: each point carries its places, written out and placed for the map; a booking's
+    # route in order, a crossing placed by its event's `crossing.location`, or only listed.
+    entry = await make_entry(app.sessions, owner="FRA")
+    booking = make_hit(entry, country="DEU")
+    booking.event.update(
+        kind="travel_booking", occurred_at="2026-11-25T08:00:00+00:00",
+        flight={"carrier": "LH", "number": "1300", "origin": "FRA", "transit": ["IST"],
+                "destination": "TAS"},
+    )
+    del booking.event["crossing"]
+    placed = make_hit(entry, country="POL")
+    placed.event["occurred_at"] = "2026-11-26T08:00:00+00:00"
+    placed.event["crossing"]["location"] = {"lat": 52.35, "lon": 14.55}
+    unplaced = make_hit(entry, country="AUT")
+    alerts = await emit(app.sessions, app.bus, [booking, placed, unplaced])
+    fra = await make_token(app.sessions, "bureau", "FRA")
+    r = await http.get(f"/v1/alerts/{alerts[0]['id']}/timeline", headers=auth(fra))
+    assert r.status_code == 200, r.text
+    points = r.json()["points"]
+    route = points[0]["stops"]
+    assert [(s["role"], s["label"]) for s in route] == [
+        ("origin", "Frankfurt am Main (FRA), Germany"),
+        ("transit", "Arnavutköy, Istanbul (IST), Türkiye"),
+        ("destination", "Tashkent (TAS), Uzbekistan"),
+    ]
+    assert route[0]["lat"] == pytest.approx(50.03, abs=0.01)
+    assert route[0]["lon"] == pytest.approx(8.54, abs=0.01)
+    assert points[1]["stops"] == [
+        {"role": "point", "code": "POL-T1", "label": "POL-T1, Poland", "country": "POL",
+         "lat": 52.35, "lon": 14.55}
+    ]
+    (last,) = points[2]["stops"]
+    assert last["label"] == "AUT-T1, Austria" and last["lat"] is None and last["lon"] is None
 
 
 async def test_withdraw_open_alerts(app: RunningApp) -> None:
