@@ -84,10 +84,12 @@ async def test_an_alert_observes_the_event_to_alert_latency(tmp_path: Path) -> N
         assert (await client.post("/v1/watchlist", json=entry, headers=analyst)).status_code == 201
         await eventually(lambda: bool(api.screening.follower.entries), timeout=10)
         before = value("failsafe_event_to_alert_seconds_count")
+        # The registry is the process's: other tests observe too (some 30 s on purpose).
+        quick = value("failsafe_event_to_alert_seconds_bucket", le="10.0")
         event = orjson.loads((EXAMPLES / "event.json").read_bytes())
         assert (await client.post("/v1/events", json=event, headers=border)).status_code == 202
         assert value("failsafe_event_to_alert_seconds_count") == before + 1
-        assert value("failsafe_event_to_alert_seconds_bucket", le="10.0") >= before + 1
+        assert value("failsafe_event_to_alert_seconds_bucket", le="10.0") == quick + 1
 
 
 def test_event_to_alert_ignores_records_without_a_time() -> None:
