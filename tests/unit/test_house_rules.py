@@ -1,6 +1,8 @@
 """Guards of the house's rules that import-linter cannot see (docs/architecture.md "The layers").
 
 - Routers never commit: the request's unit of work is a service's (issue 11, item 6).
+- Routers never look a service up in `AppState.services` themselves: they take the domain's typed
+  dependency alias (`ScreeningDep`, `HubDep`, ...) from its deps module (issue 11, item 1).
 """
 
 from __future__ import annotations
@@ -40,3 +42,15 @@ def test_no_router_commits() -> None:
         if func.attr in ("commit", "rollback")
     ]
     assert found == [], f"routers commit (the service owns its transaction): {found}"
+
+
+def test_no_router_looks_up_services() -> None:
+    found = [
+        _where(path, line)
+        for path in ROUTERS
+        for line, func in _calls(path)
+        if func.attr in ("find", "get")
+        and isinstance(func.value, ast.Attribute)
+        and func.value.attr == "services"
+    ]
+    assert found == [], f"routers look services up (use the domain's deps alias): {found}"

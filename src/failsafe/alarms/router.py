@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from failsafe.actor import Actor
 from failsafe.alarms import service
+from failsafe.alarms.deps import IntakeDep
 from failsafe.alarms.schemas import (
     AdjudicationCode,
     AlarmCategory,
@@ -29,13 +30,13 @@ from failsafe.alarms.schemas import (
 )
 from failsafe.auth.deps import ActorDep, require_roles
 from failsafe.errors import Forbidden, Unavailable
+from failsafe.ingest.deps import OptionalScreeningDep
 from failsafe.ingest.pipeline import RawRecord
-from failsafe.ingest.service import ScreeningService
 from failsafe.kit.limits import MAX_BODY_KEY, BodyLimitRoute, read_limited
 from failsafe.kit.openapi import error_responses
 from failsafe.kit.pagination import cursor_key, encode_cursor
 from failsafe.kit.safe import DB_INT_MAX, Instant, Text
-from failsafe.kit.state import AppState, SessionDep, StateDep
+from failsafe.kit.state import SessionDep, StateDep
 
 router = APIRouter(
     prefix="/v1/alarms",
@@ -144,13 +145,6 @@ def _out(alarm: Any) -> dict[str, Any]:
     }
 
 
-def _intake(state: AppState) -> service.AlarmIntake:
-    intake = state.services.find(service.AlarmIntake)
-    if intake is None:
-        raise Unavailable("the alarm service is not running")
-    return intake
-
-
 _BODY = {
     MAX_BODY_KEY: MAX_ALARM_BODY,
     "requestBody": {
@@ -177,9 +171,14 @@ _BODY = {
     openapi_extra=_BODY,
     responses=error_responses(400, 413, 422, 503),
 )
-async def post_alarm(request: Request, state: StateDep, actor: SenderDep) -> AlarmAccepted:
+async def post_alarm(
+    request: Request,
+    state: StateDep,
+    actor: SenderDep,
+    intake: IntakeDep,
+    screening: OptionalScreeningDep,
+) -> AlarmAccepted:
     settings = state.settings
-    intake = _intake(state)
     body = await read_limited(request, settings.alarms.max_alarm_bytes)
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     xml = (
@@ -194,8 +193,7 @@ async def post_alarm(request: Request, state: StateDep, actor: SenderDep) -> Ala
             "a border principal sends alarms of its own country only"
         )
     raw = orjson.dumps(alarm.to_json_dict())
-    screening = state.services.find(ScreeningService)
-    producer = getattr(screening, "producer", None)
+    producer = screening.producer if screening is not None else None
     if settings.kafka.bootstrap_servers and producer is not None:
         try:
             p = await producer.get()
