@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from failsafe.actor import Actor
-from failsafe.alarms import service
+from failsafe.alarms import review
 from failsafe.alarms.deps import IntakeDep
 from failsafe.alarms.schemas import (
     AdjudicationCode,
@@ -234,7 +234,7 @@ async def list_alarms(
     before = cursor_key(cursor, "before", int)
     if before is not None and not 0 < before <= DB_INT_MAX:
         before = None
-    filters = service.AlarmFilters(
+    filters = review.AlarmFilters(
         point=point,
         lane=lane,
         category=category,
@@ -242,7 +242,7 @@ async def list_alarms(
         after=occurred_after,
         before=occurred_before,
     )
-    rows = await service.list_alarms(session, actor, filters, before_id=before, limit=limit + 1)
+    rows = await review.list_alarms(session, actor, filters, before_id=before, limit=limit + 1)
     page = rows[:limit]
     nxt = encode_cursor({"before": page[-1][0].id}) if len(rows) > limit else None
     return AlarmPage(items=[AlarmOut.model_validate(_out(a)) for a, _ in page], next_cursor=nxt)
@@ -255,7 +255,7 @@ async def list_alarms(
     responses=error_responses(404),
 )
 async def get_alarm(session: SessionDep, actor: ActorDep, alarm_id: AlarmIdPath) -> AlarmDetailOut:
-    detail = await service.get_alarm(session, actor, alarm_id)
+    detail = await review.get_alarm(session, actor, alarm_id)
     return AlarmDetailOut.model_validate(
         {
             **_out(detail.alarm),
@@ -282,7 +282,7 @@ async def post_adjudication(
     alarm_id: AlarmIdPath,
     body: AdjudicationIn,
 ) -> AdjudicationOut:
-    row = await service.adjudicate(
+    row = await review.adjudicate(
         session,
         actor,
         alarm_id,
