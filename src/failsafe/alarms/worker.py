@@ -31,10 +31,11 @@ from failsafe.ingest.worker import (
     KafkaDeadLetters,
     _bounded,
     _commit,
+    dead_letter_producer,
 )
 from failsafe.kit.bus import KafkaAlertBus
-from failsafe.kit.kafka import LazyProducer, client_options
-from failsafe.kit.retry import Backoff, OutageLog
+from failsafe.kit.kafka import client_options
+from failsafe.kit.retry import Backoff, OutageLog, retry
 from failsafe.kit.topics import require_topics
 from failsafe.settings import Settings
 
@@ -55,25 +56,32 @@ class AlarmWorker:
         self._stop.set()
 
     async def _retrying(self, what: str, make: Callable[[], Awaitable[T]]) -> T:
-        backoff = Backoff(0.5, 10.0)
-        outage = OutageLog(log, f"{what}: database or Kafka")
-        while True:
-            try:
-                result = await make()
-            except RETRYABLE as exc:
-                self.ready = False
-                outage.failed(exc)
-                # Producers holding sends spin while the broker is away: drop what they hold.
-                for reset in self._resets:
-                    with contextlib.suppress(Exception):
-                        await reset()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), backoff.next())
-                if self._stop.is_set():
-                    raise
-                continue
-            outage.recovered()
-            return result
+        """`make()`'s result, retried with backoff while PostgreSQL or Kafka is away (the one
+        loop of failsafe.kit.retry); a stop requested during a wait gives up with the failure."""
+        last: list[Exception] = []  # the latest failure only: an outage may last for hours
+
+        async def failed(exc: Exception) -> None:
+            self.ready = False
+            last[:] = [exc]
+            # Producers holding sends spin while the broker is away: drop what they hold.
+            for reset in self._resets:
+                with contextlib.suppress(Exception):
+                    await reset()
+
+        async def wait(delay: float) -> None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+            if self._stop.is_set():
+                raise last[0]
+
+        return await retry(
+            make,
+            outage=OutageLog(log, f"{what}: database or Kafka"),
+            retry_on=RETRYABLE,
+            backoff=Backoff(0.5, 10.0),
+            on_failure=failed,
+            wait=wait,
+        )
 
     async def run(self) -> None:
         kafka = self.settings.kafka
@@ -83,13 +91,8 @@ class AlarmWorker:
         engine = create_engine(self.settings.database)
         sessions = create_sessionmaker(engine)
         client = client_options(kafka)
-        producer = LazyProducer(
-            "alarm dead letters",
-            **client,
-            client_id=f"{kafka.client_id}-alarms-dlq",
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=5,
+        producer = dead_letter_producer(
+            "alarm dead letters", client, f"{kafka.client_id}-alarms-dlq"
         )
         bus = KafkaAlertBus(
             client, kafka.topics.alerts, kafka.client_id, publish_timeout=kafka.publish_timeout

@@ -220,14 +220,7 @@ class IngestWorker:
         engine = create_engine(self.settings.database)
         sessions = create_sessionmaker(engine)
         follower = WatchlistFollower(sessions, self.screener)
-        producer = LazyProducer(
-            "dead letters",
-            **client,
-            client_id=f"{kafka.client_id}-dlq",
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=5,
-        )
+        producer = dead_letter_producer("dead letters", client, f"{kafka.client_id}-dlq")
         bus = KafkaAlertBus(
             client, kafka.topics.alerts, kafka.client_id, publish_timeout=kafka.publish_timeout
         )
@@ -320,6 +313,14 @@ class IngestWorker:
                         metrics.CONSUMER_LAG.labels(tp.topic, tp.partition).set(
                             max(0, high - next_offset)
                         )
+
+
+def dead_letter_producer(what: str, client: ClientOptions, client_id: str) -> LazyProducer:
+    """The producer of a worker's dead letters (events', alarms'): acknowledged by every in-sync
+    replica, idempotent (a send the client retries is written once), batched for 5 ms."""
+    return LazyProducer(
+        what, **client, client_id=client_id, acks="all", enable_idempotence=True, linger_ms=5
+    )
 
 
 async def _bounded(what: str, closing: Any, within: float = CLOSE_TIMEOUT) -> None:
