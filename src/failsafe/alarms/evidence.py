@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +23,7 @@ from failsafe import contract
 from failsafe.alarms.rules import alarm_severity
 from failsafe.alerts import routing
 from failsafe.alerts.recorder import entry_summary
+from failsafe.contract import EntryDoc
 from failsafe.db.models import Alarm, AlarmLink, Alert, LaneCrossing, WatchlistEntry
 from failsafe.settings import AlarmSettings
 
@@ -116,7 +117,8 @@ async def gather_evidence(
             "score": a.score,
             "confidence": confidence.get(a.event_id),
             "case_category": (entry.get("case") or {}).get("category"),
-            "entry": entry_summary(entry),
+            # A stored entry document: contract JSON, validated when it was written (EntryIn).
+            "entry": entry_summary(cast(EntryDoc, entry)),
         }
         for a, entry in shown
     ]

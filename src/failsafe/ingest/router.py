@@ -8,6 +8,7 @@ no event makes the whole request fail (only an unreadable body, 400, or an outag
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import orjson
@@ -204,7 +205,7 @@ async def post_events(
     return EventsResult(accepted=accepted, rejected=rejected)
 
 
-def _visible_to(entry: dict[str, Any], actor: Actor) -> bool:
+def _visible_to(entry: Mapping[str, Any], actor: Actor) -> bool:
     if actor.role == "admin":
         return True
     bureau = actor.bureau_code
