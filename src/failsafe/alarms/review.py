@@ -15,12 +15,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import get_args
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import failsafe.audit.service as audit
 from failsafe.actor import Actor
+from failsafe.alarms.schemas import InnocentCode
 from failsafe.alerts.views import alert_view
 from failsafe.contract import AlertView
 from failsafe.db.base import utcnow
@@ -40,18 +42,7 @@ READ_ROLES = frozenset({"admin", "bureau", "analyst", "border"})
 ADJUDICATE_ROLES = frozenset({"admin", "bureau", "border"})
 # Adjudication codes that say the alarm was innocent (the alert closes) and the one that
 # confirms it; the rest leave the alert's status as it is.
-INNOCENT = frozenset(
-    {
-        "medical_isotope",
-        "norm",
-        "declared_shipment",
-        "inspection_negative",
-        "background_only",
-        "false_other",
-        "test_or_maintenance",
-        "tamper_or_fault",
-    }
-)
+INNOCENT: frozenset[str] = frozenset(get_args(InnocentCode))
 CONFIRMING = "contraband_found"
 
 

@@ -28,9 +28,8 @@ SCHEMA_V1: Literal["failsafe.alarm/v1"] = "failsafe.alarm/v1"
 AlarmCategory = Literal["gamma", "neutron", "isotope", "other"]
 NuclideCategory = Literal["norm", "medical", "industrial", "snm", "unknown"]
 InstrumentKind = Literal["portal", "spectroscopic_portal", "handheld", "other"]
-AdjudicationCode = Literal[
-    "contraband_found",
-    "real_other",
+# The codes that say the alarm was innocent (adjudicating with one closes the alarm's alert).
+InnocentCode = Literal[
     "medical_isotope",
     "norm",
     "declared_shipment",
@@ -39,8 +38,9 @@ AdjudicationCode = Literal[
     "false_other",
     "test_or_maintenance",
     "tamper_or_fault",
-    "other",
 ]
+# Nested Literals flatten: the codes in this order, as the API's enum lists them.
+AdjudicationCode = Literal["contraband_found", "real_other", InnocentCode, "other"]
 ADJUDICATION_CODES: tuple[AdjudicationCode, ...] = get_args(AdjudicationCode)
 Secondary = Literal["none", "requested", "completed"]
 

@@ -37,18 +37,14 @@ class IntakeOutcome:
     alerts: list[AlertView] = field(default_factory=list)
 
 
+# eq=False: a service is compared and hashed by identity, as before it was a dataclass.
+@dataclass(eq=False)
 class AlarmIntake:
     """Validate, record, correlate and publish alarms (the Kafka worker and POST /v1/alarms)."""
 
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        bus: AlertBus,
-        settings: AlarmSettings,
-    ) -> None:
-        self.sessions = sessions
-        self.bus = bus
-        self.settings = settings
+    sessions: async_sessionmaker[AsyncSession]
+    bus: AlertBus
+    settings: AlarmSettings
 
     # A failsafe.kit.service.Service of `serve`: it holds nothing to start or stop, and is ready
     # whenever the replica is (PostgreSQL and the bus are reported by their own services).
@@ -122,20 +118,15 @@ def lane_observer(
     return lambda sessions, bus: CrossingObserver(sessions, bus, settings)
 
 
+@dataclass(eq=False)
 class CrossingObserver:
     """What the event pipeline calls after each batch: lane crossings recorded and correlated,
     alerts published; expired unlinked crossings purged every `purge_interval_s`."""
 
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        bus: AlertBus,
-        settings: AlarmSettings,
-    ) -> None:
-        self.sessions = sessions
-        self.bus = bus
-        self.settings = settings
-        self._last_purge = 0.0
+    sessions: async_sessionmaker[AsyncSession]
+    bus: AlertBus
+    settings: AlarmSettings
+    _last_purge: float = field(default=0.0, init=False)
 
     async def observe(self, events: Sequence[dict[str, Any]], hit_event_ids: set[str]) -> None:
         started = time.perf_counter()

@@ -26,11 +26,10 @@ from failsafe.alarms.service import AlarmIntake
 from failsafe.db.engine import create_engine, create_sessionmaker
 from failsafe.ingest.pipeline import RawRecord
 from failsafe.ingest.worker import (
-    CLOSE_TIMEOUT,
     RETRYABLE,
     KafkaDeadLetters,
-    _bounded,
     _commit,
+    close_clients,
     dead_letter_producer,
 )
 from failsafe.kit.bus import KafkaAlertBus
@@ -154,10 +153,5 @@ class AlarmWorker:
             log.info("alarm worker stopped while a dependency was away (batch not committed)")
         finally:
             self.ready = False
-            await asyncio.gather(
-                _bounded("kafka consumer", consumer.stop()),
-                _bounded("alert bus", bus.stop(CLOSE_TIMEOUT)),
-                _bounded("dead-letter producer", producer.stop(CLOSE_TIMEOUT)),
-                _bounded("database pool", engine.dispose()),
-            )
+            await close_clients(consumer, bus, producer, engine)
             log.info("alarm worker stopped after %d messages", self.processed)

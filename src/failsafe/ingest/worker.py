@@ -38,7 +38,7 @@ from aiokafka.errors import (
     MessageSizeTooLargeError,
 )
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from failsafe.db.engine import create_engine, create_sessionmaker
 from failsafe.ingest import metrics
@@ -274,12 +274,7 @@ class IngestWorker:
         finally:
             self._running = False
             await self._services.stop_all()  # the probe, then the follower
-            await asyncio.gather(
-                _bounded("kafka consumer", consumer.stop()),
-                _bounded("alert bus", bus.stop(CLOSE_TIMEOUT)),
-                _bounded("dead-letter producer", producer.stop(CLOSE_TIMEOUT)),
-                _bounded("database pool", engine.dispose()),
-            )
+            await close_clients(consumer, bus, producer, engine)
             log.info("ingest stopped after %d events", self.processed)
 
     async def _loop(self, consumer: AIOKafkaConsumer, pipeline: Pipeline) -> None:
@@ -320,6 +315,18 @@ def dead_letter_producer(what: str, client: ClientOptions, client_id: str) -> La
     replica, idempotent (a send the client retries is written once), batched for 5 ms."""
     return LazyProducer(
         what, **client, client_id=client_id, acks="all", enable_idempotence=True, linger_ms=5
+    )
+
+
+async def close_clients(
+    consumer: AIOKafkaConsumer, bus: KafkaAlertBus, producer: LazyProducer, engine: AsyncEngine
+) -> None:
+    """A worker's clients closed concurrently, each within CLOSE_TIMEOUT (events' and alarms')."""
+    await asyncio.gather(
+        _bounded("kafka consumer", consumer.stop()),
+        _bounded("alert bus", bus.stop(CLOSE_TIMEOUT)),
+        _bounded("dead-letter producer", producer.stop(CLOSE_TIMEOUT)),
+        _bounded("database pool", engine.dispose()),
     )
 
 
