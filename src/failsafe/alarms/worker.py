@@ -31,10 +31,10 @@ from failsafe.ingest.worker import (
     _commit,
     close_clients,
     dead_letter_producer,
+    retry_dependencies,
 )
 from failsafe.kit.bus import KafkaAlertBus
 from failsafe.kit.kafka import client_options
-from failsafe.kit.retry import Backoff, OutageLog, retry
 from failsafe.kit.topics import require_topics
 from failsafe.settings import Settings
 
@@ -56,7 +56,8 @@ class AlarmWorker:
 
     async def _retrying(self, what: str, make: Callable[[], Awaitable[T]]) -> T:
         """`make()`'s result, retried with backoff while PostgreSQL or Kafka is away (the one
-        loop of failsafe.kit.retry); a stop requested during a wait gives up with the failure."""
+        loop of failsafe.kit.retry, as the events worker's); a stop requested during a wait
+        gives up with the failure."""
         last: list[Exception] = []  # the latest failure only: an outage may last for hours
 
         async def failed(exc: Exception) -> None:
@@ -73,14 +74,7 @@ class AlarmWorker:
             if self._stop.is_set():
                 raise last[0]
 
-        return await retry(
-            make,
-            outage=OutageLog(log, f"{what}: database or Kafka"),
-            retry_on=RETRYABLE,
-            backoff=Backoff(0.5, 10.0),
-            on_failure=failed,
-            wait=wait,
-        )
+        return await retry_dependencies(log, what, make, on_failure=failed, wait=wait)
 
     async def run(self) -> None:
         kafka = self.settings.kafka

@@ -175,14 +175,7 @@ class IngestWorker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), delay)
 
-        result = await retry(
-            make,
-            outage=OutageLog(log, f"{what}: database or Kafka"),
-            retry_on=RETRYABLE,
-            backoff=Backoff(0.5, 10.0),
-            on_failure=failed,
-            wait=wait,
-        )
+        result = await retry_dependencies(log, what, make, on_failure=failed, wait=wait)
         self._failing = False
         return result
 
@@ -308,6 +301,26 @@ class IngestWorker:
                         metrics.CONSUMER_LAG.labels(tp.topic, tp.partition).set(
                             max(0, high - next_offset)
                         )
+
+
+async def retry_dependencies(
+    logger: logging.Logger,
+    what: str,
+    make: Callable[[], Awaitable[T]],
+    *,
+    on_failure: Callable[[Exception], Awaitable[None]],
+    wait: Callable[[float], Awaitable[object]],
+) -> T:
+    """A worker's step (events', alarms') retried while PostgreSQL or Kafka is away: the
+    failures of RETRYABLE kinds, backoff from 0.5 to 10 s, one outage log for `what`."""
+    return await retry(
+        make,
+        outage=OutageLog(logger, f"{what}: database or Kafka"),
+        retry_on=RETRYABLE,
+        backoff=Backoff(0.5, 10.0),
+        on_failure=on_failure,
+        wait=wait,
+    )
 
 
 def dead_letter_producer(what: str, client: ClientOptions, client_id: str) -> LazyProducer:
