@@ -103,3 +103,43 @@ class ControlMessage(TypedDict):
 
 # What the alert bus carries.
 BusMessage = AlertView | ControlMessage
+
+
+# What the alert recorder reads of a screened event and of the entry it hit (the recorder's
+# inputs, failsafe.alerts.recorder.Hit). Both are contract JSON (docs/contracts.md "Event" and
+# "Watchlist entry"), validated where they enter (failsafe.ingest.events.Event; the watchlist's
+# EntryIn on write): these types name the fields failsafe reads, and every other field of the
+# document travels with it unchanged.
+# Required keys in a total base, the others in a total=False subclass: `Required[...]` inside
+# this module's postponed (string) annotations is not seen at runtime.
+class _EventKeys(TypedDict):
+    event_id: str
+    kind: Literal["border_crossing", "travel_booking"]
+    occurred_at: str  # ISO 8601 with offset
+    traveller: dict[str, Any]
+
+
+class EventDoc(_EventKeys, total=False):
+    """A validated event as JSON (schema v1), with its MRZ applied."""
+
+    source: str
+    country: str
+    crossing: dict[str, Any]
+    flight: dict[str, Any]
+    document: dict[str, Any]
+
+
+class _EntryKeys(TypedDict):
+    id: str
+    owner_bureau: str
+
+
+class EntryDoc(_EntryKeys, total=False):
+    """A watchlist entry as JSON, as the matcher knew it when it screened."""
+
+    version: int
+    status: EntryStatus
+    notice: dict[str, Any]
+    subject: dict[str, Any]
+    case: dict[str, Any]
+    distribution: dict[str, Any]

@@ -4,6 +4,8 @@ An alarm links to the crossings at its point whose `occurred_at` lies in its occ
 widened by the tolerance (settings `alarms`), in the same lane (confidence 1.0 inside the
 occupancy, `margin_confidence` in the widened margin) or an adjacent one (times
 `adjacent_factor`). Either side may come first, late, twice, or on another worker process.
+This module owns the transactions (storing, linking, committing); the rules are
+failsafe.alarms.rules (pure), the alarm alert built from the links is failsafe.alarms.evidence.
 
 Invariants:
 - The meeting is serialised per crossing point by a transaction-scoped advisory lock (points
@@ -30,42 +32,30 @@ Invariants:
   `purge_after` (received + lateness) has passed (`purge_expired`).
 """
 
-from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, exists, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from failsafe import contract
-from failsafe.alerts import routing
-from failsafe.alerts.recorder import entry_summary
+from failsafe.alarms.evidence import (
+    KIND,
+    alarm_payload,
+    gather_evidence,
+    link_hit_alerts,
+    raise_severity,
+)
+from failsafe.alarms.rules import Rules, instant
 from failsafe.alerts.views import alert_view
 from failsafe.contract import AlertView
 from failsafe.db import counters
 from failsafe.db.base import utcnow
-from failsafe.db.models import (
-    Alarm,
-    AlarmLink,
-    Alert,
-    AlertRecipient,
-    LaneCrossing,
-    WatchlistEntry,
-)
+from failsafe.db.models import Alarm, AlarmLink, Alert, AlertRecipient, LaneCrossing
 from failsafe.settings import AlarmSettings
-
-KIND = "radiation_alarm"
-SEVERITIES = contract.SEVERITIES
-
-
-def _ts(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC)
-    return datetime.fromisoformat(str(value)).astimezone(UTC)
 
 
 def _insert(session: AsyncSession, table: Any) -> Any:
@@ -94,246 +84,6 @@ async def _lock_points(session: AsyncSession, points: Iterable[str]) -> None:
         ),
         {"keys": keys},
     )
-
-
-def is_nuclear_case(category: str | None) -> bool:
-    c = (category or "").lower()
-    return "nuclear" in c or "radiolog" in c or c in {"cbrn", "cbrne"}
-
-
-@dataclass(frozen=True)
-class Rules:
-    """The correlation rules of the settings, as functions."""
-
-    settings: AlarmSettings
-
-    def window(self, alarm: dict[str, Any]) -> tuple[datetime, datetime]:
-        occ = alarm.get("occupancy") or {}
-        start = _ts(occ["start"]) if occ else _ts(alarm["occurred_at"])
-        end = _ts(occ["end"]) if occ else _ts(alarm["occurred_at"])
-        return (
-            start - timedelta(seconds=self.settings.tolerance_before_s),
-            end + timedelta(seconds=self.settings.tolerance_after_s),
-        )
-
-    def neighbours(self, point: str, lane: str) -> set[str]:
-        configured = self.settings.adjacent_lanes.get(point)
-        if configured is not None:
-            out = set(configured.get(lane, []))
-            # Symmetric: lane 4 next to 3 means 3 next to 4.
-            out |= {other for other, near in configured.items() if lane in near}
-            out.discard(lane)
-            return out
-        if lane.isdigit():
-            n = int(lane)
-            return {str(n - 1), str(n + 1)} - {"0", str(-1)}
-        return set()
-
-    def link(
-        self, alarm: dict[str, Any], crossing_lane: str, at: datetime
-    ) -> tuple[str, float] | None:
-        """(relation, confidence) of a crossing in `crossing_lane` at `at`, or None."""
-        start, end = self.window(alarm)
-        if not start <= at <= end:
-            return None
-        occ = alarm.get("occupancy") or {}
-        inside = bool(occ) and _ts(occ["start"]) <= at <= _ts(occ["end"])
-        confidence = 1.0 if inside else self.settings.margin_confidence
-        lane = alarm.get("lane")
-        if lane is None:
-            return "point", round(confidence * self.settings.adjacent_factor, 4)
-        if crossing_lane == lane:
-            return "same_lane", confidence
-        if crossing_lane in self.neighbours(str(alarm["point"]), lane):
-            return "adjacent_lane", round(confidence * self.settings.adjacent_factor, 4)
-        return None
-
-
-def alarm_severity(
-    alarm: dict[str, Any], hit_categories: Sequence[str | None], settings: AlarmSettings
-) -> str:
-    """critical: a neutron alarm, an SNM nuclide, or a hit whose case is nuclear/radiological;
-    low: every nuclide a confident medical or NORM identification, and no hit; otherwise high
-    with a hit or an industrial or unknown nuclide, else medium."""
-    categories = set(alarm.get("categories") or [])
-    nuclides = alarm.get("nuclides") or []
-    if (
-        "neutron" in categories
-        or any(n.get("category") == "snm" for n in nuclides)
-        or any(is_nuclear_case(c) for c in hit_categories)
-    ):
-        return "critical"
-    if hit_categories:
-        return "high"
-    if nuclides and all(
-        n.get("category") in ("medical", "norm")
-        and (n.get("confidence") or 0.0) >= settings.confident_identification
-        for n in nuclides
-    ):
-        return "low"
-    if any(n.get("category") in ("industrial", "unknown") for n in nuclides):
-        return "high"
-    return "medium"
-
-
-def _crossing_view(row: LaneCrossing, link: AlarmLink) -> dict[str, Any]:
-    event = row.event or {}
-    crossing = event.get("crossing") or {}
-    out = {
-        "event_id": row.event_id,
-        "occurred_at": row.occurred_at.isoformat(),
-        "lane": row.lane,
-        "relation": link.relation,
-        "confidence": link.confidence,
-        "direction": crossing.get("direction"),
-        "traveller": event.get("traveller"),
-        "document": event.get("document"),
-        "vehicle": crossing.get("vehicle"),
-    }
-    return {k: v for k, v in out.items() if v is not None}
-
-
-@dataclass
-class _Evidence:
-    crossings: list[dict[str, Any]]
-    hits: list[dict[str, Any]]  # shown in the alarm alert
-    hit_alerts: list[Alert]  # every watchlist alert on a linked crossing (shown or not)
-    recipients: list[str]
-    severity: str
-
-
-async def _evidence(session: AsyncSession, alarm_row: Alarm, settings: AlarmSettings) -> _Evidence:
-    alarm = alarm_row.document
-    rows = (
-        await session.execute(
-            select(AlarmLink, LaneCrossing)
-            .join(LaneCrossing, LaneCrossing.event_id == AlarmLink.event_id)
-            .where(AlarmLink.alarm_pk == alarm_row.id)
-            .order_by(LaneCrossing.occurred_at, LaneCrossing.event_id)
-        )
-    ).all()
-    crossings = [_crossing_view(c, link) for link, c in rows]
-    event_ids = [c.event_id for _, c in rows]
-    hit_alerts = (
-        list(
-            (
-                await session.scalars(
-                    select(Alert)
-                    .where(Alert.kind == "watchlist_hit", Alert.event_id.in_(event_ids))
-                    .order_by(Alert.id)
-                )
-            ).all()
-        )
-        if event_ids
-        else []
-    )
-    entries = {
-        e.id: e.document
-        for e in (
-            await session.scalars(
-                select(WatchlistEntry).where(
-                    WatchlistEntry.id.in_({a.entry_id for a in hit_alerts if a.entry_id})
-                )
-            )
-        ).all()
-    }
-    point_bureau = alarm_row.country
-    shown: list[tuple[Alert, dict[str, Any]]] = []
-    for a in hit_alerts:
-        if a.status in ("false_positive", "withdrawn"):
-            continue
-        entry = entries.get(a.entry_id or "")
-        if entry is None:
-            continue
-        if point_bureau in routing.apply_distribution(entry, {point_bureau}):
-            shown.append((a, entry))
-    recipients = {point_bureau}
-    for a, entry in shown:
-        for bureau in routing.recipients(entry, (a.payload or {}).get("event") or {}):
-            if all(bureau in routing.apply_distribution(e, {bureau}) for _, e in shown):
-                recipients.add(bureau)
-    confidence = {c["event_id"]: c.get("confidence") for c in crossings}
-    hits = [
-        {
-            "alert_id": a.id,
-            "event_id": a.event_id,
-            "score": a.score,
-            "confidence": confidence.get(a.event_id),
-            "case_category": (entry.get("case") or {}).get("category"),
-            "entry": entry_summary(entry),
-        }
-        for a, entry in shown
-    ]
-    categories: list[str | None] = [(e.get("case") or {}).get("category") for _, e in shown]
-    severity = alarm_severity(alarm, categories, settings)
-    return _Evidence(crossings, hits, hit_alerts, sorted(recipients), severity)
-
-
-def _alarm_payload(
-    alarm_row: Alarm, alert_id: int, created_at: datetime, ev: _Evidence
-) -> dict[str, Any]:
-    alarm = alarm_row.document
-    return {
-        "id": alert_id,
-        "created_at": created_at.isoformat(),
-        "status": "new",
-        "kind": KIND,
-        "severity": ev.severity,
-        # Not a name-matching score: a measured alarm is certain; score filters keep it.
-        "score": 1.0,
-        "method": "radiation",
-        "recipients": ev.recipients,
-        "entry": {},
-        "event": {
-            "event_id": f"alarm:{alarm_row.alarm_id}",
-            "kind": KIND,
-            "occurred_at": alarm["occurred_at"],
-            "country": alarm_row.country,
-            "crossing": {"point": alarm_row.point, "lane": alarm_row.lane},
-        },
-        "explanation": [],
-        "alarm": alarm,
-        "crossings": ev.crossings,
-        "hits": ev.hits,
-    }
-
-
-def _raise(current: str, to: str) -> str:
-    return max(current, to, key=SEVERITIES.index)
-
-
-def _link_hit_alerts(
-    alarm_row: Alarm, alarm_alert: Alert, ev: _Evidence, now: datetime
-) -> list[Alert]:
-    """Add this alarm to each linked watchlist alert that does not carry it yet."""
-    changed = []
-    confidence = {c["event_id"]: (c.get("confidence"), c.get("relation")) for c in ev.crossings}
-    for a in ev.hit_alerts:
-        payload = dict(a.payload or {})
-        links = list(payload.get("radiation") or [])
-        if any(link.get("alarm_id") == alarm_row.alarm_id for link in links):
-            continue
-        conf, relation = confidence.get(a.event_id, (None, None))
-        links.append(
-            {
-                "alarm_id": alarm_row.alarm_id,
-                "alert_id": alarm_alert.id,
-                "point": alarm_row.point,
-                "lane": alarm_row.lane,
-                "categories": alarm_row.document.get("categories") or [],
-                "nuclides": alarm_row.document.get("nuclides") or [],
-                "relation": relation,
-                "confidence": conf,
-            }
-        )
-        payload["radiation"] = links
-        raised = _raise(a.severity, alarm_alert.severity)
-        payload["severity"] = raised
-        a.payload = payload
-        a.severity = raised
-        a.updated_at = now
-        changed.append(a)
-    return changed
 
 
 async def _add_recipients(session: AsyncSession, alert_id: int, bureaus: Iterable[str]) -> None:
@@ -386,7 +136,7 @@ async def record_alarm(
             _insert(session, Alarm)
             .values(
                 alarm_id=alarm["alarm_id"],
-                occurred_at=_ts(alarm["occurred_at"]),
+                occurred_at=instant(alarm["occurred_at"]),
                 country=alarm["country"],
                 point=alarm["point"],
                 lane=alarm.get("lane"),
@@ -427,10 +177,10 @@ async def record_alarm(
                     }
                 )
         new_links = await _insert_links(session, links)
-        ev = await _evidence(session, alarm_row, settings)
+        ev = await gather_evidence(session, alarm_row, settings)
         # Taken last: the counter's row lock orders committing writers (failsafe.db.counters).
         alert_id = await counters.next_value(session, counters.ALERT_ID, 1)
-        payload = _alarm_payload(alarm_row, alert_id, now, ev)
+        payload = alarm_payload(alarm_row, alert_id, now, ev)
         alert = Alert(
             id=alert_id,
             kind=KIND,
@@ -453,7 +203,7 @@ async def record_alarm(
         session.add(alert)
         session.add_all(AlertRecipient(bureau_code=b, alert_id=alert_id) for b in ev.recipients)
         alarm_row.alert_id = alert_id
-        changed = _link_hit_alerts(alarm_row, alert, ev, now)
+        changed = link_hit_alerts(alarm_row, alert, ev, now)
         await session.commit()
         out = [alert_view(alert), *(alert_view(a) for a in changed)]
         return Recorded(out, new_alarm=True, new_links=len(new_links), alert_created=True)
@@ -481,7 +231,7 @@ async def record_crossings(
             "event_id": event["event_id"],
             "point": crossing["point"],
             "lane": crossing["lane"],
-            "occurred_at": _ts(event["occurred_at"]),
+            "occurred_at": instant(event["occurred_at"]),
             "country": event.get("country"),
             "hit": event["event_id"] in hit_event_ids,
             "event": event,
@@ -544,20 +294,20 @@ async def record_crossings(
             if alarm_row.alert_id is None:
                 continue
             alert = await session.get_one(Alert, alarm_row.alert_id, with_for_update=True)
-            ev = await _evidence(session, alarm_row, settings)
-            payload = _alarm_payload(alarm_row, alert.id, alert.created_at, ev)
+            ev = await gather_evidence(session, alarm_row, settings)
+            payload = alarm_payload(alarm_row, alert.id, alert.created_at, ev)
             payload["status"] = alert.status
             # Recipients only grow: a bureau that received the alert keeps it.
             recipients = sorted(set(alert.recipients or []) | set(ev.recipients))
             payload["recipients"] = recipients
-            payload["severity"] = _raise(alert.severity, ev.severity)
+            payload["severity"] = raise_severity(alert.severity, ev.severity)
             alert.payload = payload
             alert.severity = payload["severity"]
             alert.recipients = recipients
             alert.updated_at = now
             await _add_recipients(session, alert.id, recipients)
             changed[alert.id] = alert
-            for a in _link_hit_alerts(alarm_row, alert, ev, now):
+            for a in link_hit_alerts(alarm_row, alert, ev, now):
                 changed[a.id] = a
         await session.commit()
         return Recorded(

@@ -18,7 +18,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from failsafe.actor import Actor
-from failsafe.alarms import service
+from failsafe.alarms import review
+from failsafe.alarms.deps import IntakeDep
 from failsafe.alarms.schemas import (
     AdjudicationCode,
     AlarmCategory,
@@ -29,13 +30,13 @@ from failsafe.alarms.schemas import (
 )
 from failsafe.auth.deps import ActorDep, require_roles
 from failsafe.errors import Forbidden, Unavailable
+from failsafe.ingest.deps import OptionalScreeningDep
 from failsafe.ingest.pipeline import RawRecord
-from failsafe.ingest.service import ScreeningService
 from failsafe.kit.limits import MAX_BODY_KEY, BodyLimitRoute, read_limited
 from failsafe.kit.openapi import error_responses
 from failsafe.kit.pagination import cursor_key, encode_cursor
 from failsafe.kit.safe import DB_INT_MAX, Instant, Text
-from failsafe.kit.state import AppState, SessionDep, StateDep
+from failsafe.kit.state import SessionDep, StateDep
 
 router = APIRouter(
     prefix="/v1/alarms",
@@ -149,13 +150,6 @@ def _out(alarm: Any) -> dict[str, Any]:
     }
 
 
-def _intake(state: AppState) -> service.AlarmIntake:
-    intake = state.services.find(service.AlarmIntake)
-    if intake is None:
-        raise Unavailable("the alarm service is not running")
-    return intake
-
-
 # An outline of a portal's document (docs/alarms.md has the mapping); the API's example only.
 EXAMPLE_N42 = (
     '<RadInstrumentData xmlns="http://physics.nist.gov/N42/2011/N42" '
@@ -196,9 +190,14 @@ _BODY = {
     openapi_extra=_BODY,
     responses=error_responses(400, 413, 422, 503),
 )
-async def post_alarm(request: Request, state: StateDep, actor: SenderDep) -> AlarmAccepted:
+async def post_alarm(
+    request: Request,
+    state: StateDep,
+    actor: SenderDep,
+    intake: IntakeDep,
+    screening: OptionalScreeningDep,
+) -> AlarmAccepted:
     settings = state.settings
-    intake = _intake(state)
     body = await read_limited(request, settings.alarms.max_alarm_bytes)
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     xml = (
@@ -213,8 +212,7 @@ async def post_alarm(request: Request, state: StateDep, actor: SenderDep) -> Ala
             "a border principal sends alarms of its own country only"
         )
     raw = orjson.dumps(alarm.to_json_dict())
-    screening = state.services.find(ScreeningService)
-    producer = getattr(screening, "producer", None)
+    producer = screening.producer if screening is not None else None
     if settings.kafka.bootstrap_servers and producer is not None:
         try:
             p = await producer.get()
@@ -255,7 +253,7 @@ async def list_alarms(
     before = cursor_key(cursor, "before", int)
     if before is not None and not 0 < before <= DB_INT_MAX:
         before = None
-    filters = service.AlarmFilters(
+    filters = review.AlarmFilters(
         point=point,
         lane=lane,
         category=category,
@@ -263,7 +261,7 @@ async def list_alarms(
         after=occurred_after,
         before=occurred_before,
     )
-    rows = await service.list_alarms(session, actor, filters, before_id=before, limit=limit + 1)
+    rows = await review.list_alarms(session, actor, filters, before_id=before, limit=limit + 1)
     page = rows[:limit]
     nxt = encode_cursor({"before": page[-1][0].id}) if len(rows) > limit else None
     return AlarmPage(items=[AlarmOut.model_validate(_out(a)) for a, _ in page], next_cursor=nxt)
@@ -276,7 +274,7 @@ async def list_alarms(
     responses=error_responses(404),
 )
 async def get_alarm(session: SessionDep, actor: ActorDep, alarm_id: AlarmIdPath) -> AlarmDetailOut:
-    detail = await service.get_alarm(session, actor, alarm_id)
+    detail = await review.get_alarm(session, actor, alarm_id)
     return AlarmDetailOut.model_validate(
         {
             **_out(detail.alarm),
@@ -303,7 +301,7 @@ async def post_adjudication(
     alarm_id: AlarmIdPath,
     body: AdjudicationIn,
 ) -> AdjudicationOut:
-    row = await service.adjudicate(
+    row = await review.adjudicate(
         session,
         actor,
         alarm_id,

@@ -8,7 +8,7 @@ The whole message passes the same storage checks as events (`check_values`).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import orjson
 from pydantic import (
@@ -28,9 +28,8 @@ SCHEMA_V1: Literal["failsafe.alarm/v1"] = "failsafe.alarm/v1"
 AlarmCategory = Literal["gamma", "neutron", "isotope", "other"]
 NuclideCategory = Literal["norm", "medical", "industrial", "snm", "unknown"]
 InstrumentKind = Literal["portal", "spectroscopic_portal", "handheld", "other"]
-ADJUDICATION_CODES = (
-    "contraband_found",
-    "real_other",
+# The codes that say the alarm was innocent (adjudicating with one closes the alarm's alert).
+InnocentCode = Literal[
     "medical_isotope",
     "norm",
     "declared_shipment",
@@ -39,21 +38,10 @@ ADJUDICATION_CODES = (
     "false_other",
     "test_or_maintenance",
     "tamper_or_fault",
-    "other",
-)
-AdjudicationCode = Literal[
-    "contraband_found",
-    "real_other",
-    "medical_isotope",
-    "norm",
-    "declared_shipment",
-    "inspection_negative",
-    "background_only",
-    "false_other",
-    "test_or_maintenance",
-    "tamper_or_fault",
-    "other",
 ]
+# Nested Literals flatten: the codes in this order, as the API's enum lists them.
+AdjudicationCode = Literal["contraband_found", "real_other", InnocentCode, "other"]
+ADJUDICATION_CODES: tuple[AdjudicationCode, ...] = get_args(AdjudicationCode)
 Secondary = Literal["none", "requested", "completed"]
 
 

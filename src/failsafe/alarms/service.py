@@ -1,14 +1,12 @@
-"""Radiation alarms as a service: intake of raw messages (Kafka or HTTP), the crossing observer
-the event pipeline calls, the alarm queries and the adjudication lifecycle.
+"""Radiation alarms as a service: intake of raw messages (Kafka or HTTP) and the crossing observer
+the event pipeline calls (the alarm queries and adjudication behind the API are
+failsafe.alarms.review).
 
 Invariants:
 - `AlarmIntake.process` judges each message on its own: an invalid one becomes a `Rejection`
   (dead-lettered by the Kafka worker, a 4xx on the API) and its neighbours go on; an outage
   (database, broker) propagates, so the source retries the whole batch (recording is idempotent).
 - Alerts are published only after the transaction that made them has committed.
-- Adjudication is append-only (alarm_adjudication rows, never updated), audited, and moves the
-  alarm alert: an innocent code closes it, `contraband_found` confirms it (the transition is
-  recorded like any other, by the adjudicating principal).
 """
 
 from __future__ import annotations
@@ -18,52 +16,18 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-import failsafe.audit.service as audit
-from failsafe.actor import Actor
 from failsafe.alarms import correlation, metrics
 from failsafe.alarms.schemas import InvalidAlarm, parse_alarm
-from failsafe.alerts.views import alert_view
 from failsafe.contract import AlertView
-from failsafe.db.base import utcnow
-from failsafe.db.models import (
-    Alarm,
-    AlarmAdjudication,
-    AlarmLink,
-    Alert,
-    AlertRecipient,
-    AlertTransition,
-)
-from failsafe.errors import Forbidden, NotFound
 from failsafe.ingest.pipeline import RawRecord, Rejection, is_data_error, log_failure
 from failsafe.kit.bus import AlertBus
 from failsafe.settings import AlarmSettings
 
 log = logging.getLogger(__name__)
-
-OBJECT_TYPE = "alarm"
-READ_ROLES = frozenset({"admin", "bureau", "analyst", "border"})
-ADJUDICATE_ROLES = frozenset({"admin", "bureau", "border"})
-# Adjudication codes that say the alarm was innocent (the alert closes) and the one that
-# confirms it; the rest leave the alert's status as it is.
-INNOCENT = frozenset(
-    {
-        "medical_isotope",
-        "norm",
-        "declared_shipment",
-        "inspection_negative",
-        "background_only",
-        "false_other",
-        "test_or_maintenance",
-        "tamper_or_fault",
-    }
-)
-CONFIRMING = "contraband_found"
 
 
 @dataclass
@@ -73,18 +37,14 @@ class IntakeOutcome:
     alerts: list[AlertView] = field(default_factory=list)
 
 
+# eq=False: a service is compared and hashed by identity, as before it was a dataclass.
+@dataclass(eq=False)
 class AlarmIntake:
     """Validate, record, correlate and publish alarms (the Kafka worker and POST /v1/alarms)."""
 
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        bus: AlertBus,
-        settings: AlarmSettings,
-    ) -> None:
-        self.sessions = sessions
-        self.bus = bus
-        self.settings = settings
+    sessions: async_sessionmaker[AsyncSession]
+    bus: AlertBus
+    settings: AlarmSettings
 
     # A failsafe.kit.service.Service of `serve`: it holds nothing to start or stop, and is ready
     # whenever the replica is (PostgreSQL and the bus are reported by their own services).
@@ -158,20 +118,15 @@ def lane_observer(
     return lambda sessions, bus: CrossingObserver(sessions, bus, settings)
 
 
+@dataclass(eq=False)
 class CrossingObserver:
     """What the event pipeline calls after each batch: lane crossings recorded and correlated,
     alerts published; expired unlinked crossings purged every `purge_interval_s`."""
 
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        bus: AlertBus,
-        settings: AlarmSettings,
-    ) -> None:
-        self.sessions = sessions
-        self.bus = bus
-        self.settings = settings
-        self._last_purge = 0.0
+    sessions: async_sessionmaker[AsyncSession]
+    bus: AlertBus
+    settings: AlarmSettings
+    _last_purge: float = field(default=0.0, init=False)
 
     async def observe(self, events: Sequence[dict[str, Any]], hit_event_ids: set[str]) -> None:
         started = time.perf_counter()
@@ -189,214 +144,3 @@ class CrossingObserver:
                 purged = await correlation.purge_expired(session)
             if purged:
                 metrics.PURGED.inc(purged)
-
-
-# -- queries and adjudication (the API) ------------------------------------------------------
-
-
-def _check_read(actor: Actor) -> None:
-    if actor.role not in READ_ROLES:
-        raise Forbidden(f"role {actor.role} may not read alarms")
-    if actor.role != "admin" and actor.bureau_code is None:
-        raise Forbidden("a principal without a bureau may not read alarms")
-
-
-def _visible(actor: Actor, alarm: Alarm, alert: Alert | None) -> bool:
-    """Admins see every alarm; others the alarms of their own country and those whose alert
-    was routed to their bureau (border principals: their own country only)."""
-    if actor.is_admin or alarm.country == actor.bureau_code:
-        return True
-    return (
-        actor.role != "border"
-        and alert is not None
-        and actor.bureau_code in (alert.recipients or [])
-    )
-
-
-@dataclass(frozen=True)
-class AlarmFilters:
-    point: str | None = None
-    lane: str | None = None
-    category: str | None = None
-    adjudication: str | None = None  # a code, or "none" (not adjudicated)
-    after: datetime | None = None
-    before: datetime | None = None
-
-
-async def list_alarms(
-    session: AsyncSession,
-    actor: Actor,
-    filters: AlarmFilters,
-    *,
-    before_id: int | None = None,
-    limit: int = 50,
-) -> list[tuple[Alarm, Alert | None]]:
-    _check_read(actor)
-    q = (
-        select(Alarm, Alert)
-        .outerjoin(Alert, Alert.id == Alarm.alert_id)
-        .order_by(Alarm.id.desc())
-        .limit(limit)
-    )
-    if not actor.is_admin:
-        routed = (
-            select(AlertRecipient.alert_id)
-            .where(AlertRecipient.bureau_code == actor.bureau_code)
-            .scalar_subquery()
-        )
-        if actor.role == "border":
-            q = q.where(Alarm.country == actor.bureau_code)
-        else:
-            q = q.where((Alarm.country == actor.bureau_code) | Alarm.alert_id.in_(routed))
-    if before_id is not None:
-        q = q.where(Alarm.id < before_id)
-    if filters.point is not None:
-        q = q.where(Alarm.point == filters.point)
-    if filters.lane is not None:
-        q = q.where(Alarm.lane == filters.lane)
-    if filters.category is not None:
-        q = q.where(Alarm.categories.like(f"% {filters.category} %"))
-    if filters.adjudication == "none":
-        q = q.where(Alarm.adjudication.is_(None))
-    elif filters.adjudication is not None:
-        q = q.where(Alarm.adjudication == filters.adjudication)
-    if filters.after is not None:
-        q = q.where(Alarm.occurred_at >= filters.after)
-    if filters.before is not None:
-        q = q.where(Alarm.occurred_at < filters.before)
-    rows: list[tuple[Alarm, Alert | None]] = [(a, al) for a, al in (await session.execute(q)).all()]
-    audit.record(
-        session, actor, "alarm.list", OBJECT_TYPE, None, {"ids": [a.alarm_id for a, _ in rows]}
-    )
-    await session.commit()
-    return rows
-
-
-async def _get(
-    session: AsyncSession, actor: Actor, alarm_id: str, *, for_update: bool = False
-) -> tuple[Alarm, Alert | None]:
-    _check_read(actor)
-    q = select(Alarm).where(Alarm.alarm_id == alarm_id)
-    if for_update:
-        q = q.with_for_update()
-    alarm = await session.scalar(q)
-    if alarm is None:
-        raise NotFound("no such alarm")
-    alert = await session.get(Alert, alarm.alert_id) if alarm.alert_id is not None else None
-    if not _visible(actor, alarm, alert):
-        raise NotFound("no such alarm")
-    return alarm, alert
-
-
-@dataclass
-class AlarmDetail:
-    alarm: Alarm
-    alert: AlertView | None
-    links: list[AlarmLink]
-    adjudications: list[AlarmAdjudication]
-
-
-async def get_alarm(session: AsyncSession, actor: Actor, alarm_id: str) -> AlarmDetail:
-    alarm, alert = await _get(session, actor, alarm_id)
-    links = list(
-        (
-            await session.scalars(
-                select(AlarmLink).where(AlarmLink.alarm_pk == alarm.id).order_by(AlarmLink.event_id)
-            )
-        ).all()
-    )
-    adjudications = list(
-        (
-            await session.scalars(
-                select(AlarmAdjudication)
-                .where(AlarmAdjudication.alarm_pk == alarm.id)
-                .order_by(AlarmAdjudication.id)
-            )
-        ).all()
-    )
-    # Border principals see the alarm and its adjudications, not who was in the lane: a sending
-    # system must not learn about the travellers (or hits) linked to it.
-    view = alert_view(alert) if alert is not None and actor.role != "border" else None
-    audit.record(session, actor, "alarm.read", OBJECT_TYPE, alarm_id, {})
-    await session.commit()
-    return AlarmDetail(alarm, view, links if actor.role != "border" else [], adjudications)
-
-
-async def adjudicate(
-    session: AsyncSession,
-    actor: Actor,
-    alarm_id: str,
-    *,
-    code: str,
-    secondary: str,
-    isotopes: Sequence[str],
-    note: str | None,
-    bus: AlertBus | None,
-) -> AlarmAdjudication:
-    """Append an adjudication, move the alarm alert's status, audit, commit, then publish."""
-    if actor.role not in ADJUDICATE_ROLES:
-        raise Forbidden(f"role {actor.role} may not adjudicate alarms")
-    alarm, _ = await _get(session, actor, alarm_id, for_update=True)
-    if not actor.is_admin and alarm.country != actor.bureau_code:
-        # The inspection happens at the point: its own country's officers and bureau decide.
-        raise Forbidden("only the crossing point's country adjudicates its alarms")
-    now = utcnow()
-    row = AlarmAdjudication(
-        alarm_pk=alarm.id,
-        code=code,
-        secondary=secondary,
-        isotopes=list(isotopes),
-        note=note,
-        principal_id=actor.id,
-        bureau_code=actor.bureau_code,
-        at=now,
-    )
-    session.add(row)
-    alarm.adjudication = code
-    moved: list[int] = []
-    if alarm.alert_id is not None:
-        alert = await session.get_one(Alert, alarm.alert_id, with_for_update=True)
-        target = "closed" if code in INNOCENT else "confirmed" if code == CONFIRMING else None
-        payload = dict(alert.payload or {})
-        payload["adjudication"] = {
-            "code": code,
-            "secondary": secondary,
-            "isotopes": list(isotopes),
-            "at": now.isoformat(),
-        }
-        alert.payload = payload
-        if target is not None and alert.status != target and alert.status not in ("withdrawn",):
-            session.add(
-                AlertTransition(
-                    alert_id=alert.id,
-                    from_status=alert.status,
-                    to_status=target,
-                    principal_id=actor.id,
-                    bureau_code=actor.bureau_code,
-                    note=f"adjudication: {code}",
-                    at=now,
-                )
-            )
-            alert.status = target
-        alert.updated_at = now
-        moved.append(alert.id)
-    # Codes and ids only: the note is free text and stays in alarm_adjudication.
-    audit.record(
-        session,
-        actor,
-        "alarm.adjudicate",
-        OBJECT_TYPE,
-        alarm_id,
-        {
-            "code": code,
-            "secondary": secondary,
-            "isotopes": list(isotopes),
-            "note": note is not None,
-        },
-    )
-    await session.commit()
-    if bus is not None and moved:
-        from failsafe.alerts.service import publish_current
-
-        await publish_current(session, bus, moved)
-    return row

@@ -26,15 +26,15 @@ from failsafe.alarms.service import AlarmIntake
 from failsafe.db.engine import create_engine, create_sessionmaker
 from failsafe.ingest.pipeline import RawRecord
 from failsafe.ingest.worker import (
-    CLOSE_TIMEOUT,
     RETRYABLE,
     KafkaDeadLetters,
-    _bounded,
     _commit,
+    close_clients,
+    dead_letter_producer,
+    retry_dependencies,
 )
 from failsafe.kit.bus import KafkaAlertBus
-from failsafe.kit.kafka import LazyProducer, client_options
-from failsafe.kit.retry import Backoff, OutageLog
+from failsafe.kit.kafka import client_options
 from failsafe.kit.topics import require_topics
 from failsafe.settings import Settings
 
@@ -55,25 +55,26 @@ class AlarmWorker:
         self._stop.set()
 
     async def _retrying(self, what: str, make: Callable[[], Awaitable[T]]) -> T:
-        backoff = Backoff(0.5, 10.0)
-        outage = OutageLog(log, f"{what}: database or Kafka")
-        while True:
-            try:
-                result = await make()
-            except RETRYABLE as exc:
-                self.ready = False
-                outage.failed(exc)
-                # Producers holding sends spin while the broker is away: drop what they hold.
-                for reset in self._resets:
-                    with contextlib.suppress(Exception):
-                        await reset()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), backoff.next())
-                if self._stop.is_set():
-                    raise
-                continue
-            outage.recovered()
-            return result
+        """`make()`'s result, retried with backoff while PostgreSQL or Kafka is away (the one
+        loop of failsafe.kit.retry, as the events worker's); a stop requested during a wait
+        gives up with the failure."""
+        last: list[Exception] = []  # the latest failure only: an outage may last for hours
+
+        async def failed(exc: Exception) -> None:
+            self.ready = False
+            last[:] = [exc]
+            # Producers holding sends spin while the broker is away: drop what they hold.
+            for reset in self._resets:
+                with contextlib.suppress(Exception):
+                    await reset()
+
+        async def wait(delay: float) -> None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+            if self._stop.is_set():
+                raise last[0]
+
+        return await retry_dependencies(log, what, make, on_failure=failed, wait=wait)
 
     async def run(self) -> None:
         kafka = self.settings.kafka
@@ -83,13 +84,8 @@ class AlarmWorker:
         engine = create_engine(self.settings.database)
         sessions = create_sessionmaker(engine)
         client = client_options(kafka)
-        producer = LazyProducer(
-            "alarm dead letters",
-            **client,
-            client_id=f"{kafka.client_id}-alarms-dlq",
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=5,
+        producer = dead_letter_producer(
+            "alarm dead letters", client, f"{kafka.client_id}-alarms-dlq"
         )
         bus = KafkaAlertBus(
             client, kafka.topics.alerts, kafka.client_id, publish_timeout=kafka.publish_timeout
@@ -151,10 +147,5 @@ class AlarmWorker:
             log.info("alarm worker stopped while a dependency was away (batch not committed)")
         finally:
             self.ready = False
-            await asyncio.gather(
-                _bounded("kafka consumer", consumer.stop()),
-                _bounded("alert bus", bus.stop(CLOSE_TIMEOUT)),
-                _bounded("dead-letter producer", producer.stop(CLOSE_TIMEOUT)),
-                _bounded("database pool", engine.dispose()),
-            )
+            await close_clients(consumer, bus, producer, engine)
             log.info("alarm worker stopped after %d messages", self.processed)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from failsafe.alerts import routing
 from failsafe.alerts.views import alert_view
-from failsafe.contract import AlertView, EntrySummary
+from failsafe.contract import AlertView, EntryDoc, EntrySummary, EventDoc
 from failsafe.db import counters
 from failsafe.db.base import utcnow
 from failsafe.db.models import Alert, AlertRecipient, Sighting, WatchlistEntry
@@ -37,8 +37,8 @@ _NON_ALNUM = re.compile(r"[^0-9A-Z]+")
 class Hit:
     """One screening match of an event against a watchlist entry, ready to record."""
 
-    event: dict[str, Any]  # the validated event (contract JSON, MRZ applied)
-    entry: dict[str, Any]  # the entry's contract JSON as the matcher knew it (id, version, ...)
+    event: EventDoc  # the validated event (contract JSON, MRZ applied)
+    entry: EntryDoc  # the entry's contract JSON as the matcher knew it (id, version, ...)
     score: float
     method: str
     explanation: list[dict[str, Any]]
@@ -49,7 +49,7 @@ def _norm(value: Any) -> str:
     return _NON_ALNUM.sub("", str(value or "").upper())
 
 
-def traveller_key(event: dict[str, Any]) -> str:
+def traveller_key(event: EventDoc) -> str:
     """A stable pseudonymous identity: the document if there is one, else name and birth date."""
     doc = event.get("document") or {}
     if doc.get("number"):
@@ -62,14 +62,14 @@ def traveller_key(event: dict[str, Any]) -> str:
     return hashlib.sha256(basis.encode()).hexdigest()
 
 
-def subject_name(entry: dict[str, Any]) -> str:
+def subject_name(entry: EntryDoc) -> str:
     subject = entry.get("subject") or {}
     if subject.get("full_name"):
         return str(subject["full_name"])
     return " ".join(p for p in (subject.get("given_names"), subject.get("surname")) if p)
 
 
-def entry_summary(entry: dict[str, Any]) -> EntrySummary:
+def entry_summary(entry: EntryDoc) -> EntrySummary:
     return {
         "id": entry["id"],
         "version": entry.get("version", 1),
@@ -80,7 +80,7 @@ def entry_summary(entry: dict[str, Any]) -> EntrySummary:
     }
 
 
-def event_summary(event: dict[str, Any]) -> dict[str, Any]:
+def event_summary(event: EventDoc) -> dict[str, Any]:
     keys = (
         "event_id",
         "kind",
@@ -92,7 +92,8 @@ def event_summary(event: dict[str, Any]) -> dict[str, Any]:
         "traveller",
         "document",
     )
-    return {k: event[k] for k in keys if event.get(k) is not None}
+    fields: Mapping[str, Any] = event  # read by name from a list: the keys are not literals
+    return {k: fields[k] for k in keys if fields.get(k) is not None}
 
 
 def _insert(session: AsyncSession, table: Any) -> Any:
@@ -105,7 +106,7 @@ def _insert(session: AsyncSession, table: Any) -> Any:
     return sqlite_insert(table)
 
 
-def _occurred_at(event: dict[str, Any]) -> datetime:
+def _occurred_at(event: EventDoc) -> datetime:
     value = event["occurred_at"]
     if isinstance(value, datetime):
         return value.astimezone(UTC)
@@ -115,7 +116,7 @@ def _occurred_at(event: dict[str, Any]) -> datetime:
 async def _record_once(
     session: AsyncSession, hits: Sequence[Hit]
 ) -> tuple[list[AlertView], int]:
-    events: dict[str, tuple[dict[str, Any], list[str]]] = {}
+    events: dict[str, tuple[EventDoc, list[str]]] = {}
     for hit in hits:
         events.setdefault(hit.event["event_id"], (hit.event, hit.quality_flags))
     now = utcnow()

@@ -17,7 +17,6 @@ seconds when that is set (off by default), as `RetentionTask`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +29,7 @@ import failsafe.audit.service as audit
 from failsafe.actor import CLI_ACTOR, Actor
 from failsafe.db.base import utcnow
 from failsafe.db.models import Alert, AlertAck, AlertRecipient, AlertTransition, Sighting
+from failsafe.kit.service import BackgroundTask
 from failsafe.settings import RetentionSettings
 
 log = logging.getLogger(__name__)
@@ -141,21 +141,17 @@ class RetentionTask:
     ) -> None:
         self.sessionmaker = sessionmaker
         self.retention = retention
-        self._task: asyncio.Task[None] | None = None
+        self._task = BackgroundTask("failsafe-retention")
         self.runs = 0  # purges completed, for tests and curiosity
 
     name = "retention"
     ready = True  # a failed purge is logged and retried; it never makes the replica unready
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="failsafe-retention")
+        self._task.start(self._run)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._task.stop()
 
     async def _run(self) -> None:
         while True:

@@ -21,8 +21,8 @@ from failsafe.auth.service import TICKET_TTL
 from failsafe.errors import Forbidden, TooManyRequests, Unauthorized, dependency_unavailable
 from failsafe.hub import stream
 from failsafe.hub.connection import Connection
+from failsafe.hub.deps import HubDep
 from failsafe.hub.protocol import CLOSE_POLICY, CLOSE_TRY_LATER
-from failsafe.hub.service import Hub
 from failsafe.hub.session import StreamSession
 from failsafe.kit.openapi import error_responses
 from failsafe.kit.state import SessionDep, get_state
@@ -60,9 +60,8 @@ def _credential(websocket: WebSocket) -> stream.Credential | None:
 
 
 @router.websocket("/v1/alerts/stream")
-async def alert_stream(websocket: WebSocket) -> None:
+async def alert_stream(websocket: WebSocket, hub: HubDep) -> None:
     state = get_state(websocket)
-    hub = state.services.find(Hub)
     credential = _credential(websocket)
     # Accept first so that refusals carry a close code (1008) the client can read, rather than
     # an HTTP 403 from the handshake.

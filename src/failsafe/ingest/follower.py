@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from failsafe.contract import EntryDoc
 from failsafe.db.base import utcnow
 from failsafe.db.models import WatchlistEntry
 from failsafe.ingest import metrics
@@ -25,16 +26,18 @@ from failsafe.kit.service import BackgroundTask
 log = logging.getLogger(__name__)
 
 
-def entry_document(row: Any) -> dict[str, Any]:
+def entry_document(row: Any) -> EntryDoc:
     """The entry as the matcher and alerts see it, from a WatchlistEntry row (or its columns)."""
     # The columns are authoritative for what routing and alerts read.
-    return {
+    doc = {
         **row.document,
         "id": row.id,
         "version": row.version,
         "status": row.status,
         "owner_bureau": row.owner_bureau,
     }
+    # The stored document is contract JSON, validated when it was written (EntryIn).
+    return cast(EntryDoc, doc)
 
 
 def is_live(row: Any, now: datetime) -> bool:
@@ -58,7 +61,7 @@ class WatchlistFollower:
         self.interval = interval
         self.batch = batch
         self.revision = 0
-        self.entries: dict[str, dict[str, Any]] = {}
+        self.entries: dict[str, EntryDoc] = {}
         self.ready = False
         self._task = BackgroundTask("watchlist-follower")
         # Entries with an expiry, to drop them when it passes without waiting for a change.
@@ -96,7 +99,7 @@ class WatchlistFollower:
                 )
             ).all()
         now = utcnow()
-        live: list[dict[str, Any]] = []
+        live: list[EntryDoc] = []
         for row in rows:
             doc = self._apply(row, now)
             if doc is not None:
@@ -113,7 +116,7 @@ class WatchlistFollower:
         metrics.WATCHLIST_REVISION.set(self.revision)
         return len(rows)
 
-    def _apply(self, row: Any, now: datetime) -> dict[str, Any] | None:
+    def _apply(self, row: Any, now: datetime) -> EntryDoc | None:
         """Book-keep one changed entry; return its document when it is to be (re)indexed."""
         if is_live(row, now):
             doc = entry_document(row)

@@ -18,14 +18,14 @@ import time
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from aiokafka.errors import KafkaError
 from sqlalchemy.exc import DataError, DBAPIError, SQLAlchemyError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from failsafe.alerts.recorder import Hit, record_hits
-from failsafe.contract import AlertView
+from failsafe.contract import AlertView, EventDoc
 from failsafe.errors import InvalidEvent
 from failsafe.ingest import metrics
 from failsafe.ingest.events import parse_event
@@ -187,13 +187,16 @@ class Pipeline:
                 lane_events.append(event)  # issue 12
             if screened.matches and not hits:
                 hits_since = time.perf_counter()
+            # The validated Event's JSON (failsafe.ingest.events), MRZ applied: the recorder's
+            # typed input. A view, not a copy.
+            hit_event = cast(EventDoc, event)
             for match in screened.matches:
                 entry = self.follower.entries.get(match.entry_id)
                 if entry is None:  # removed between screening and now
                     continue
                 hits.append(
                     Hit(
-                        event=event,
+                        event=hit_event,
                         entry=entry,
                         score=float(match.score),
                         method=match.method,

@@ -8,6 +8,7 @@ no event makes the whole request fail (only an unreadable body, 400, or an outag
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import orjson
@@ -18,12 +19,13 @@ from pydantic import BaseModel, Field
 from failsafe.actor import Actor
 from failsafe.auth.deps import require_roles
 from failsafe.errors import BadRequest, InvalidEvent, Unavailable
+from failsafe.ingest.deps import OptionalScreeningDep, get_screening
 from failsafe.ingest.events import Event, check_values, parse_event
 from failsafe.ingest.pipeline import RawRecord, log_failure
 from failsafe.ingest.service import ScreeningService
 from failsafe.kit.limits import read_limited
 from failsafe.kit.openapi import error_responses
-from failsafe.kit.state import AppState, StateDep
+from failsafe.kit.state import StateDep
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
@@ -121,11 +123,10 @@ def _foreign_country(event: Event, actor: Actor) -> str | None:
     )
 
 
-def _screening(state: AppState, *, matcher: bool = True) -> ScreeningService:
-    """The screening service; with `matcher`, only once the watchlist is loaded (503 before)."""
-    service = state.services.find(ScreeningService)
-    if service is None:
-        raise Unavailable("the screening service is not running")
+def _screening(found: ScreeningService | None, *, matcher: bool = True) -> ScreeningService:
+    """The screening service (503 without one); with `matcher`, only once the watchlist is
+    loaded (503 before). Checked after the body is read, as before the dependency existed."""
+    service = get_screening(found)
     if matcher and not service.follower.ready:
         raise Unavailable("the matcher is not loaded yet; retry shortly")
     return service
@@ -159,10 +160,12 @@ _EVENTS_BODY = {
     openapi_extra=_EVENTS_BODY,
     responses=error_responses(400, 401, 403, 413, 429, 503),
 )
-async def post_events(request: Request, state: StateDep, actor: SenderDep) -> EventsResult:
+async def post_events(
+    request: Request, state: StateDep, actor: SenderDep, screening: OptionalScreeningDep
+) -> EventsResult:
     items = await _json_items(request, MAX_EVENTS_PER_REQUEST)
     # With Kafka the events only go to the topic: no need to wait for this replica's matcher.
-    service = _screening(state, matcher=state.settings.kafka.bootstrap_servers is None)
+    service = _screening(screening, matcher=state.settings.kafka.bootstrap_servers is None)
     max_bytes = state.settings.kafka.max_event_bytes
     accepted: list[Accepted] = []
     rejected: list[Rejected] = []
@@ -202,7 +205,7 @@ async def post_events(request: Request, state: StateDep, actor: SenderDep) -> Ev
     return EventsResult(accepted=accepted, rejected=rejected)
 
 
-def _visible_to(entry: dict[str, Any], actor: Actor) -> bool:
+def _visible_to(entry: Mapping[str, Any], actor: Actor) -> bool:
     if actor.role == "admin":
         return True
     bureau = actor.bureau_code
@@ -230,6 +233,7 @@ async def post_screen(
     request: Request,
     state: StateDep,
     actor: ScreenerDep,
+    screening: OptionalScreeningDep,
     threshold: Annotated[
         float | None,
         Query(
@@ -240,7 +244,7 @@ async def post_screen(
     ] = None,
 ) -> list[ScreenResult]:
     items = await _json_items(request, MAX_SCREEN_PER_REQUEST)
-    service = _screening(state)
+    service = _screening(screening)
     out: list[ScreenResult] = []
     for item in items:
         try:

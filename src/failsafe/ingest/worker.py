@@ -38,7 +38,7 @@ from aiokafka.errors import (
     MessageSizeTooLargeError,
 )
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from failsafe.db.engine import create_engine, create_sessionmaker
 from failsafe.ingest import metrics
@@ -175,14 +175,7 @@ class IngestWorker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), delay)
 
-        result = await retry(
-            make,
-            outage=OutageLog(log, f"{what}: database or Kafka"),
-            retry_on=RETRYABLE,
-            backoff=Backoff(0.5, 10.0),
-            on_failure=failed,
-            wait=wait,
-        )
+        result = await retry_dependencies(log, what, make, on_failure=failed, wait=wait)
         self._failing = False
         return result
 
@@ -220,14 +213,7 @@ class IngestWorker:
         engine = create_engine(self.settings.database)
         sessions = create_sessionmaker(engine)
         follower = WatchlistFollower(sessions, self.screener)
-        producer = LazyProducer(
-            "dead letters",
-            **client,
-            client_id=f"{kafka.client_id}-dlq",
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=5,
-        )
+        producer = dead_letter_producer("dead letters", client, f"{kafka.client_id}-dlq")
         bus = KafkaAlertBus(
             client, kafka.topics.alerts, kafka.client_id, publish_timeout=kafka.publish_timeout
         )
@@ -282,12 +268,7 @@ class IngestWorker:
         finally:
             self._running = False
             await self._services.stop_all()  # the probe, then the follower
-            await asyncio.gather(
-                _bounded("kafka consumer", consumer.stop()),
-                _bounded("alert bus", bus.stop(CLOSE_TIMEOUT)),
-                _bounded("dead-letter producer", producer.stop(CLOSE_TIMEOUT)),
-                _bounded("database pool", engine.dispose()),
-            )
+            await close_clients(consumer, bus, producer, engine)
             log.info("ingest stopped after %d events", self.processed)
 
     async def _loop(self, consumer: AIOKafkaConsumer, pipeline: Pipeline) -> None:
@@ -321,6 +302,46 @@ class IngestWorker:
                         metrics.CONSUMER_LAG.labels(tp.topic, tp.partition).set(
                             max(0, high - next_offset)
                         )
+
+
+async def retry_dependencies(
+    logger: logging.Logger,
+    what: str,
+    make: Callable[[], Awaitable[T]],
+    *,
+    on_failure: Callable[[Exception], Awaitable[None]],
+    wait: Callable[[float], Awaitable[object]],
+) -> T:
+    """A worker's step (events', alarms') retried while PostgreSQL or Kafka is away: the
+    failures of RETRYABLE kinds, backoff from 0.5 to 10 s, one outage log for `what`."""
+    return await retry(
+        make,
+        outage=OutageLog(logger, f"{what}: database or Kafka"),
+        retry_on=RETRYABLE,
+        backoff=Backoff(0.5, 10.0),
+        on_failure=on_failure,
+        wait=wait,
+    )
+
+
+def dead_letter_producer(what: str, client: ClientOptions, client_id: str) -> LazyProducer:
+    """The producer of a worker's dead letters (events', alarms'): acknowledged by every in-sync
+    replica, idempotent (a send the client retries is written once), batched for 5 ms."""
+    return LazyProducer(
+        what, **client, client_id=client_id, acks="all", enable_idempotence=True, linger_ms=5
+    )
+
+
+async def close_clients(
+    consumer: AIOKafkaConsumer, bus: KafkaAlertBus, producer: LazyProducer, engine: AsyncEngine
+) -> None:
+    """A worker's clients closed concurrently, each within CLOSE_TIMEOUT (events' and alarms')."""
+    await asyncio.gather(
+        _bounded("kafka consumer", consumer.stop()),
+        _bounded("alert bus", bus.stop(CLOSE_TIMEOUT)),
+        _bounded("dead-letter producer", producer.stop(CLOSE_TIMEOUT)),
+        _bounded("database pool", engine.dispose()),
+    )
 
 
 async def _bounded(what: str, closing: Any, within: float = CLOSE_TIMEOUT) -> None:

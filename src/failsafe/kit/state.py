@@ -4,8 +4,10 @@
 sessions, the alert bus, the failed-authentication limiter, and the hook that closes a revoked
 principal's sockets on this replica. Domain services (the hub, the screening service) are in
 `services`, the ordered list that drives startup, shutdown and /readyz; a domain finds its own
-service there by class (`state.services.find(Hub)`, through the domain's dependency alias), so
-this module, below every domain, names none of them and no lookup goes by string.
+service there by class (`state.services.find(Hub)`) inside the domain's own deps module, which
+gives routers a typed alias (`HubDep` in hub/deps.py, `ScreeningDep` and `OptionalScreeningDep`
+in ingest/deps.py, `IntakeDep` in alarms/deps.py): this module, below every domain, names none of
+them, no router looks a service up itself, and no lookup goes by string.
 """
 
 from __future__ import annotations

@@ -313,8 +313,9 @@ async def _write_import(
         state.in_db = True
 
 
-def record_import(session: AsyncSession, actor: Actor, report: ImportReport) -> None:
-    """One audit row for a whole import (each change has its own row too)."""
+async def record_import(session: AsyncSession, actor: Actor, report: ImportReport) -> None:
+    """One audit row for a whole import (each change has its own row too), committed: the import
+    is the unit of work, so its caller (the router, the CLI) never commits itself."""
     audit.record(
         session,
         actor,
@@ -328,3 +329,4 @@ def record_import(session: AsyncSession, actor: Actor, report: ImportReport) -> 
             "rejected": report.rejected,
         },
     )
+    await session.commit()

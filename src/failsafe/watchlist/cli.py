@@ -69,8 +69,7 @@ def import_(
             for line, record in records():
                 await importer.add(line, record)
             report = await importer.finish()
-            record_import(session, CLI_ACTOR, report)
-            await session.commit()
+            await record_import(session, CLI_ACTOR, report)
             return report
 
         try:

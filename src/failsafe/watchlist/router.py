@@ -169,8 +169,7 @@ async def import_entries(
     for checked in reader.close():
         await importer.add_checked(checked)
     report = await importer.finish()
-    bulk.record_import(session, actor, report)
-    await session.commit()
+    await bulk.record_import(session, actor, report)
     return report
 
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from failsafe.alarms import correlation
+from failsafe.alarms import correlation, rules
 from failsafe.alarms.correlation import record_alarm, record_crossings
 from failsafe.alerts.recorder import Hit, record_hits
 from failsafe.db.base import utcnow
@@ -274,7 +274,7 @@ async def test_unlinked_crossings_are_purged_after_the_lateness(two: Any) -> Non
 
 
 def test_severity_from_the_evidence() -> None:
-    sev = correlation.alarm_severity
+    sev = rules.alarm_severity
     s = RULES
     assert sev({"categories": ["neutron"]}, [], s) == "critical"
     assert sev({"categories": ["gamma"], "nuclides": [{"category": "snm"}]}, [], s) == "critical"

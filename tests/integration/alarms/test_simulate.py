@@ -19,7 +19,7 @@ from failsafe.db.models import Alarm, AlarmLink, Alert
 from failsafe.ingest.service import new_screener
 from failsafe.ingest.worker import IngestWorker
 from tests.fixtures.factories import entry_doc, put_entry
-from tests.fixtures.streams import create_stream_topics, stream_settings
+from tests.fixtures.streams import alarm_stream_settings
 
 pytestmark = pytest.mark.integration
 
@@ -27,12 +27,8 @@ pytestmark = pytest.mark.integration
 async def test_simulated_stream_through_the_workers(
     fresh_pg_url: str, kafka_bootstrap: str, unique_topic: Callable[[str], str]
 ) -> None:
-    settings = stream_settings(fresh_pg_url, kafka_bootstrap, unique_topic)
+    settings = await alarm_stream_settings(fresh_pg_url, kafka_bootstrap, unique_topic)
     topics = settings.kafka.topics
-    topics.alarms = unique_topic("alarms")
-    topics.alarms_dlq = unique_topic("alarms-dlq")
-    settings.alarms.consumer_group = unique_topic("alarm-group")
-    await create_stream_topics(settings.kafka)
     engine = create_engine(settings.database)
     sessions = create_sessionmaker(engine)
     entry = await put_entry(

@@ -22,7 +22,7 @@ from failsafe.ingest.worker import IngestWorker
 from tests.conftest import subprocess_log
 from tests.fixtures.app import free_port
 from tests.fixtures.factories import entry_doc, event, put_entry
-from tests.fixtures.streams import Env, loaded
+from tests.fixtures.streams import Env, loaded, worker_env
 
 pytestmark = pytest.mark.integration
 
@@ -53,15 +53,9 @@ async def test_latency_counts_from_the_record_timestamp(env: Env, worker: Ingest
 
 
 async def test_the_worker_process_exports_readiness_and_build_info(env: Env) -> None:
-    k = env.settings.kafka
     child_env = {
         **{n: v for n, v in os.environ.items() if not n.startswith("FAILSAFE_")},
-        "FAILSAFE_DATABASE__URL": env.settings.database.url,
-        "FAILSAFE_KAFKA__BOOTSTRAP_SERVERS": str(k.bootstrap_servers),
-        "FAILSAFE_KAFKA__CONSUMER_GROUP": k.consumer_group,
-        "FAILSAFE_KAFKA__TOPICS__EVENTS": k.topics.events,
-        "FAILSAFE_KAFKA__TOPICS__EVENTS_DLQ": k.topics.events_dlq,
-        "FAILSAFE_KAFKA__TOPICS__ALERTS": k.topics.alerts,
+        **worker_env(env.settings),
     }
     port = free_port()
     cmd = [sys.executable, "-m", "failsafe.cli", "ingest", "--metrics-port", str(port)]

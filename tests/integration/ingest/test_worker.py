@@ -20,7 +20,7 @@ from failsafe.ingest.service import new_screener
 from failsafe.ingest.worker import IngestWorker
 from tests.conftest import subprocess_log
 from tests.fixtures.factories import entry_doc, event, put_entry
-from tests.fixtures.streams import Env, loaded
+from tests.fixtures.streams import Env, loaded, worker_env
 from tests.fixtures.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -166,15 +166,9 @@ async def test_sigkill_mid_stream_loses_and_duplicates_nothing(env: Env) -> None
         await env.producer.send(env.settings.kafka.topics.events, orjson.dumps(ev))
     await env.producer.flush()
 
-    k = env.settings.kafka
     child_env = {
         **os.environ,
-        "FAILSAFE_DATABASE__URL": env.settings.database.url,
-        "FAILSAFE_KAFKA__BOOTSTRAP_SERVERS": str(k.bootstrap_servers),
-        "FAILSAFE_KAFKA__CONSUMER_GROUP": k.consumer_group,
-        "FAILSAFE_KAFKA__TOPICS__EVENTS": k.topics.events,
-        "FAILSAFE_KAFKA__TOPICS__EVENTS_DLQ": k.topics.events_dlq,
-        "FAILSAFE_KAFKA__TOPICS__ALERTS": k.topics.alerts,
+        **worker_env(env.settings),
     }
     cmd = [
         sys.executable,

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sqlite3
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -25,11 +23,10 @@ from failsafe.db.models import WatchlistEntry
 from failsafe.ingest.follower import WatchlistFollower
 from failsafe.kit.codes import PARTIAL_DATE_PATTERN
 from tests.conftest import create_database, drop_database, unique_name
-from tests.fixtures.app import Api, api_client, auth
+from tests.fixtures.app import Api, api_client, auth, run_cli
 from tests.fixtures.factories import entry_body, unique_token
 
 pytestmark = pytest.mark.integration
-FAILSAFE = str(Path(sys.executable).with_name("failsafe"))
 THIS_MIGRATION = "0003_dates_of_birth"
 
 
@@ -118,18 +115,6 @@ async def test_openapi_shows_the_list_and_the_grammar(api: Api) -> None:
     assert json.dumps(PARTIAL_DATE_PATTERN)[1:-1] in json.dumps(spec)
 
 
-async def _run(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        FAILSAFE,
-        *args,
-        env={**os.environ, **env},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await proc.communicate()
-    return proc.returncode or 0, out.decode(), err.decode()
-
-
 async def stored(api: Api, entry_id: str) -> dict[str, Any]:
     async with api.state.sessionmaker() as s:
         row = await s.get(WatchlistEntry, entry_id)
@@ -152,7 +137,7 @@ async def test_cli_import_jsonl_and_csv_with_approximate_dates(
     ]
     jsonl = tmp_path / "dates.jsonl"
     jsonl.write_text("".join(json.dumps(x) + "\n" for x in lines))
-    code, out, err = await _run("watchlist", "import", str(jsonl), "--json", env=env)
+    code, out, err = await run_cli("watchlist", "import", str(jsonl), "--json", env=env)
     report = json.loads(out)
     assert code == 1, err  # a line was rejected, the others imported
     assert (report["created"], report["rejected"]) == (2, 1)
@@ -170,7 +155,7 @@ async def test_cli_import_jsonl_and_csv_with_approximate_dates(
         f"{token}-c2,red,CSV/{token}/2,FRA,{token},inform_only,,1980..1940\n"
         f"{token}-c3,red,CSV/{token}/3,FRA,{token},inform_only,,1973-1-24; 1977\n"
     )
-    code, out, err = await _run("watchlist", "import", str(csv_file), "--json", env=env)
+    code, out, err = await run_cli("watchlist", "import", str(csv_file), "--json", env=env)
     report = json.loads(out)
     assert (report["created"], report["rejected"]) == (2, 1), err
     assert report["errors"][0]["line"] == 3
@@ -181,7 +166,7 @@ async def test_cli_import_jsonl_and_csv_with_approximate_dates(
     )
     assert dates(await stored(api, f"{token}-c3")) == ("1973-01-24", ["1973-01-24", "1977"])
     # Re-importing approximate dates changes nothing (the stored form reads back the same).
-    code, out, _ = await _run("watchlist", "import", str(csv_file), env=env)
+    code, out, _ = await run_cli("watchlist", "import", str(csv_file), env=env)
     assert out.splitlines()[0] == "created 0, updated 0, unchanged 2, rejected 1"
 
 

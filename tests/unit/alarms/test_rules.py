@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from failsafe.alarms.correlation import Rules
+from failsafe.alarms.rules import Rules
 from failsafe.settings import AlarmSettings
 from tests.alarm_docs import T0, alarm_json
 
