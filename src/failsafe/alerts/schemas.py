@@ -60,6 +60,9 @@ class TransitionOut(BaseModel):
     from_status: str | None
     to_status: str
     principal_id: str | None
+    principal_name: str | None = Field(
+        default=None, description="the display name of who made the change (the officer's own)"
+    )
     bureau_code: str | None
     note: str | None
     at: datetime

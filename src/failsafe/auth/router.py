@@ -9,8 +9,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from failsafe.auth import service
-from failsafe.auth.deps import AdminDep, PrincipalDep
-from failsafe.auth.schemas import PrincipalCreate, PrincipalCreated, PrincipalOut, PrincipalPage
+from failsafe.auth.deps import ActorDep, AdminDep, PrincipalDep
+from failsafe.auth.schemas import (
+    OfficerCreate,
+    PrincipalCreate,
+    PrincipalCreated,
+    PrincipalOut,
+    PrincipalPage,
+)
 from failsafe.contract import Role
 from failsafe.kit.bus import revocation
 from failsafe.kit.codes import CountryCode
@@ -66,6 +72,24 @@ async def create_principal(
 ) -> PrincipalCreated:
     principal, token = await service.create_principal(
         session, role=body.role, bureau_code=body.bureau, name=body.name, actor=actor
+    )
+    return PrincipalCreated.model_validate(
+        {**PrincipalOut.model_validate(principal).model_dump(), "token": token}
+    )
+
+
+@router.post(
+    "/officers",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a named officer of a bureau (admins, or the bureau's own desk); the answer "
+    "carries the officer's own token, shown only this once",
+    responses=error_responses(400, 403, 413, 422),
+)
+async def create_officer(
+    body: OfficerCreate, actor: ActorDep, session: SessionDep
+) -> PrincipalCreated:
+    principal, token = await service.create_officer(
+        session, bureau_code=body.bureau, name=body.name, role=body.role, actor=actor
     )
     return PrincipalCreated.model_validate(
         {**PrincipalOut.model_validate(principal).model_dump(), "token": token}

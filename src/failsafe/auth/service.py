@@ -24,10 +24,10 @@ from failsafe.auth.tokens import (
     new_ticket,
     new_token,
 )
-from failsafe.contract import ROLES
+from failsafe.contract import ROLES, PrincipalKind
 from failsafe.db.base import utcnow
 from failsafe.db.models import Bureau, Principal, StreamTicket
-from failsafe.errors import BadRequest, Conflict, NotFound, Unauthorized
+from failsafe.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from failsafe.kit.codes import is_country_code
 
 BOOTSTRAP_ADMIN_ID = "bootstrap-admin"
@@ -39,8 +39,6 @@ TICKET_TTL = timedelta(seconds=30)
 # Tickets are deleted a while after they expire (when the next one is issued), not at once: a
 # ticket row just expired still explains a refused socket to whoever looks.
 _TICKET_RETENTION = timedelta(minutes=10)
-
-
 
 
 async def ensure_bureau(session: AsyncSession, code: str) -> None:
@@ -58,6 +56,7 @@ async def create_principal(
     actor: Actor,
     token: str | None = None,
     principal_id: str | None = None,
+    kind: PrincipalKind = "token",
 ) -> tuple[Principal, str]:
     """Create a principal and commit; returns it with its token (the only time it is visible)."""
     if role not in ROLES:
@@ -78,6 +77,7 @@ async def create_principal(
         id=principal_id or f"p_{secrets.token_hex(8)}",
         name=name,
         role=role,
+        kind=kind,
         bureau_code=bureau_code,
         token_hash=hash_token(token),
         token_prefix=display_prefix(token),
@@ -91,10 +91,28 @@ async def create_principal(
         "principal.create",
         "principal",
         principal.id,
-        {"role": role, "bureau_code": bureau_code},
+        {"role": role, "bureau_code": bureau_code, "kind": kind},
     )
     await session.commit()
     return principal, token
+
+
+async def create_officer(
+    session: AsyncSession, *, bureau_code: str, name: str, role: str, actor: Actor
+) -> tuple[Principal, str]:
+    """Create a named officer of a bureau, with a token of their own (shown once); commits.
+
+    Admins create officers in any bureau; a bureau's own `bureau` principal (its desk, the
+    bureau's administrative role) only in its own bureau. An officer is never an admin: they
+    see what their bureau sees, and act (and are audited) under their own name."""
+    bureau_code = bureau_code.strip().upper()
+    if not actor.is_admin and not (actor.role == "bureau" and actor.bureau_code == bureau_code):
+        raise Forbidden("only admins and the bureau's own desk create its officers")
+    if role == "admin":
+        raise BadRequest("an officer belongs to a bureau: role admin is not allowed")
+    return await create_principal(
+        session, role=role, bureau_code=bureau_code, name=name, actor=actor, kind="officer"
+    )
 
 
 async def authenticate_token(session: AsyncSession, token: str) -> Principal:
@@ -134,6 +152,14 @@ async def list_principals(
     if bureau_code is not None:
         query = query.where(Principal.bureau_code == bureau_code)
     return (await session.scalars(query)).all()
+
+
+async def principal_names(session: AsyncSession, ids: set[str]) -> dict[str, str]:
+    """The display names of the principals with these ids (unknown ids are left out)."""
+    if not ids:
+        return {}
+    rows = await session.execute(select(Principal.id, Principal.name).where(Principal.id.in_(ids)))
+    return {row.id: row.name for row in rows}
 
 
 async def get_principal(session: AsyncSession, principal_id: str) -> Principal:
