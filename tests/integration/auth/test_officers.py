@@ -62,8 +62,9 @@ async def test_officers_are_created_by_admins_or_their_bureau_desk(pg_url: str) 
         assert as_admin.status_code == 400
 
 
-async def test_officer_sees_the_bureau_alerts_and_history_names_them(pg_url: str) -> None:
-    async with api_client(pg_url) as api:
+async def test_officer_sees_the_bureau_alerts_and_history_names_them(fresh_pg_url: str) -> None:
+    # A database of its own: exactly one alert, whatever other tests left in the shared one.
+    async with api_client(fresh_pg_url) as api:
         c = api.client
         desk = await api.principal("bureau", "FRA")
         created = await c.post(
