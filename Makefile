@@ -1,8 +1,11 @@
 # The few verbs a newcomer needs; each is one line in the README.
-.PHONY: run test lint services stop-services
+.PHONY: run demo test lint services stop-services
 
 run:            ## install and run the service on the embedded default (SQLite, no Kafka)
 	scripts/bootstrap.sh && .venv/bin/failsafe serve
+
+demo:           ## install and run a live demo: seeded watchlist, simulated traffic, dashboard
+	scripts/bootstrap.sh && .venv/bin/failsafe demo
 
 test:           ## install, start PostgreSQL and Kafka, lint, type-check, run every test
 	scripts/test.sh

@@ -24,6 +24,8 @@ from failsafe.alerts.retention import RetentionTask
 from failsafe.alerts.router import router as alerts_router
 from failsafe.audit.router import router as audit_router
 from failsafe.auth import deps as auth_deps
+from failsafe.auth.oidc import OidcVerifier
+from failsafe.auth.router import oidc_router
 from failsafe.auth.router import router as principals_router
 from failsafe.dashboard.router import router as dashboard_router
 from failsafe.db import migrate
@@ -166,6 +168,8 @@ async def _start_services(state: AppState) -> None:
     replica's fan-out of the bus to its sockets), the retention purge when set; stopped in
     reverse, and reported by /readyz in this order."""
     await state.services.start(state.bus)
+    if state.settings.auth.oidc.issuer is not None:  # single sign-on (failsafe.auth.oidc)
+        await state.services.start(OidcVerifier(state.settings.auth.oidc))
     # Crossings that name a lane meet radiation alarms (failsafe.alarms) in PostgreSQL.
     lanes = CrossingObserver(state.sessionmaker, state.bus, state.settings.alarms)
     await state.services.start(
@@ -234,6 +238,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(asyncapi.router)
     app.include_router(events_router)
     app.include_router(principals_router)
+    app.include_router(oidc_router)
     app.include_router(watchlist_router)
     app.include_router(audit_router)
     app.include_router(alerts_router)

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from failsafe import healthcheck, screening
+from failsafe import demo, healthcheck, screening
 from failsafe.alerts import purge_cli
 from failsafe.auth.cli import principal_app
 from failsafe.kafka_cli import kafka_app
@@ -71,6 +71,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "ws_per_message_deflate": False,
         **connection_options(settings.server),  # header timeout and size, keep-alive
     }
+
+
+demo.register(app, uvicorn_options)  # issue 14: `failsafe demo`
 
 
 @app.command()

@@ -43,6 +43,10 @@ TargetStatus = Literal[
 Severity = Literal["low", "medium", "high", "critical"]
 
 Role = Literal["admin", "analyst", "bureau", "border"]
+# Who holds a principal: a shared desk or system token (`token`), one named officer of a bureau
+# with a token of their own (`officer`), or a person signed in through the identity provider
+# (`sso`: no token of ours, created at their first sign-in; failsafe.auth.oidc).
+PrincipalKind = Literal["token", "officer", "sso"]
 
 NOTICE_TYPES: tuple[NoticeType, ...] = get_args(NoticeType)
 REQUESTED_ACTIONS: tuple[RequestedAction, ...] = get_args(RequestedAction)
@@ -50,6 +54,7 @@ ENTRY_STATUSES: tuple[EntryStatus, ...] = get_args(EntryStatus)
 ALERT_STATUSES: tuple[AlertStatus, ...] = get_args(AlertStatus)
 SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 ROLES: tuple[Role, ...] = get_args(Role)
+PRINCIPAL_KINDS: tuple[PrincipalKind, ...] = get_args(PrincipalKind)
 
 
 @with_config(ConfigDict(extra="allow"))

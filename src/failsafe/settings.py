@@ -216,11 +216,63 @@ class DashboardSettings(BaseModel):
     crossing_points: dict[str, GeoPoint] = {}
 
 
+# Asymmetric signatures only: with a public JWKS, an HMAC algorithm would let anyone who has
+# read the public key sign tokens with it (algorithm confusion), and `none` signs nothing.
+OIDC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA")
+
+
+class OidcSettings(BaseModel):
+    """Single sign-on through an OpenID Connect provider (failsafe.auth.oidc); off without
+    `issuer`."""
+
+    # The provider's issuer (the tokens' `iss`, exactly); its discovery document is read from
+    # ISSUER/.well-known/openid-configuration. None (the default): single sign-on is off.
+    issuer: str | None = None
+    # The `aud` a token must carry to be accepted here.
+    audience: str = "failsafe"
+    # Signature algorithms accepted (an allow-list: the token's header never chooses).
+    algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"], min_length=1)
+    # The dashboard's public client (authorization code with PKCE); None: no sign-in button.
+    client_id: str | None = None
+    scope: str = "openid profile"
+    # Where the failsafe role and bureau are in the token's claims, and the display name.
+    role_claim: str = "failsafe_role"
+    bureau_claim: str = "failsafe_bureau"
+    name_claim: str = "name"
+    # Claim values (a string or a list, e.g. groups) to roles; a value that is a role's own
+    # name maps to it. Several roles: the first in admin, analyst, bureau, border order.
+    role_map: dict[str, Literal["admin", "analyst", "bureau", "border"]] = Field(
+        default_factory=dict
+    )
+    # The role of a signed-in person whose token maps to none; None: refused (403).
+    default_role: Literal["analyst", "bureau", "border"] | None = None
+    # Seconds the provider's keys are kept before being read again.
+    jwks_cache_seconds: float = Field(default=300, gt=0)
+    # A token signed with a key not in the cache reads the keys again (a rotation), at most
+    # once per this many seconds, so that made-up key ids cannot make us hammer the provider.
+    jwks_min_refresh_seconds: float = Field(default=10, ge=0)
+    # Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
+    leeway_seconds: int = Field(default=30, ge=0, le=300)
+    # Seconds to wait for the provider's discovery document or keys.
+    http_timeout: float = Field(default=5, gt=0)
+
+    @model_validator(mode="after")
+    def _asymmetric_only(self) -> OidcSettings:
+        unknown = sorted(set(self.algorithms) - set(OIDC_ALGORITHMS))
+        if unknown:
+            raise ValueError(
+                f"auth.oidc.algorithms: {', '.join(unknown)} not allowed "
+                f"(one of {', '.join(OIDC_ALGORITHMS)})"
+            )
+        return self
+
+
 class AuthSettings(BaseModel):
     # Failed authentications allowed per client address per minute before 429.
     max_failures_per_minute: int = Field(default=20, ge=1)
     # Optional bootstrap admin token for a first run; stored only as a hash at start-up.
     bootstrap_admin_token: SecretStr | None = None
+    oidc: OidcSettings = OidcSettings()
 
 
 class ServerSettings(BaseModel):

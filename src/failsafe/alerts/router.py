@@ -17,6 +17,7 @@ from failsafe.alerts.schemas import (
 )
 from failsafe.alerts.views import alert_view
 from failsafe.auth.deps import ActorDep
+from failsafe.auth.service import principal_names
 from failsafe.contract import AlertStatus, AlertView, NoticeType, Severity
 from failsafe.db.models import Alert
 from failsafe.kit.codes import CountryCode
@@ -41,22 +42,22 @@ def _out(alert: Alert) -> AlertView:
 
 
 async def _transitions(session: SessionDep, alert_id: int) -> list[TransitionOut]:
-    rows = await service.list_transitions(session, alert_id)
-    names = await service.principal_names(session, [t.principal_id for t in rows])
-    out = []
-    for t in rows:
-        item = TransitionOut.model_validate(t)
-        item.principal_name = names.get(t.principal_id or "")
-        out.append(item)
-    return out
+    """The alert's transitions with the display name of who made each (history shows names)."""
+    transitions = await service.list_transitions(session, alert_id)
+    names = await principal_names(session, {t.principal_id for t in transitions if t.principal_id})
+    return [
+        TransitionOut.model_validate(t).model_copy(
+            update={"principal_name": names.get(t.principal_id or "")}
+        )
+        for t in transitions
+    ]
 
 
 async def _detail(session: SessionDep, actor: ActorDep, alert: Alert) -> AlertDetail:
-    transitions = await _transitions(session, alert.id)
     return AlertDetail.model_validate(
         {
             **_out(alert),
-            "transitions": transitions,
+            "transitions": await _transitions(session, alert.id),
             "acked_at": await service.acked_at(session, actor, alert.id),
         }
     )
@@ -173,4 +174,3 @@ async def get_timeline(
         subject_name=entry.get("subject_name") or None,
         points=points,
     )
-

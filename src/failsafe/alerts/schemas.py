@@ -62,7 +62,7 @@ class TransitionOut(BaseModel):
     to_status: str
     principal_id: str | None
     principal_name: str | None = Field(
-        default=None, description="the acting principal's display name (none for the system)"
+        default=None, description="the display name of who made the change (the officer's own)"
     )
     bureau_code: str | None
     note: str | None

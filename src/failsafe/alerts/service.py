@@ -43,7 +43,6 @@ from failsafe.db.models import (
     AlertAck,
     AlertRecipient,
     AlertTransition,
-    Principal,
     Sighting,
 )
 from failsafe.errors import Conflict, Forbidden, NotFound
@@ -200,18 +199,6 @@ async def list_transitions(session: AsyncSession, alert_id: int) -> Sequence[Ale
             .order_by(AlertTransition.id)
         )
     ).all()
-
-
-async def principal_names(session: AsyncSession, ids: Sequence[str | None]) -> dict[str, str]:
-    """Display names of these principals (issue 14: the history names officers, not ids).
-    A deleted principal or a system actor (`cli`) has none: the caller shows the id."""
-    wanted = sorted({i for i in ids if i})
-    if not wanted:
-        return {}
-    rows = (
-        await session.execute(select(Principal.id, Principal.name).where(Principal.id.in_(wanted)))
-    ).all()
-    return {pid: name for pid, name in rows}
 
 
 async def acked_at(session: AsyncSession, actor: Actor, alert_id: int) -> datetime | None:

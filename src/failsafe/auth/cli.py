@@ -44,6 +44,7 @@ def create(
     role: str = typer.Option(..., help="admin, analyst, bureau or border."),
     bureau: str | None = typer.Option(None, help="Alpha-3 bureau code (all roles but admin)."),
     name: str = typer.Option(..., help="Who or what holds the token (e.g. 'Lyon desk')."),
+    officer: bool = typer.Option(False, help="A named officer of the bureau (kind officer)."),
 ) -> None:
     """Create a principal and print its token on stdout (shown only this once)."""
     from failsafe.actor import CLI_ACTOR
@@ -52,7 +53,12 @@ def create(
 
     async def work(session: AsyncSession) -> tuple[str, str]:
         principal, token = await create_principal(
-            session, role=role, bureau_code=bureau, name=name, actor=CLI_ACTOR
+            session,
+            role=role,
+            bureau_code=bureau,
+            name=name,
+            actor=CLI_ACTOR,
+            kind="officer" if officer else "token",
         )
         return principal.id, token
 
@@ -66,7 +72,7 @@ def create(
 
 @principal_app.command("list")
 def list_() -> None:
-    """List principals (id, role, bureau, token prefix, revoked)."""
+    """List principals (id, role, kind, bureau, token prefix, revoked)."""
     from failsafe.auth.service import list_principals
 
     async def work(session: AsyncSession) -> list[str]:
@@ -76,6 +82,7 @@ def list_() -> None:
                 (
                     p.id,
                     p.role,
+                    p.kind,
                     p.bureau_code or "-",
                     p.token_prefix + "…",
                     "revoked" if p.revoked_at else "active",

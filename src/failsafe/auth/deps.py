@@ -12,10 +12,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from failsafe.actor import Actor
+from failsafe.auth.oidc import OidcVerifier, looks_like_jwt
 from failsafe.auth.service import (
     BOOTSTRAP_ADMIN_ID,
     authenticate_token,
     ensure_bootstrap_admin,
+    sso_principal,
 )
 from failsafe.auth.tokens import looks_like_token
 from failsafe.contract import Role
@@ -96,9 +98,32 @@ async def current_principal(
     if credentials is None:
         kit_metrics.AUTH_FAILURES.inc()
         raise Unauthorized("missing bearer token")
-    return await authenticate_limited(
-        session, state.limiter, client_address(request), credentials.credentials
-    )
+    token = credentials.credentials
+    verifier = state.services.find(OidcVerifier)
+    if verifier is not None and looks_like_jwt(token):
+        # The provider's token (single sign-on), under the same failure budget as ours.
+        return await authenticate_limited(
+            session, state.limiter, client_address(request), token, check=sso_check(verifier)
+        )
+    return await authenticate_limited(session, state.limiter, client_address(request), token)
+
+
+def sso_check(verifier: OidcVerifier) -> Callable[[AsyncSession, str], Awaitable[Principal]]:
+    """`authenticate_limited`'s check for the identity provider's JWTs: verified against its
+    keys, then the signed-in person's own principal (created at their first sign-in)."""
+
+    async def check(session: AsyncSession, token: str) -> Principal:
+        who = verifier.identity(await verifier.verify(token))
+        return await sso_principal(
+            session,
+            issuer=who.issuer,
+            subject=who.subject,
+            name=who.name,
+            role=who.role,
+            bureau_code=who.bureau_code,
+        )
+
+    return check
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

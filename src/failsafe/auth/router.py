@@ -7,11 +7,20 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
+from pydantic import BaseModel
 
 from failsafe.auth import service
-from failsafe.auth.deps import AdminDep, PrincipalDep
-from failsafe.auth.schemas import PrincipalCreate, PrincipalCreated, PrincipalOut, PrincipalPage
+from failsafe.auth.deps import ActorDep, AdminDep, PrincipalDep
+from failsafe.auth.oidc import OidcVerifier
+from failsafe.auth.schemas import (
+    OfficerCreate,
+    PrincipalCreate,
+    PrincipalCreated,
+    PrincipalOut,
+    PrincipalPage,
+)
 from failsafe.contract import Role
+from failsafe.errors import Unavailable
 from failsafe.kit.bus import revocation
 from failsafe.kit.codes import CountryCode
 from failsafe.kit.limits import BodyLimitRoute
@@ -72,6 +81,24 @@ async def create_principal(
     )
 
 
+@router.post(
+    "/officers",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a named officer of a bureau (admins, or the bureau's own desk); the answer "
+    "carries the officer's own token, shown only this once",
+    responses=error_responses(400, 403, 413, 422),
+)
+async def create_officer(
+    body: OfficerCreate, actor: ActorDep, session: SessionDep
+) -> PrincipalCreated:
+    principal, token = await service.create_officer(
+        session, bureau_code=body.bureau, name=body.name, role=body.role, actor=actor
+    )
+    return PrincipalCreated.model_validate(
+        {**PrincipalOut.model_validate(principal).model_dump(), "token": token}
+    )
+
+
 @router.get("/{principal_id}", summary="One principal (admin)", responses=error_responses(403, 404))
 async def get_principal(principal_id: str, actor: AdminDep, session: SessionDep) -> PrincipalOut:
     return PrincipalOut.model_validate(await service.get_principal(session, principal_id))
@@ -96,6 +123,46 @@ async def revoke_principal(
     principal = await service.revoke_principal(session, principal_id, actor, confirm_self=confirm)
     await close_sockets(state, principal.id)
     return PrincipalOut.model_validate(principal)
+
+
+oidc_router = APIRouter(prefix="/v1/auth", tags=["principals"])
+
+
+class OidcConfig(BaseModel):
+    """What a browser needs to sign in through the identity provider (authorization code with
+    PKCE): public values only; `enabled` false (and nothing else) when single sign-on is off."""
+
+    enabled: bool
+    issuer: str | None = None
+    client_id: str | None = None
+    scope: str | None = None
+    authorization_endpoint: str | None = None
+    token_endpoint: str | None = None
+
+
+@oidc_router.get(
+    "/oidc",
+    summary="The identity provider to sign in with (single sign-on), for the dashboard; "
+    "`enabled: false` when it is off, 503 while the provider cannot be reached",
+    responses=error_responses(503),
+)
+async def oidc_config(state: StateDep) -> OidcConfig:
+    verifier = state.services.find(OidcVerifier)
+    client_id = state.settings.auth.oidc.client_id
+    if verifier is None or client_id is None:
+        return OidcConfig(enabled=False)
+    try:
+        endpoints = await verifier.endpoints()
+    except (OSError, ValueError, KeyError):
+        raise Unavailable("the identity provider cannot be reached") from None
+    return OidcConfig(
+        enabled=True,
+        issuer=verifier.issuer,
+        client_id=client_id,
+        scope=state.settings.auth.oidc.scope,
+        authorization_endpoint=endpoints.authorization_endpoint,
+        token_endpoint=endpoints.token_endpoint,
+    )
 
 
 async def close_sockets(state: AppState, principal_id: str) -> None:

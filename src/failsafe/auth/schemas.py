@@ -17,6 +17,7 @@ class PrincipalOut(BaseModel):
     id: str
     name: str
     role: str
+    kind: str = Field(description="token (a desk's), officer (a named person), sso (signed in)")
     bureau_code: str | None
     token_prefix: str = Field(description="the token's first characters, to tell tokens apart")
     created_at: datetime
@@ -34,6 +35,17 @@ class PrincipalCreate(BaseModel):
     role: Role
     bureau: CountryCode | None = Field(default=None, description="required except for admins")
     name: Text = Field(min_length=1, max_length=200)
+
+
+class OfficerCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"bureau": "FRA", "name": "Claire Dupont"}]},
+    )
+
+    bureau: CountryCode
+    name: Text = Field(min_length=1, max_length=200, description="the officer's display name")
+    role: Role = Field(default="bureau", description="any role but admin")
 
 
 class PrincipalCreated(PrincipalOut):

@@ -8,6 +8,7 @@ within `TICKET_TTL`; the last active admin cannot be revoked, nor an admin's own
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Sequence
 from datetime import timedelta
@@ -24,10 +25,10 @@ from failsafe.auth.tokens import (
     new_ticket,
     new_token,
 )
-from failsafe.contract import ROLES
+from failsafe.contract import ROLES, PrincipalKind
 from failsafe.db.base import utcnow
 from failsafe.db.models import Bureau, Principal, StreamTicket
-from failsafe.errors import BadRequest, Conflict, NotFound, Unauthorized
+from failsafe.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from failsafe.kit.codes import is_country_code
 
 BOOTSTRAP_ADMIN_ID = "bootstrap-admin"
@@ -39,8 +40,6 @@ TICKET_TTL = timedelta(seconds=30)
 # Tickets are deleted a while after they expire (when the next one is issued), not at once: a
 # ticket row just expired still explains a refused socket to whoever looks.
 _TICKET_RETENTION = timedelta(minutes=10)
-
-
 
 
 async def ensure_bureau(session: AsyncSession, code: str) -> None:
@@ -58,6 +57,7 @@ async def create_principal(
     actor: Actor,
     token: str | None = None,
     principal_id: str | None = None,
+    kind: PrincipalKind = "token",
 ) -> tuple[Principal, str]:
     """Create a principal and commit; returns it with its token (the only time it is visible)."""
     if role not in ROLES:
@@ -78,6 +78,7 @@ async def create_principal(
         id=principal_id or f"p_{secrets.token_hex(8)}",
         name=name,
         role=role,
+        kind=kind,
         bureau_code=bureau_code,
         token_hash=hash_token(token),
         token_prefix=display_prefix(token),
@@ -91,10 +92,28 @@ async def create_principal(
         "principal.create",
         "principal",
         principal.id,
-        {"role": role, "bureau_code": bureau_code},
+        {"role": role, "bureau_code": bureau_code, "kind": kind},
     )
     await session.commit()
     return principal, token
+
+
+async def create_officer(
+    session: AsyncSession, *, bureau_code: str, name: str, role: str, actor: Actor
+) -> tuple[Principal, str]:
+    """Create a named officer of a bureau, with a token of their own (shown once); commits.
+
+    Admins create officers in any bureau; a bureau's own `bureau` principal (its desk, the
+    bureau's administrative role) only in its own bureau. An officer is never an admin: they
+    see what their bureau sees, and act (and are audited) under their own name."""
+    bureau_code = bureau_code.strip().upper()
+    if not actor.is_admin and not (actor.role == "bureau" and actor.bureau_code == bureau_code):
+        raise Forbidden("only admins and the bureau's own desk create its officers")
+    if role == "admin":
+        raise BadRequest("an officer belongs to a bureau: role admin is not allowed")
+    return await create_principal(
+        session, role=role, bureau_code=bureau_code, name=name, actor=actor, kind="officer"
+    )
 
 
 async def authenticate_token(session: AsyncSession, token: str) -> Principal:
@@ -134,6 +153,90 @@ async def list_principals(
     if bureau_code is not None:
         query = query.where(Principal.bureau_code == bureau_code)
     return (await session.scalars(query)).all()
+
+
+def sso_principal_id(issuer: str, subject: str) -> str:
+    """The principal id of a person signed in through the identity provider: stable across
+    sign-ins, derived from the provider's (issuer, subject), never from a name."""
+    digest = hashlib.sha256(f"{issuer}\0{subject}".encode()).hexdigest()
+    return f"sso_{digest[:24]}"
+
+
+async def sso_principal(
+    session: AsyncSession,
+    *,
+    issuer: str,
+    subject: str,
+    name: str,
+    role: str,
+    bureau_code: str | None,
+) -> Principal:
+    """The principal of a person the identity provider vouches for, created at their first
+    sign-in and kept in step with their claims (role, bureau, name), so that they act, are
+    audited and are named in alert histories as themselves; commits when anything changed.
+
+    Unauthorized when an admin revoked it: revocation holds whatever the provider says. The row
+    holds no token of ours: its `token_hash` is the hash of a string that is not a token, and no
+    opaque token can match it."""
+    principal_id = sso_principal_id(issuer, subject)
+    principal = await session.get(Principal, principal_id)
+    now = utcnow()
+    if principal is None:
+        if bureau_code is not None:
+            await ensure_bureau(session, bureau_code)
+        principal = Principal(
+            id=principal_id,
+            name=name,
+            role=role,
+            kind="sso",
+            bureau_code=bureau_code,
+            token_hash=hash_token(f"sso:{principal_id}"),
+            token_prefix="sso",  # noqa: S106 (a label: this principal has no token)
+            created_by="oidc",
+            created_at=now,
+            last_used_at=now,
+        )
+        session.add(principal)
+        audit.record(
+            session,
+            Actor.of(principal),
+            "principal.sso_create",
+            "principal",
+            principal_id,
+            {"role": role, "bureau_code": bureau_code, "kind": "sso"},
+        )
+        await session.commit()
+        return principal
+    if principal.revoked_at is not None:
+        raise Unauthorized("invalid or revoked token")
+    changed = (principal.role, principal.bureau_code) != (role, bureau_code)
+    if changed or principal.name != name:
+        if bureau_code is not None:
+            await ensure_bureau(session, bureau_code)
+        if changed:
+            audit.record(
+                session,
+                Actor.of(principal),
+                "principal.sso_update",
+                "principal",
+                principal_id,
+                {"role": role, "bureau_code": bureau_code},
+            )
+        principal.name, principal.role, principal.bureau_code = name, role, bureau_code
+        principal.last_used_at = now
+        await session.commit()
+    elif principal.last_used_at is None or now - principal.last_used_at > _TOUCH_INTERVAL:
+        principal.last_used_at = now
+        await session.commit()
+    return principal
+
+
+async def principal_names(session: AsyncSession, ids: set[str]) -> dict[str, str]:
+    """The display names of the principals with these ids (unknown ids are left out)."""
+    if not ids:
+        return {}
+    rows = await session.execute(select(Principal.id, Principal.name).where(Principal.id.in_(ids)))
+    return {row.id: row.name for row in rows}
 
 
 async def get_principal(session: AsyncSession, principal_id: str) -> Principal:

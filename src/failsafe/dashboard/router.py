@@ -13,7 +13,9 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from failsafe.auth.oidc import provider_origin
 from failsafe.errors import NotFound
+from failsafe.kit.state import get_state
 
 router = APIRouter(include_in_schema=False)
 
@@ -28,6 +30,7 @@ FILES = {
     # domain, as TopoJSON from the npm package world-atlas 2.0.2, ISC; static/LICENSES.md).
     "alert.wav": "audio/wav",
     "countries-110m.json": "application/json",
+    "oidc.js": "text/javascript; charset=utf-8",
 }
 
 
@@ -36,6 +39,9 @@ def _headers(request: Request) -> dict[str, str]:
     # 'self' covers same-origin websockets in current browsers; the explicit ws(s) origin is
     # for older ones. Nothing is loaded from anywhere else.
     connect = f"'self' ws://{host} wss://{host}" if host else "'self'"
+    # Single sign-on: the page trades its code for a token at the provider (oidc.js).
+    if issuer := get_state(request).settings.auth.oidc.issuer:
+        connect += " " + provider_origin(issuer)
     return {
         "Content-Security-Policy": (
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -53,6 +53,8 @@ class Principal(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16))
+    # failsafe.contract.PrincipalKind: a desk token, a named officer, or a signed-in person.
+    kind: Mapped[str] = mapped_column(String(16), default="token", server_default="token")
     bureau_code: Mapped[str | None] = mapped_column(ForeignKey("bureau.code"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # The first characters of the token, to tell tokens apart in listings without revealing them.

@@ -34,6 +34,8 @@ MATRIX: dict[str, tuple[int, ...]] = {
     "query audit": (200, 403, 403, 403, 403, 401, 401),
     "list principals": (200, 403, 403, 403, 403, 401, 401),
     "create principal": (201, 403, 403, 403, 403, 401, 401),
+    # The bureau principal (DEU) creates its own bureau's officers (issue 14).
+    "create officer": (201, 403, 403, 201, 403, 401, 401),
     "read principal": (200, 403, 403, 403, 403, 401, 401),
     "revoke principal": (200, 403, 403, 403, 403, 401, 401),
     "who am i": (200, 200, 200, 200, 200, 401, 401),
@@ -85,6 +87,9 @@ async def _call(api: Api, endpoint: str, headers: dict[str, str], admin: str) ->
     if endpoint == "create principal":
         body = {"role": "bureau", "bureau": "ESP", "name": "matrix"}
         return await c.post("/v1/principals", json=body, headers=headers)
+    if endpoint == "create officer":
+        body = {"bureau": "DEU", "name": "matrix officer"}
+        return await c.post("/v1/principals/officers", json=body, headers=headers)
     if endpoint in ("read principal", "revoke principal"):
         victim = await api.principal("bureau", "ESP")
         me = (await c.get("/v1/principals/me", headers=auth(victim))).json()["id"]
@@ -141,7 +146,7 @@ def test_matrix_covers_every_route_of_the_issue() -> None:
         for method in operations
         if path.startswith(("/v1/watchlist", "/v1/audit", "/v1/principals"))
     }
-    # 14 routes; the matrix tries each (three of them again on a restricted entry).
+    # 15 routes; the matrix tries each (three of them again on a restricted entry).
     assert routes == {
         ("GET", "/v1/watchlist"),
         ("POST", "/v1/watchlist"),
@@ -154,6 +159,7 @@ def test_matrix_covers_every_route_of_the_issue() -> None:
         ("GET", "/v1/audit"),
         ("GET", "/v1/principals"),
         ("POST", "/v1/principals"),
+        ("POST", "/v1/principals/officers"),
         ("GET", "/v1/principals/me"),
         ("GET", "/v1/principals/{principal_id}"),
         ("POST", "/v1/principals/{principal_id}/revoke"),
