@@ -10,6 +10,10 @@ it above the name evidence. A date of birth is graded (dob.py): agreement keeps 
 and adds evidence, a small disagreement or a missing date leaves what the name alone earns (less
 for a common name without a date), a large one lowers it by distance and precision and, for a
 common name (a namesake), below any threshold.
+
+Why one module of ~460 lines: these rules are one policy (pairing, weights, penalties and the
+factors that follow them are tuned together and read together); the date grammar and graded
+date agreement live apart (dob.py), as do blocking and storage (blocking.py, storage.py).
 """
 
 from __future__ import annotations
