@@ -170,3 +170,11 @@ async def on_startup(state: AppState) -> None:
         # The database may not be migrated or reachable yet: /readyz reports it; the admin is
         # created at the next start.
         log.exception("could not create the bootstrap admin")
+
+
+def find_oidc(state: StateDep) -> OidcVerifier | None:
+    """The single sign-on verifier, when this process runs one (FAILSAFE_AUTH__OIDC__ISSUER)."""
+    return state.services.find(OidcVerifier)
+
+
+OptionalOidcDep = Annotated[OidcVerifier | None, Depends(find_oidc)]

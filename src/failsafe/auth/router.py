@@ -10,8 +10,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel
 
 from failsafe.auth import service
-from failsafe.auth.deps import ActorDep, AdminDep, PrincipalDep
-from failsafe.auth.oidc import OidcVerifier
+from failsafe.auth.deps import ActorDep, AdminDep, OptionalOidcDep, PrincipalDep
 from failsafe.auth.schemas import (
     OfficerCreate,
     PrincipalCreate,
@@ -146,8 +145,7 @@ class OidcConfig(BaseModel):
     "`enabled: false` when it is off, 503 while the provider cannot be reached",
     responses=error_responses(503),
 )
-async def oidc_config(state: StateDep) -> OidcConfig:
-    verifier = state.services.find(OidcVerifier)
+async def oidc_config(state: StateDep, verifier: OptionalOidcDep) -> OidcConfig:
     client_id = state.settings.auth.oidc.client_id
     if verifier is None or client_id is None:
         return OidcConfig(enabled=False)
