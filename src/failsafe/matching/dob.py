@@ -11,9 +11,11 @@ known" (`-00-00` already parses so). Every comparison says how the dates relate:
 - `close`: a small disagreement, the kind typing and transcription make: one part off by one
   (or the month and the day each off by one),
   a digit of the day or year typed wrong, day and month swapped, two digits of the year
-  transposed (those two only when the month is known on both sides and agrees);
+  transposed (those two only when the month is known on both sides and agrees), and the same
+  day and month of two full dates with the year up to 10 apart (a wrong or estimated year: a
+  stranger shares the day and month one time in 365);
 - `far`: anything else, with how many years apart;
-- `unknown`: one side has no date.
+- `unknown`: one side has no date (the detail says which).
 
 Only `agreement` and `years` matter to the scorer (score.py `dob_factor`); the detail is text for
 the explanation. An entry's best listed date is the one that agrees best (`best_birth_date`).
@@ -21,12 +23,13 @@ the explanation. An entry's best listed date is the one that agrees best (`best_
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from failsafe.matching.normalize import DateParts, format_partial_date, parse_partial_date
 
 CIRCA_YEARS = 2  # {"circa": 1970} means 1968-1972
+SAME_DAY_YEARS = 10  # the same day and month, the year this far apart at most: close
 MAX_DATES = 10  # listed dates per entry kept (the adapter ignores the rest)
 _YEAR_MIN, _YEAR_MAX = 1800, 2200
 
@@ -77,6 +80,8 @@ class DobComparison:
 
 
 UNKNOWN_DOB = DobComparison(UNKNOWN, 0.0, 0, False, "no date of birth on one side")
+_NO_TRAVELLER_DOB = DobComparison(UNKNOWN, 0.0, 0, False, "the traveller gave no date of birth")
+_NONE_LISTED = DobComparison(UNKNOWN, 0.0, 0, False, "no date of birth listed")
 
 
 def birth_date(parts: DateParts | None) -> BirthDate | None:
@@ -221,14 +226,21 @@ def compare_birth_date(q: DateParts | None, c: BirthDate | None) -> DobCompariso
             return DobComparison(CLOSE, 0.6, years, precise, "year digits transposed", c)
         if shared_m and qy // 100 == cy // 100 and _one_digit(qy % 100, cy % 100):
             return DobComparison(CLOSE, 0.6, years, precise, "one digit of the year differs", c)
+        if shared_d and years <= SAME_DAY_YEARS:
+            # The day and month agree on two full dates: the year was mistyped or estimated
+            # (a stranger shares the day and month one time in 365).
+            return DobComparison(CLOSE, 0.5, years, precise,
+                                 f"same day and month, year differs by {years}", c, q)
     return DobComparison(FAR, 0.0, years, precise, f"year differs by {years}", c, q)
 
 
-def best_birth_date(q: DateParts | None, listed: Iterable[BirthDate]) -> DobComparison:
+def best_birth_date(q: DateParts | None, listed: Sequence[BirthDate]) -> DobComparison:
     """The listed date that agrees best with `q` (ties: the higher score, then the nearer)."""
-    best = UNKNOWN_DOB
     if q is None:
-        return best
+        return _NO_TRAVELLER_DOB if listed else UNKNOWN_DOB
+    if not listed:
+        return _NONE_LISTED
+    best = UNKNOWN_DOB
     for c in listed:
         got = compare_birth_date(q, c)
         if best is UNKNOWN_DOB or (_RANK[got.agreement], got.score, -got.years) > (

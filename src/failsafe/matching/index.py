@@ -52,6 +52,7 @@ _SPLIT_MIN = 256  # posting sets at least this big are split by birth year for q
 # population table and rare in the list).
 _REFERENCE_POPULATION = 1e9
 _DEFAULT_SHARE = 3e-7
+_THIRD_TOKEN_SHARE = 0.1
 _EMPTY: frozenset[int] = frozenset()
 
 
@@ -311,8 +312,12 @@ def _commonness(ns: NameScore, qshare: list[tuple[float, float]], params: Params
     shares = sorted(qshare[i][0 if s >= 1.0 else 1] for i, _j, s in ns.pairs
                     if s >= params.token_cutoff and qshare[i][0] < 1.0)
     expected = _REFERENCE_POPULATION
-    # The two rarest only: the tokens of a long name are not independent (THI, VAN in
-    # Vietnamese names), and two rare tokens already make a name rare.
+    # The two rarest fully: the tokens of a long name are not independent (THI, VAN in
+    # Vietnamese names), and two rare tokens already make a name rare. A third paired token
+    # (a middle name or initial: CRAIG A GOLDMAN) makes it rarer still, but counts at most
+    # as one bearer in _THIRD_TOKEN_SHARE, whatever its own share says.
     for share in shares[:2]:
         expected *= share
+    if len(shares) > 2:
+        expected *= max(shares[2], _THIRD_TOKEN_SHARE)
     return name_commonness(expected)

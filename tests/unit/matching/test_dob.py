@@ -71,6 +71,24 @@ def test_large_disagreements_are_far_with_how_far() -> None:
 def test_unknown_when_a_side_is_missing() -> None:
     assert compare_birth_date(None, birth_date((1970, 1, 2))).agreement == UNKNOWN
     assert best_birth_date((1970, 1, 2), ()).agreement == UNKNOWN
+    # The explanation says which side has none.
+    assert best_birth_date((1970, 1, 2), ()).detail == "no date of birth listed"
+    listed = (BirthDate(1970, 1970),)
+    assert best_birth_date(None, listed).agreement == UNKNOWN
+    assert best_birth_date(None, listed).detail == "the traveller gave no date of birth"
+
+
+def test_same_day_and_month_with_another_year_is_close() -> None:
+    # A wrong or estimated year: a stranger shares the day and month one time in 365.
+    assert cmp("1978-11-25", "1984-11-25") == (
+        CLOSE, "same day and month, year differs by 6 (listed 1984-11-25, traveller 1978-11-25)")
+    got = compare_birth_date((1974, 11, 25), birth_date((1984, 11, 25)))
+    assert (got.agreement, got.years, got.precise) == (CLOSE, 10, True)
+    # More than ten years apart, only the month known, or a year placeholder: far.
+    assert cmp("1973-11-25", "1984-11-25")[0] == FAR
+    assert cmp("1978-11-25", "1984-11")[0] == FAR
+    assert cmp("1978-01-01", "1984-01-01")[0] == FAR
+    assert cmp("1978-11-24", "1984-11-25")[0] == FAR
 
 
 def test_circa_and_year_ranges() -> None:

@@ -82,8 +82,8 @@ def test_dob_factor_never_raises_and_orders_the_agreements() -> None:
 
     exact = f((1974, 8, 12), (1974, 8, 12))
     close = f((1974, 8, 12), (1975, 8, 12))
-    far = f((1974, 8, 12), (1981, 8, 12))
-    further = f((1974, 8, 12), (1983, 8, 12))
+    far = f((1974, 8, 12), (1981, 9, 12))
+    further = f((1974, 8, 12), (1983, 9, 12))
     assert exact == 1.0
     # A small disagreement leaves what the name alone earns, never less.
     assert close == dob_factor(UNKNOWN_DOB)
@@ -91,8 +91,12 @@ def test_dob_factor_never_raises_and_orders_the_agreements() -> None:
     # Two precise dates far apart lower more than a year-only date as far apart.
     assert f((1974, 8, 12), (1981, None, None)) > far
     # A common name needs the date to agree.
-    assert f((1974, 8, 12), (1981, 8, 12), common=1.0) < far
-    assert f((1974, 8, 12), (1990, 8, 12)) < DEFAULT_THRESHOLD
+    assert f((1974, 8, 12), (1981, 9, 12), common=1.0) < far
+    assert f((1974, 8, 12), (1990, 9, 12)) < DEFAULT_THRESHOLD
+    # The same day and month with the year up to ten apart is a small disagreement (a wrong
+    # or estimated year), further apart it is not.
+    assert f((1974, 8, 12), (1981, 8, 12)) == close
+    assert f((1974, 8, 12), (1985, 8, 12)) < DEFAULT_THRESHOLD
 
 
 def test_romanisation_variants_compare_as_near_equal() -> None:
@@ -126,10 +130,13 @@ def test_vowel_variants_and_given_name_equivalents_score_as_variants() -> None:
     for a, b in [("MARIA", "MARIO"), ("DANIEL", "DANIELA"), ("ALI", "ALA")]:
         assert not vowel_variant(a, b), (a, b)
     for a, b in [("ULADZIMIR", "VLADIMIR"), ("VIKTAR", "VICTOR"), ("MEHMET", "MOHAMMED"),
-                 ("YUSUF", "JOSEPH"), ("IBRAHIM", "ABRAHAM"), ("OLEXANDR", "ALEXANDER")]:
+                 ("YUSUF", "JOSEPH"), ("IBRAHIM", "ABRAHAM"), ("OLEXANDR", "ALEXANDER"),
+                 ("JAMES", "JAIME"), ("JAMES", "GIACOMO"), ("JACOB", "YAKOV")]:
         assert given_name_group(a) == given_name_group(b) != -1, (a, b)
         assert token_similarity(a, b) == 0.9
     assert given_name_group("VLADIMIR") != given_name_group("VIKTOR")
+    # James came from Jacob, but in English they are two names.
+    assert given_name_group("JAMES") != given_name_group("JACOB")
 
 
 def test_clan_words_are_free_to_omit_but_still_contradict() -> None:
@@ -158,3 +165,21 @@ def test_a_typed_name_without_a_date_alerts() -> None:
     [m] = ix.screen({"event_id": "x", "traveller": {"surname": "LUTTELL",
                                                     "given_names": "MORGAN"}})
     assert m.entry_id == "e1"
+
+
+def test_a_third_paired_token_makes_a_name_rarer_by_at_most_ten() -> None:
+    from failsafe.matching.index import _commonness
+    from failsafe.matching.score import DEFAULT_PARAMS, NameScore
+
+    def commonness(*shares: float) -> float:
+        pairs = tuple((i, i, 1.0) for i in range(len(shares)))
+        ns = NameScore(1.0, 1.0, 3.0, pairs)
+        return _commonness(ns, [(s, s) for s in shares], DEFAULT_PARAMS)
+
+    two = commonness(1e-4, 1e-3)  # 100 bearers in 10**9
+    assert 0.0 < two < 1.0
+    # A middle initial (CRAIG A GOLDMAN): rarer, but at most ten times.
+    assert commonness(1e-4, 1e-3, 0.01) == commonness(1e-4, 1e-3, 0.1) < two
+    assert commonness(1e-4, 1e-3, 0.5) > commonness(1e-4, 1e-3, 0.1)
+    # Only the two rarest count fully: the order of the tokens does not matter.
+    assert commonness(0.1, 1e-3, 1e-4) == commonness(1e-4, 1e-3, 0.1)
