@@ -426,6 +426,7 @@ def main() -> None:
 
     fp_other = 0
     fp_blind = 0  # the exact listed name of an entry without a date: nothing tells them apart
+    fp_undated = 0  # any name against an entry without a date of birth
     other_examples = []
     for ev in others:
         ms = index.screen(ev, threshold=threshold)
@@ -435,6 +436,7 @@ def main() -> None:
             entry = index.get(ms[0].entry_id)
             query = query_from_event(ev)
             undated = entry is not None and not getattr(entry, "dobs", getattr(entry, "dob", 0))
+            fp_undated += undated
             if entry is not None and undated and query.names and any(
                 sorted(v.tokens) == sorted(query.names[0].tokens) for v in entry.names
             ):
@@ -462,8 +464,8 @@ def main() -> None:
         f"year {g} apart {fp_ns[g]}/{n_ns[g]}" for g in sorted(n_ns)) + ")")
     print(f"false positives, other non-hits: {fp_other / len(others):.3%} "
           f"({fp_other}/{len(others)})")
-    print(f"    of which the exact listed name of an entry without a date of birth (nothing "
-          f"but the name to go on): {fp_blind}")
+    print(f"    of which against an entry without a date of birth: {fp_undated}, {fp_blind} of "
+          f"them on its exact listed name (nothing but the name to go on)")
     print(f"false positives, all non-hits: {(ns_fp + fp_other) / n_non:.3%} "
           f"({ns_fp + fp_other}/{n_non}; target <= 0.2 %)")
     for kind, trav, entry, got in misses[: args.show_misses]:
@@ -482,7 +484,7 @@ def main() -> None:
             "recall": n_found / n_hits, "found": n_found, "hits": n_hits,
             "per_class": {k: [found[k], total[k]] for k in total},
             "namesake_fp": [ns_fp, ns_total], "other_fp": [fp_other, len(others)],
-            "other_fp_exact_name_no_date": fp_blind,
+            "other_fp_exact_name_no_date": fp_blind, "other_fp_undated_entry": fp_undated,
             "agreement": dict(agreement),
         }, indent=1))
 
