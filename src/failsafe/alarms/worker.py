@@ -10,6 +10,10 @@ Loop (the same guarantees as the events worker): getmany -> AlarmIntake.process 
 record, correlate, publish) -> dead letters sent -> commit exactly that batch. An outage of
 PostgreSQL or Kafka retries the same batch with backoff (nothing is skipped, no restart); a
 crash replays it, and recording is idempotent (one alarm, one alert, each link once).
+
+Ready (`/readyz` on `--metrics-port`, failsafe.kit.worker): the topics exist, PostgreSQL
+answered, the consumer runs and the last batch (if any) went through; not ready while a step
+is retried or once stopping.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from failsafe.alarms.service import AlarmIntake
 from failsafe.db.engine import create_engine, create_sessionmaker
@@ -28,7 +34,6 @@ from failsafe.ingest.pipeline import RawRecord
 from failsafe.ingest.worker import (
     RETRYABLE,
     KafkaDeadLetters,
-    _commit,
     close_clients,
     dead_letter_producer,
     retry_dependencies,
@@ -36,6 +41,7 @@ from failsafe.ingest.worker import (
 from failsafe.kit.bus import KafkaAlertBus
 from failsafe.kit.kafka import client_options
 from failsafe.kit.topics import require_topics
+from failsafe.kit.worker import commit_offsets
 from failsafe.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -112,6 +118,9 @@ class AlarmWorker:
                     client, [kafka.topics.alarms, kafka.topics.alarms_dlq, kafka.topics.alerts]
                 ),
             )
+            # PostgreSQL is where alarms meet crossings: a worker that cannot reach it is not
+            # ready, though it would notice only at the next alarm (rare: hours, at a quiet lane).
+            await self._retrying("database", lambda: _ping(engine))
             await producer.start()
             await bus.start()
             consumer.subscribe([kafka.topics.alarms])
@@ -138,7 +147,7 @@ class AlarmWorker:
                 }
 
                 async def commit(o: dict[Any, int] = offsets) -> None:
-                    await _commit(consumer, o)
+                    await commit_offsets(consumer, o)
 
                 await self._retrying("offset commit", commit)
                 self.ready = True
@@ -149,3 +158,8 @@ class AlarmWorker:
             self.ready = False
             await close_clients(consumer, bus, producer, engine)
             log.info("alarm worker stopped after %d messages", self.processed)
+
+
+async def _ping(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text("select 1"))
