@@ -11,9 +11,11 @@ record, correlate, publish) -> dead letters sent -> commit exactly that batch. A
 PostgreSQL or Kafka retries the same batch with backoff (nothing is skipped, no restart); a
 crash replays it, and recording is idempotent (one alarm, one alert, each link once).
 
-Ready (`/readyz` on `--metrics-port`, failsafe.kit.worker): the topics exist, PostgreSQL
-answered, the consumer runs and the last batch (if any) went through; not ready while a step
-is retried or once stopping.
+Ready (`/readyz` on `--metrics-port`, failsafe.kit.worker): the topics exist, the consumer
+runs, the last batch (if any) went through, and PostgreSQL and Kafka answer now (probed every
+2 s: alarms are rare, so a batch failing could say an outage only hours late); not ready while
+a step is retried or once stopping. When the probe finds Kafka gone, the producers drop what
+they hold (as the events worker's do).
 """
 
 from __future__ import annotations
@@ -25,8 +27,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from failsafe.alarms.service import AlarmIntake
 from failsafe.db.engine import create_engine, create_sessionmaker
@@ -39,9 +39,10 @@ from failsafe.ingest.worker import (
     retry_dependencies,
 )
 from failsafe.kit.bus import KafkaAlertBus
-from failsafe.kit.kafka import client_options
+from failsafe.kit.kafka import KafkaProbe, client_options
+from failsafe.kit.service import Services
 from failsafe.kit.topics import require_topics
-from failsafe.kit.worker import commit_offsets
+from failsafe.kit.worker import DatabaseProbe, commit_offsets
 from failsafe.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -53,9 +54,16 @@ class AlarmWorker:
         self.settings = settings
         self.batch_size = batch_size
         self.processed = 0
-        self.ready = False
+        self._working = False  # the loop runs and the batch in flight is not being retried
+        # The database and Kafka probes, once started: what readiness needs besides the loop.
+        self._services = Services()
         self._stop = asyncio.Event()
         self._resets: list[Callable[[], Awaitable[None]]] = []
+
+    @property
+    def ready(self) -> bool:
+        """What /readyz reports: see the module docstring."""
+        return self._working and all(self._services.readiness().values())
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -67,7 +75,7 @@ class AlarmWorker:
         last: list[Exception] = []  # the latest failure only: an outage may last for hours
 
         async def failed(exc: Exception) -> None:
-            self.ready = False
+            self._working = False
             last[:] = [exc]
             # Producers holding sends spin while the broker is away: drop what they hold.
             for reset in self._resets:
@@ -109,6 +117,12 @@ class AlarmWorker:
         dead = KafkaDeadLetters(
             producer, kafka.topics.alarms_dlq, self.settings.alarms.max_alarm_bytes
         )
+        database = DatabaseProbe(engine)
+
+        async def kafka_gone() -> None:
+            await asyncio.gather(*(reset() for reset in self._resets))
+
+        kafka_probe = KafkaProbe(client, on_down=kafka_gone)
         try:
             await self._retrying(
                 "kafka topics",
@@ -118,14 +132,17 @@ class AlarmWorker:
                     client, [kafka.topics.alarms, kafka.topics.alarms_dlq, kafka.topics.alerts]
                 ),
             )
-            # PostgreSQL is where alarms meet crossings: a worker that cannot reach it is not
-            # ready, though it would notice only at the next alarm (rare: hours, at a quiet lane).
-            await self._retrying("database", lambda: _ping(engine))
+            # PostgreSQL is where alarms meet crossings: not ready before it answers.
+            await self._retrying("database", database.ping)
             await producer.start()
             await bus.start()
             consumer.subscribe([kafka.topics.alarms])
             await self._retrying("kafka consumer", consumer.start)
-            self.ready = True
+            await database.check()
+            await self._services.start(database)
+            await kafka_probe.check()
+            await self._services.start(kafka_probe)
+            self._working = True
             while not self._stop.is_set():
                 batches = await consumer.getmany(timeout_ms=200, max_records=self.batch_size)
                 if not batches:
@@ -150,16 +167,13 @@ class AlarmWorker:
                     await commit_offsets(consumer, o)
 
                 await self._retrying("offset commit", commit)
-                self.ready = True
+                self._working = True
                 self.processed += len(records)
         except RETRYABLE:
             log.info("alarm worker stopped while a dependency was away (batch not committed)")
         finally:
-            self.ready = False
+            self._working = False
+            await self._services.stop_all()  # the probes
             await close_clients(consumer, bus, producer, engine)
             log.info("alarm worker stopped after %d messages", self.processed)
 
-
-async def _ping(engine: AsyncEngine) -> None:
-    async with engine.connect() as conn:
-        await conn.execute(text("select 1"))

@@ -1,6 +1,6 @@
 """What the Kafka worker processes share (`failsafe ingest`, `failsafe ingest-alarms`): the
 `Worker` protocol, running one under SIGTERM/SIGINT with its /metrics, /healthz and /readyz
-endpoint, and the commit of a batch's offsets.
+endpoint, the commit of a batch's offsets, and a PostgreSQL probe for a worker's readiness.
 
 Invariants:
 - A worker is anything with `ready`, `run()` and `request_stop()`; `run_worker` knows nothing
@@ -14,6 +14,8 @@ Invariants:
   stops working stops answering.
 - `commit_offsets` never raises for a rebalance: the batch is then replayed by the partitions'
   new owner, which the workers' idempotent recording makes harmless.
+- `DatabaseProbe` is ready exactly while its last `select 1` answered within its bound; it
+  logs once per state change (failsafe.kit.retry.OutageLog), never per attempt.
 """
 
 from __future__ import annotations
@@ -25,8 +27,13 @@ from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import CommitFailedError, IllegalStateError
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from failsafe.kit import metrics as kit_metrics
+from failsafe.kit.retry import Backoff, OutageLog
+from failsafe.kit.service import BackgroundTask
 
 log = logging.getLogger(__name__)
 
@@ -99,3 +106,55 @@ async def commit_offsets(consumer: AIOKafkaConsumer, offsets: dict[Any, int]) ->
         # harmless (idempotent records, at-least-once publication). Other Kafka errors are
         # retried by the caller until the broker is back.
         log.warning("offset commit refused after a rebalance; batch will be replayed")
+
+
+class DatabaseProbe:
+    """Whether PostgreSQL answers `select 1`, checked every `interval` seconds (with backoff
+    while it does not). A `failsafe.kit.service.Service`, ready while the database answers: for
+    a worker whose own work may not touch the database for hours (radiation alarms are rare),
+    so that /readyz says so when it is away."""
+
+    name = "database"
+
+    def __init__(self, engine: AsyncEngine, *, interval: float = 2.0, wait_s: float = 3.0) -> None:
+        self.engine = engine
+        self.interval = interval
+        self.wait_s = wait_s
+        self.up = False
+        self._outage = OutageLog(log, "PostgreSQL")
+        self._task = BackgroundTask("database-probe")
+
+    async def ping(self) -> None:
+        """`select 1` within `wait_s`; raises what failed (for a caller that retries)."""
+        async with asyncio.timeout(self.wait_s), self.engine.connect() as conn:
+            await conn.execute(text("select 1"))
+
+    async def check(self) -> bool:
+        try:
+            await self.ping()
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            self.up = False
+            self._outage.failed(exc)  # its type only: a message may quote the URL
+            return False
+        self.up = True
+        self._outage.recovered()
+        return True
+
+    async def _run(self) -> None:
+        backoff = Backoff(self.interval, 5.0)
+        while True:
+            if await self.check():
+                backoff.reset()
+                await asyncio.sleep(self.interval)
+            else:
+                await asyncio.sleep(backoff.next())
+
+    @property
+    def ready(self) -> bool:
+        return self.up
+
+    async def start(self) -> None:
+        self._task.start(self._run)
+
+    async def stop(self) -> None:
+        await self._task.stop()

@@ -1,7 +1,8 @@
 """A real `failsafe ingest-alarms` process (real PostgreSQL and Kafka) is deployable like `ingest`:
 it answers /healthz at once, /readyz 503 until it can work (here: until its database exists)
 and 200 once consuming, exports `failsafe_ready` and the alarm metrics on its metrics port,
-the image's probe module finds it healthy there, and SIGTERM stops it with exit 0. Topics
+the image's probe module finds it healthy there, /readyz turns 503 when PostgreSQL goes away
+while no alarm comes (and 200 when it is back), and SIGTERM stops it with exit 0. Topics
 missing: exit 1 with the message naming them."""
 
 from __future__ import annotations
@@ -81,6 +82,10 @@ async def test_the_alarm_worker_process_is_probed_and_monitored(
                 r = await answers("/readyz")
                 return r is not None and r.status_code == 200
 
+            async def not_ready() -> bool:
+                r = await answers("/readyz")
+                return r is not None and r.status_code == 503
+
             await eventually(ready, timeout=60, interval=0.1, what="/readyz 200")
             assert (await http.get("/readyz")).json() == {"status": "ready"}
 
@@ -97,15 +102,25 @@ async def test_the_alarm_worker_process_is_probed_and_monitored(
                 return text if _sample(text, series) == 1.0 else None
 
             exposition = await eventually(counted, timeout=30, interval=0.1, what="alarm counted")
-        assert _sample(exposition, 'failsafe_alarms_received_total{category="gamma"}') == 1.0
-        assert _sample(exposition, 'failsafe_alarm_correlation_seconds_count{by="alarm"}') == 1.0
-        assert _sample(exposition, "failsafe_ready") == 1.0
-        assert 'failsafe_build_info{python="' in exposition
-        # The image's probe, as compose and Kubernetes run it for this container.
-        for path in ("/healthz", "/readyz"):
-            probe = [*PROBE, "--port", str(port), "--path", path]
-            done = await asyncio.to_thread(subprocess.run, probe, env=_base_env())
-            assert done.returncode == 0, path
+            assert _sample(exposition, 'failsafe_alarms_received_total{category="gamma"}') == 1.0
+            series = 'failsafe_alarm_correlation_seconds_count{by="alarm"}'
+            assert _sample(exposition, series) == 1.0
+            assert _sample(exposition, "failsafe_ready") == 1.0
+            assert 'failsafe_build_info{python="' in exposition
+            # The image's probe, as compose and Kubernetes run it for this container.
+            for path in ("/healthz", "/readyz"):
+                probe = [*PROBE, "--port", str(port), "--path", path]
+                done = await asyncio.to_thread(subprocess.run, probe, env=_base_env())
+                assert done.returncode == 0, path
+
+            # PostgreSQL gone while no alarm comes: not ready all the same (its probe), still
+            # alive; ready again once the database answers.
+            await drop_database(pg_server, name)
+            await eventually(not_ready, timeout=30, interval=0.1, what="/readyz 503")
+            assert _sample((await http.get("/metrics")).text, "failsafe_ready") == 0.0
+            assert (await http.get("/healthz")).status_code == 200
+            await create_database(pg_server, name)
+            await eventually(ready, timeout=30, interval=0.1, what="/readyz 200 again")
     finally:
         proc.send_signal(signal.SIGTERM)
         rc = await asyncio.to_thread(proc.wait, 30)
