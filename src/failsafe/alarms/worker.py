@@ -176,4 +176,3 @@ class AlarmWorker:
             await self._services.stop_all()  # the probes
             await close_clients(consumer, bus, producer, engine)
             log.info("alarm worker stopped after %d messages", self.processed)
-
