@@ -86,11 +86,14 @@ async def main() -> None:
             "FAILSAFE_LOG_LEVEL": "WARNING",
             **{f"FAILSAFE_KAFKA__TOPICS__{k}": v for k, v in topics.items()},
         }
-        port, metrics = free_port(), free_port()
+        port, metrics, alarm_metrics = free_port(), free_port(), free_port()
         procs = [
             subprocess.Popen([FAILSAFE, "serve", "--port", str(port)], env=env),
             subprocess.Popen([FAILSAFE, "ingest", "--metrics-port", str(metrics)], env=env),
-            subprocess.Popen([FAILSAFE, "ingest-alarms"], env=env),
+            # A free port, not the default 9109: runs side by side must not collide.
+            subprocess.Popen(
+                [FAILSAFE, "ingest-alarms", "--metrics-port", str(alarm_metrics)], env=env
+            ),
         ]
         producer = AIOKafkaProducer(bootstrap_servers=args.kafka, linger_ms=5, acks=1)
         latencies: list[float] = []

@@ -88,7 +88,8 @@ def ingest(
     import asyncio
 
     from failsafe.ingest.screener import new_screener
-    from failsafe.ingest.worker import IngestWorker, run_worker
+    from failsafe.ingest.worker import IngestWorker
+    from failsafe.kit.worker import run_worker
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -112,13 +113,18 @@ def ingest(
 @app.command("ingest-alarms")
 def ingest_alarms(
     batch_size: int = typer.Option(100, min=1, max=10_000, help="Alarms per batch (getmany)."),
+    metrics_port: int | None = typer.Option(
+        9109, help="Port for /metrics, /healthz, /readyz (0 or empty: none)."
+    ),
+    metrics_host: str = typer.Option("127.0.0.1", help="Bind address of the metrics endpoint."),
 ) -> None:
     """Run the radiation alarm worker (issue 12): consume failsafe.alarms.v1, link each alarm to
     the lane crossings in PostgreSQL, raise and update alerts; bad input to the alarm DLQ."""
     import asyncio
-    import signal
 
     from failsafe.alarms.worker import AlarmWorker
+    from failsafe.kit.topics import MissingTopics
+    from failsafe.kit.worker import run_worker
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
@@ -126,20 +132,13 @@ def ingest_alarms(
         raise typer.BadParameter(
             "set FAILSAFE_KAFKA__BOOTSTRAP_SERVERS (the embedded mode takes alarms in `serve`)"
         )
+    # Its own port (9109), next to ingest's 9108: both may run in one pod or on one host.
     worker = AlarmWorker(settings, batch_size=batch_size)
-    from failsafe.kit.topics import MissingTopics
-
-    async def run() -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, worker.request_stop)
-        try:
-            await worker.run()
-        except MissingTopics as exc:
-            logging.getLogger("failsafe.alarms").error("%s", exc)
-            raise typer.Exit(1) from None
-
-    asyncio.run(run())
+    try:
+        asyncio.run(run_worker(worker, metrics_host, metrics_port or None))
+    except MissingTopics as exc:
+        logging.getLogger("failsafe.alarms").error("%s", exc)
+        raise typer.Exit(1) from None
 
 
 @app.command()

@@ -1,9 +1,10 @@
 """`failsafe healthcheck`: the container's liveness probe, without curl in the image.
 
 Asks `http://127.0.0.1:PORT/healthz` of the process in the same container and exits 0 on a 200,
-1 otherwise (refused, timed out, any other status). One image runs both process kinds, so the
+1 otherwise (refused, timed out, any other status). One image runs every process kind, so the
 port says which is checked: `serve` answers on its API port (the default, the `server.port`
-setting), `ingest` on its metrics port (`--port 9108`). Only loopback is asked: the probe runs
+setting), `ingest` on its metrics port (`--port 9108`), `ingest-alarms` on its own (`--port
+9109`). Only loopback is asked: the probe runs
 next to the process, and nothing it prints carries data of the service.
 
 The image runs it as `python -m failsafe.healthcheck`: the same command without importing the
@@ -22,7 +23,9 @@ from failsafe.settings import get_settings
 
 def healthcheck(
     port: int | None = typer.Option(
-        None, help="Port of the process [default: the server.port setting, 8000; ingest: 9108]."
+        None,
+        help="Port of the process [default: the server.port setting, 8000; ingest: 9108; "
+        "ingest-alarms: 9109].",
     ),
     path: str = typer.Option("/healthz", help="Path asked (/readyz for readiness)."),
     timeout: float = typer.Option(3.0, min=0.1, help="Seconds to wait for the answer."),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from failsafe import cli
 from failsafe.settings import Settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -66,11 +69,55 @@ def test_compose_runs_the_production_shape() -> None:
     assert ingest["healthcheck"]["test"] == probe
     # The first admin's step is written where an operator starts.
     assert "principal create --role admin" in (DEPLOY / "compose.yaml").read_text()
-    # Prometheus scrapes both kinds on the ports they serve /metrics on.
+    # Prometheus scrapes every kind on the ports they serve /metrics on.
     prometheus = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
     targets = {
         (sd["names"][0], sd["port"])
         for job in prometheus["scrape_configs"]
         for sd in job["dns_sd_configs"]
     }
-    assert targets == {("serve", 8000), ("ingest", int(port))}
+    alarms_port = _probed_port(services["ingest-alarms"])
+    assert targets == {("serve", 8000), ("ingest", int(port)), ("ingest-alarms", alarms_port)}
+
+
+def _probed_port(service: dict[str, Any]) -> int:
+    """The port a worker service listens on beyond loopback, checked to be where it is probed."""
+    command = service["command"]
+    assert command[command.index("--metrics-host") + 1] == "0.0.0.0"
+    port = command[command.index("--metrics-port") + 1]
+    probe = ["CMD", "python", "-m", "failsafe.healthcheck", "--port", port]
+    assert service["healthcheck"]["test"] == probe
+    return int(port)
+
+
+def test_compose_runs_the_alarm_worker_monitored() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    services = compose["services"]
+    alarms = services["ingest-alarms"]
+    assert alarms["command"][0] == "ingest-alarms"
+    # Its own port, next to ingest's: the CLI's defaults (9108, 9109), so both can share a host.
+    defaults = {
+        command.__name__: inspect.signature(command).parameters["metrics_port"].default.default
+        for command in (cli.ingest, cli.ingest_alarms)
+    }
+    assert defaults == {"ingest": 9108, "ingest_alarms": 9109}
+    assert _probed_port(alarms) == 9109 != _probed_port(services["ingest"])
+    # It records into the migrated schema and only checks its topics, like ingest.
+    assert alarms["depends_on"] == {
+        "migrate": {"condition": "service_completed_successfully"},
+        "topics": {"condition": "service_completed_successfully"},
+    }
+    assert alarms["deploy"]["replicas"] == 1
+    assert alarms["image"] == services["ingest"]["image"]  # one image for every process kind
+    assert alarms["environment"] == services["ingest"]["environment"]
+    assert "ingest-alarms" in services["prometheus"]["depends_on"]
+    # Its Prometheus job is named as the alert rules select the processes (failsafe-.*).
+    prometheus = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    jobs = {
+        sd["names"][0]: job["job_name"]
+        for job in prometheus["scrape_configs"]
+        for sd in job["dns_sd_configs"]
+    }
+    assert jobs["ingest-alarms"] == "failsafe-ingest-alarms"
+    rules = (DEPLOY / "prometheus" / "rules.yaml").read_text()
+    assert 'up{job=~"failsafe-.*"}' in rules

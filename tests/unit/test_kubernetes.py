@@ -1,7 +1,7 @@
 """deploy/kubernetes: the base and the production overlay, rendered (tests/kustomize.py) and
 validated against the Kubernetes 1.37 schemas (kubernetes-validate, strict: unknown fields are
 errors), then checked for what the schemas cannot say: probes, resources, selectors that select,
-ports that exist, ingest replicas within the events topic's partitions, settings that exist.
+ports that exist, worker replicas within their topics' partitions, settings that exist.
 The ServiceMonitor is a CRD without a schema in that package: it is checked structurally.
 What this cannot check: a real cluster (apply with `kubectl apply -k ... --dry-run=server`).
 """
@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "kubernetes"
 VERSION = "1.37.0"
 VARIANTS = {"base": K8S / "base", "production": K8S / "overlays" / "production"}
+# The Kafka worker Deployments and the command each runs (both probed on their metrics port).
+WORKERS = {"failsafe-ingest": "ingest", "failsafe-ingest-alarms": "ingest-alarms"}
 
 
 @pytest.fixture(scope="module", params=sorted(VARIANTS))
@@ -94,7 +96,7 @@ def test_processes_are_probed_limited_and_unprivileged(rendered: list[Resource])
                 assert container[probe]["httpGet"]["port"] in ports
 
 
-def test_serve_and_ingest_listen_where_they_are_probed(rendered: list[Resource]) -> None:
+def test_processes_listen_where_they_are_probed(rendered: list[Resource]) -> None:
     deployments = by_kind(rendered, "Deployment")
     config = by_kind(rendered, "ConfigMap")["failsafe-config"]["data"]
     (serve,) = deployments["failsafe-serve"]["spec"]["template"]["spec"]["containers"]
@@ -103,16 +105,61 @@ def test_serve_and_ingest_listen_where_they_are_probed(rendered: list[Resource])
     assert ports["http"] == int(config["FAILSAFE_SERVER__PORT"])
     assert ports["metrics"] == int(config["FAILSAFE_SERVER__METRICS_PORT"])
     assert config["FAILSAFE_SERVER__HOST"] == "0.0.0.0"
-    (ingest,) = deployments["failsafe-ingest"]["spec"]["template"]["spec"]["containers"]
-    args = ingest["args"]
-    assert args[0] == "ingest" and args[args.index("--metrics-host") + 1] == "0.0.0.0"
-    assert int(args[args.index("--metrics-port") + 1]) == ingest["ports"][0]["containerPort"]
+    # The workers listen beyond loopback on the port their probes and the monitor use.
+    for name, command in WORKERS.items():
+        (worker,) = deployments[name]["spec"]["template"]["spec"]["containers"]
+        args = worker["args"]
+        assert args[0] == command and args[args.index("--metrics-host") + 1] == "0.0.0.0"
+        (port,) = worker["ports"]
+        assert port["name"] == "metrics"
+        assert int(args[args.index("--metrics-port") + 1]) == port["containerPort"]
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            assert worker[probe]["httpGet"]["port"] == "metrics"
+    # Two processes of one pod's node never collide: ingest 9108, ingest-alarms 9109.
+    ports = [
+        d["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"]
+        for d in (deployments[name] for name in WORKERS)
+    ]
+    assert ports == [9108, 9109]
 
 
-def test_ingest_replicas_stay_within_the_partitions(rendered: list[Resource]) -> None:
-    ingest = by_kind(rendered, "Deployment")["failsafe-ingest"]
-    partitions = int(ingest["metadata"]["annotations"]["failsafe.io/events-partitions"])
-    assert 1 <= ingest["spec"]["replicas"] <= partitions
+def test_the_alarm_worker_is_deployed_like_ingest(rendered: list[Resource]) -> None:
+    deployments = by_kind(rendered, "Deployment")
+    alarms = deployments["failsafe-ingest-alarms"]  # so the checks over every pod cover it
+    ingest = deployments["failsafe-ingest"]
+    alarm_pod = alarms["spec"]["template"]["spec"]
+    ingest_pod = ingest["spec"]["template"]["spec"]
+    for key in ("securityContext", "serviceAccountName", "automountServiceAccountToken"):
+        assert alarm_pod[key] == ingest_pod[key], key
+    (container,) = alarm_pod["containers"]
+    (ingest_container,) = ingest_pod["containers"]
+    assert container["securityContext"] == ingest_container["securityContext"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert container["envFrom"] == ingest_container["envFrom"]  # the same settings
+    assert container["image"] == ingest_container["image"]  # one image
+    assert alarms["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 1
+    # Each has its own budget and its own Service for the monitor.
+    budgets = by_kind(rendered, "PodDisruptionBudget")
+    alarm_pod_labels = alarms["spec"]["template"]["metadata"]["labels"]
+    assert [n for n, b in budgets.items() if selects(b["spec"]["selector"], alarm_pod_labels)] == [
+        "failsafe-ingest-alarms"
+    ]
+    services = by_kind(rendered, "Service")
+    (service,) = [
+        n
+        for n, svc in services.items()
+        if selects({"matchLabels": svc["spec"]["selector"]}, alarm_pod_labels)
+    ]
+    assert service == "failsafe-ingest-alarms"
+
+
+def test_worker_replicas_stay_within_the_partitions(rendered: list[Resource]) -> None:
+    deployments = by_kind(rendered, "Deployment")
+    for name, topic in (("failsafe-ingest", "events"), ("failsafe-ingest-alarms", "alarms")):
+        worker = deployments[name]
+        partitions = int(worker["metadata"]["annotations"][f"failsafe.io/{topic}-partitions"])
+        assert 1 <= worker["spec"]["replicas"] <= partitions, name
 
 
 def test_services_budgets_and_monitors_select_the_pods(rendered: list[Resource]) -> None:
@@ -148,11 +195,13 @@ def test_services_budgets_and_monitors_select_the_pods(rendered: list[Resource])
         for s in services.values()
         if selects(monitor["spec"]["selector"], s["metadata"]["labels"])
     ]
-    assert {s["metadata"]["name"] for s in watched} == {"failsafe-serve", "failsafe-ingest"}
+    every = {"failsafe-serve", *WORKERS}
+    assert {s["metadata"]["name"] for s in watched} == every
     # Prometheus's job label is the services' name label: the alert rules' job names.
     jobs = {s["metadata"]["labels"][monitor["spec"]["jobLabel"]] for s in watched}
     rules = (ROOT / "deploy" / "prometheus" / "rules.yaml").read_text()
-    assert jobs == {"failsafe-serve", "failsafe-ingest"} and 'job=~"failsafe-.*"' in rules
+    assert jobs == every and 'job=~"failsafe-.*"' in rules
+    assert all(re.fullmatch("failsafe-.*", job) for job in jobs)
     for endpoint in monitor["spec"]["endpoints"]:
         assert set(endpoint) <= {"port", "path", "interval", "scrapeTimeout"}
         assert endpoint["path"] == "/metrics"
@@ -205,3 +254,13 @@ def test_production_overrides_the_base() -> None:
     ingest = by_kind(production, "Deployment")["failsafe-ingest"]
     assert ingest["metadata"]["annotations"]["failsafe.io/events-partitions"] == "12"
     assert by_kind(base, "Deployment")["failsafe-ingest"]["spec"]["replicas"] == 2
+    # The alarm worker: one in the base, a standby in production, spread over nodes.
+    alarms = by_kind(production, "Deployment")["failsafe-ingest-alarms"]
+    assert alarms["metadata"]["annotations"]["failsafe.io/alarms-partitions"] == "12"
+    assert alarms["spec"]["replicas"] == 2
+    assert by_kind(base, "Deployment")["failsafe-ingest-alarms"]["spec"]["replicas"] == 1
+    pod = alarms["spec"]["template"]["spec"]
+    (spread,) = pod["topologySpreadConstraints"]
+    assert spread["labelSelector"]["matchLabels"] == alarms["spec"]["selector"]["matchLabels"]
+    (container,) = pod["containers"]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"  # the base's, kept

@@ -14,11 +14,12 @@ from pathlib import Path
 import yaml
 from prometheus_client import REGISTRY
 
+from failsafe.alarms import metrics as alarm_metrics
 from failsafe.ingest import metrics as ingest_metrics
 from failsafe.kit import metrics as serve_metrics
 
-# Importing them registers every metric: serve's and the ingest pipeline's.
-MODULES = (serve_metrics, ingest_metrics)
+# Importing them registers every metric: serve's, the ingest pipeline's and the alarm worker's.
+MODULES = (serve_metrics, ingest_metrics, alarm_metrics)
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 PROMETHEUS = DEPLOY / "prometheus"
@@ -66,7 +67,7 @@ def dashboard_expressions() -> list[str]:
 def test_promtool_checks_the_rules_and_the_config() -> None:
     checked = promtool("check", "rules", "rules.yaml")
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "SUCCESS: 8 rules found" in checked.stdout
+    assert "SUCCESS: 9 rules found" in checked.stdout
     config = promtool("check", "config", "prometheus.yml")
     assert config.returncode == 0, config.stdout + config.stderr
 
@@ -91,6 +92,7 @@ def test_the_alerts_asked_for_exist() -> None:
         "FailsafeNotReady": "failsafe_ready",
         "FailsafeWebsocketDrops": "failsafe_websocket_slow_clients_dropped_total",
         "FailsafeEventToAlertSlow": "failsafe_event_to_alert_seconds_bucket",
+        "FailsafeAlarmsRejected": "failsafe_alarms_invalid_total",
     }
     for name, metric in wanted.items():
         assert metric in alerts[name]["expr"], name
@@ -125,5 +127,5 @@ def test_the_dashboard_is_importable() -> None:
     ids = [panel["id"] for panel in dashboard["panels"]]
     assert len(ids) == len(set(ids))
     titles = " ".join(panel["title"] for panel in dashboard["panels"]).lower()
-    for topic in ("latency", "lag", "websocket", "http", "authentication", "ready"):
+    for topic in ("latency", "lag", "websocket", "http", "authentication", "ready", "alarm"):
         assert topic in titles, topic

@@ -10,6 +10,12 @@ Loop (the same guarantees as the events worker): getmany -> AlarmIntake.process 
 record, correlate, publish) -> dead letters sent -> commit exactly that batch. An outage of
 PostgreSQL or Kafka retries the same batch with backoff (nothing is skipped, no restart); a
 crash replays it, and recording is idempotent (one alarm, one alert, each link once).
+
+Ready (`/readyz` on `--metrics-port`, failsafe.kit.worker): the topics exist, the consumer
+runs, the last batch (if any) went through, and PostgreSQL and Kafka answer now (probed every
+2 s: alarms are rare, so a batch failing could say an outage only hours late); not ready while
+a step is retried or once stopping. When the probe finds Kafka gone, the producers drop what
+they hold (as the events worker's do).
 """
 
 from __future__ import annotations
@@ -28,14 +34,15 @@ from failsafe.ingest.pipeline import RawRecord
 from failsafe.ingest.worker import (
     RETRYABLE,
     KafkaDeadLetters,
-    _commit,
     close_clients,
     dead_letter_producer,
     retry_dependencies,
 )
 from failsafe.kit.bus import KafkaAlertBus
-from failsafe.kit.kafka import client_options
+from failsafe.kit.kafka import KafkaProbe, client_options
+from failsafe.kit.service import Services
 from failsafe.kit.topics import require_topics
+from failsafe.kit.worker import DatabaseProbe, commit_offsets
 from failsafe.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,9 +54,16 @@ class AlarmWorker:
         self.settings = settings
         self.batch_size = batch_size
         self.processed = 0
-        self.ready = False
+        self._working = False  # the loop runs and the batch in flight is not being retried
+        # The database and Kafka probes, once started: what readiness needs besides the loop.
+        self._services = Services()
         self._stop = asyncio.Event()
         self._resets: list[Callable[[], Awaitable[None]]] = []
+
+    @property
+    def ready(self) -> bool:
+        """What /readyz reports: see the module docstring."""
+        return self._working and all(self._services.readiness().values())
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -61,7 +75,7 @@ class AlarmWorker:
         last: list[Exception] = []  # the latest failure only: an outage may last for hours
 
         async def failed(exc: Exception) -> None:
-            self.ready = False
+            self._working = False
             last[:] = [exc]
             # Producers holding sends spin while the broker is away: drop what they hold.
             for reset in self._resets:
@@ -103,6 +117,12 @@ class AlarmWorker:
         dead = KafkaDeadLetters(
             producer, kafka.topics.alarms_dlq, self.settings.alarms.max_alarm_bytes
         )
+        database = DatabaseProbe(engine)
+
+        async def kafka_gone() -> None:
+            await asyncio.gather(*(reset() for reset in self._resets))
+
+        kafka_probe = KafkaProbe(client, on_down=kafka_gone)
         try:
             await self._retrying(
                 "kafka topics",
@@ -112,11 +132,17 @@ class AlarmWorker:
                     client, [kafka.topics.alarms, kafka.topics.alarms_dlq, kafka.topics.alerts]
                 ),
             )
+            # PostgreSQL is where alarms meet crossings: not ready before it answers.
+            await self._retrying("database", database.ping)
             await producer.start()
             await bus.start()
             consumer.subscribe([kafka.topics.alarms])
             await self._retrying("kafka consumer", consumer.start)
-            self.ready = True
+            await database.check()
+            await self._services.start(database)
+            await kafka_probe.check()
+            await self._services.start(kafka_probe)
+            self._working = True
             while not self._stop.is_set():
                 batches = await consumer.getmany(timeout_ms=200, max_records=self.batch_size)
                 if not batches:
@@ -138,14 +164,15 @@ class AlarmWorker:
                 }
 
                 async def commit(o: dict[Any, int] = offsets) -> None:
-                    await _commit(consumer, o)
+                    await commit_offsets(consumer, o)
 
                 await self._retrying("offset commit", commit)
-                self.ready = True
+                self._working = True
                 self.processed += len(records)
         except RETRYABLE:
             log.info("alarm worker stopped while a dependency was away (batch not committed)")
         finally:
-            self.ready = False
+            self._working = False
+            await self._services.stop_all()  # the probes
             await close_clients(consumer, bus, producer, engine)
             log.info("alarm worker stopped after %d messages", self.processed)

@@ -25,18 +25,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
-from aiokafka.errors import (
-    CommitFailedError,
-    IllegalStateError,
-    KafkaError,
-    MessageSizeTooLargeError,
-)
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -45,12 +39,12 @@ from failsafe.ingest import metrics
 from failsafe.ingest.follower import WatchlistFollower
 from failsafe.ingest.pipeline import LaneObserver, Pipeline, RawRecord, Rejection
 from failsafe.ingest.screener import Screener
-from failsafe.kit import metrics as kit_metrics
 from failsafe.kit.bus import AlertBus, KafkaAlertBus
 from failsafe.kit.kafka import ClientOptions, KafkaProbe, LazyProducer, client_options
 from failsafe.kit.retry import Backoff, OutageLog, retry
 from failsafe.kit.service import Services
 from failsafe.kit.topics import ingest_topics, require_topics
+from failsafe.kit.worker import commit_offsets
 from failsafe.settings import Settings
 
 # The worker makes its sessions and bus when it runs: a lane observer is made from them.
@@ -294,7 +288,7 @@ class IngestWorker:
                 # and the batch replays (harmlessly) later.
                 await self._retrying("batch", partial(pipeline.process, records))
                 offsets = {tp: msgs[-1].offset + 1 for tp, msgs in batches.items() if msgs}
-                await self._retrying("offset commit", partial(_commit, consumer, offsets))
+                await self._retrying("offset commit", partial(commit_offsets, consumer, offsets))
                 self.processed += len(records)
                 for tp, next_offset in offsets.items():
                     high = consumer.highwater(tp)
@@ -355,59 +349,3 @@ async def _bounded(what: str, closing: Any, within: float = CLOSE_TIMEOUT) -> No
         log.warning("%s did not close within %.0f s; abandoned", what, within)
     elif task.cancelled() or task.exception() is not None:
         log.info("%s closed with an error (the broker may be away)", what)
-
-
-async def _commit(consumer: AIOKafkaConsumer, offsets: dict[Any, int]) -> None:
-    try:
-        await consumer.commit(offsets)
-    except (CommitFailedError, IllegalStateError):
-        # The group moved on (partitions reassigned): the new owner replays the batch, which is
-        # harmless (idempotent records, at-least-once publication). Other Kafka errors are
-        # retried by the caller until the broker is back.
-        log.warning("offset commit refused after a rebalance; batch will be replayed")
-
-
-async def serve_metrics(worker: IngestWorker, host: str, port: int) -> asyncio.Server:
-    """A tiny HTTP endpoint for /metrics, /healthz and /readyz of the ingest process."""
-    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            line = (await reader.readline()).decode(errors="replace")
-            path = line.split(" ")[1] if line.count(" ") >= 2 else "/"
-            while (await reader.readline()) not in (b"\r\n", b"\n", b""):
-                pass
-            if path == "/metrics":
-                status, ctype, body = "200 OK", CONTENT_TYPE_LATEST, generate_latest()
-            elif path == "/healthz":
-                status, ctype, body = "200 OK", "application/json", b'{"status":"ok"}'
-            elif path == "/readyz":
-                ok = worker.ready
-                status = "200 OK" if ok else "503 Service Unavailable"
-                ctype = "application/json"
-                body = b'{"status":"ready"}' if ok else b'{"status":"not_ready"}'
-            else:
-                status, ctype, body = "404 Not Found", "text/plain", b"not found"
-            writer.write(
-                f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: "
-                f"{len(body)}\r\nConnection: close\r\n\r\n".encode()
-                + body
-            )
-            await writer.drain()
-        finally:
-            writer.close()
-
-    return await asyncio.start_server(handle, host, port)
-
-
-async def run_worker(worker: IngestWorker, metrics_host: str, metrics_port: int | None) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, worker.request_stop)
-    server = await serve_metrics(worker, metrics_host, metrics_port) if metrics_port else None
-    kit_metrics.READY.set_function(lambda: float(worker.ready))  # ops: readiness for alerts
-    try:
-        await worker.run()
-    finally:
-        if server is not None:
-            server.close()

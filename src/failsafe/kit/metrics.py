@@ -70,7 +70,7 @@ EVENT_TO_ALERT = Histogram(
 )
 READY = Gauge(
     "failsafe_ready",
-    "1 when this process's last readiness check passed (serve: each /readyz; ingest: live)",
+    "1 when this process's last readiness check passed (serve: each /readyz; workers: live)",
 )
 
 UNMATCHED = "<unmatched>"

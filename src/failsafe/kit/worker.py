@@ -1,0 +1,160 @@
+"""What the Kafka worker processes share (`failsafe ingest`, `failsafe ingest-alarms`): the
+`Worker` protocol, running one under SIGTERM/SIGINT with its /metrics, /healthz and /readyz
+endpoint, the commit of a batch's offsets, and a PostgreSQL probe for a worker's readiness.
+
+Invariants:
+- A worker is anything with `ready`, `run()` and `request_stop()`; `run_worker` knows nothing
+  else of it, so both workers are served, probed and stopped the same way.
+- /healthz answers 200 while the process's event loop runs (liveness: nothing else is asked);
+  /readyz answers 200 exactly when `worker.ready`, 503 otherwise; /metrics is the process's
+  whole default registry. Any other path is a 404. The endpoint reads only the request line and
+  the headers (no body, nothing logged), and answers each connection once then closes it.
+- `failsafe_ready` (failsafe.kit.metrics.READY) is the worker's `ready`, read at each scrape.
+- The endpoint is closed when `run()` returns or raises (MissingTopics, a bug): a process that
+  stops working stops answering.
+- `commit_offsets` never raises for a rebalance: the batch is then replayed by the partitions'
+  new owner, which the workers' idempotent recording makes harmless.
+- `DatabaseProbe` is ready exactly while its last `select 1` answered within its bound; it
+  logs once per state change (failsafe.kit.retry.OutageLog), never per attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Any, Protocol
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import CommitFailedError, IllegalStateError
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from failsafe.kit import metrics as kit_metrics
+from failsafe.kit.retry import Backoff, OutageLog
+from failsafe.kit.service import BackgroundTask
+
+log = logging.getLogger(__name__)
+
+
+class Worker(Protocol):
+    """A long-running consumer process: `run()` until `request_stop()`; `ready` for /readyz."""
+
+    @property
+    def ready(self) -> bool: ...
+
+    async def run(self) -> None: ...
+
+    def request_stop(self) -> None: ...
+
+
+async def serve_metrics(worker: Worker, host: str, port: int) -> asyncio.Server:
+    """A tiny HTTP endpoint for /metrics, /healthz and /readyz of a worker process."""
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            line = (await reader.readline()).decode(errors="replace")
+            path = line.split(" ")[1] if line.count(" ") >= 2 else "/"
+            while (await reader.readline()) not in (b"\r\n", b"\n", b""):
+                pass
+            if path == "/metrics":
+                status, ctype, body = "200 OK", CONTENT_TYPE_LATEST, generate_latest()
+            elif path == "/healthz":
+                status, ctype, body = "200 OK", "application/json", b'{"status":"ok"}'
+            elif path == "/readyz":
+                ok = worker.ready
+                status = "200 OK" if ok else "503 Service Unavailable"
+                ctype = "application/json"
+                body = b'{"status":"ready"}' if ok else b'{"status":"not_ready"}'
+            else:
+                status, ctype, body = "404 Not Found", "text/plain", b"not found"
+            writer.write(
+                f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: "
+                f"{len(body)}\r\nConnection: close\r\n\r\n".encode()
+                + body
+            )
+            await writer.drain()
+        finally:
+            writer.close()
+
+    return await asyncio.start_server(handle, host, port)
+
+
+async def run_worker(worker: Worker, metrics_host: str, metrics_port: int | None) -> None:
+    """Run `worker` until SIGTERM or SIGINT asks it to stop (it then finishes its batch), with
+    its endpoint on `metrics_host:metrics_port` when a port is given."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, worker.request_stop)
+    server = await serve_metrics(worker, metrics_host, metrics_port) if metrics_port else None
+    kit_metrics.READY.set_function(lambda: float(worker.ready))  # ops: readiness for alerts
+    try:
+        await worker.run()
+    finally:
+        if server is not None:
+            server.close()
+
+
+async def commit_offsets(consumer: AIOKafkaConsumer, offsets: dict[Any, int]) -> None:
+    """Commit exactly `offsets` (the next offset per partition of the batch just processed)."""
+    try:
+        await consumer.commit(offsets)
+    except (CommitFailedError, IllegalStateError):
+        # The group moved on (partitions reassigned): the new owner replays the batch, which is
+        # harmless (idempotent records, at-least-once publication). Other Kafka errors are
+        # retried by the caller until the broker is back.
+        log.warning("offset commit refused after a rebalance; batch will be replayed")
+
+
+class DatabaseProbe:
+    """Whether PostgreSQL answers `select 1`, checked every `interval` seconds (with backoff
+    while it does not). A `failsafe.kit.service.Service`, ready while the database answers: for
+    a worker whose own work may not touch the database for hours (radiation alarms are rare),
+    so that /readyz says so when it is away."""
+
+    name = "database"
+
+    def __init__(self, engine: AsyncEngine, *, interval: float = 2.0, wait_s: float = 3.0) -> None:
+        self.engine = engine
+        self.interval = interval
+        self.wait_s = wait_s
+        self.up = False
+        self._outage = OutageLog(log, "PostgreSQL")
+        self._task = BackgroundTask("database-probe")
+
+    async def ping(self) -> None:
+        """`select 1` within `wait_s`; raises what failed (for a caller that retries)."""
+        async with asyncio.timeout(self.wait_s), self.engine.connect() as conn:
+            await conn.execute(text("select 1"))
+
+    async def check(self) -> bool:
+        try:
+            await self.ping()
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            self.up = False
+            self._outage.failed(exc)  # its type only: a message may quote the URL
+            return False
+        self.up = True
+        self._outage.recovered()
+        return True
+
+    async def _run(self) -> None:
+        backoff = Backoff(self.interval, 5.0)
+        while True:
+            if await self.check():
+                backoff.reset()
+                await asyncio.sleep(self.interval)
+            else:
+                await asyncio.sleep(backoff.next())
+
+    @property
+    def ready(self) -> bool:
+        return self.up
+
+    async def start(self) -> None:
+        self._task.start(self._run)
+
+    async def stop(self) -> None:
+        await self._task.stop()
