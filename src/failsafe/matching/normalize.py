@@ -61,10 +61,12 @@ HONORIFICS = _wordset(
     ESQ PHD MD"""
 )
 # Particles carry little identity; the scorer gives them a small weight and no evidence.
-# Not LE, LA, DO, DU: they are also among the commonest surnames (Lê, Đỗ, 杜 Du, La).
+# Not LE, LA, DO, DU: they are also among the commonest surnames (Lê, Đỗ, 杜 Du, La). Not BEN
+# nor E: an English given name and a middle initial more often than Hebrew "son of" and
+# Portuguese "and" (as particles, BEN MCADAMS and E SCOTT RIGELL had no evidence left).
 PARTICLES = _wordset(
-    """AL EL BIN BINT BEN IBN ABU UMM OULD DE DA DI DEL DELLA DER DEN DOS DAS
-    VAN VON Y E ST"""
+    """AL EL BIN BINT IBN ABU UMM OULD DE DA DI DEL DELLA DER DEN DOS DAS
+    VAN VON Y ST"""
 )
 # Clan and status words that follow a name (Khan, Beg, Pasha...): real surnames too, so they
 # are kept and count when they pair, but a list or a sender that leaves one out costs nothing.

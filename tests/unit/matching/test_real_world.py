@@ -149,3 +149,13 @@ def test_far_dates_retrieve_only_exact_rare_names() -> None:
     # one typed letter and a far date together do not alert (nor would they score enough).
     assert screen("JAKE AUCHINCLOSS", "JAKE AUCHINCLOS", "1988-09-29", "1985-02-03") is None
     assert screen("JAKE AUCHINCLOSS", "JAKE AUCHINCLOS", "1988-09-29", "1988-09-30") is not None
+
+
+def test_english_given_names_and_initials_are_not_particles() -> None:
+    # BEN (Hebrew "son of") and E (Portuguese "and") carried no evidence: without a date the
+    # rest of these names could not lift them over the evidence cap.
+    m = screen("BEN MCADAMS", "BEN MCADAMS", None, None)
+    assert m is not None and m.score >= DEFAULT_THRESHOLD
+    assert screen("E SCOTT RIGELL", "E RIGELL", None, None) is not None
+    # A particle still weighs little: AL is no evidence on its own.
+    assert screen("AL HASSAN", "AL HUSSEIN", None, None) is None
