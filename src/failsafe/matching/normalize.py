@@ -75,7 +75,8 @@ _PARTICLE_FOLD = {"IBN": "BIN", "EL": "AL", "UL": "AL", "UD": "AL", "UR": "AL"}
 def clean_text(value: str) -> str:
     """NFKC-normalise and drop control and format characters (they never belong in a name)."""
     value = unicodedata.normalize("NFKC", value)
-    if value.isascii() and value.isprintable():
+    if value.isprintable():
+        # No character of category C (or a separator other than the space) to drop or map.
         return value
     return "".join(
         ch if unicodedata.category(ch)[0] != "C" else (" " if ch in "\t\r\n" else "")
@@ -307,18 +308,37 @@ def _name_tokens(value: str, digraphs: bool, dedup: bool = True) -> tuple[str, .
         return ()
     text = clean_text(value).replace("<", " ")
     text = _split_last_first(text)
-    text, abjad = _romanise(text)
-    text = _APOSTROPHES.sub("", text)
-    text = _CAMEL.sub(" ", text)
-    text = text.translate(_DIGIT_FOLD)
-    raw = _NON_LETTER.sub(" ", text).upper().split()
-    tokens = [fold_token(t, digraphs) for t in raw]
+    # Word by word (`_word_tokens`, cached): a 100k-entry list has a few hundred thousand
+    # distinct names but far fewer distinct words. Every step below the split is local to a
+    # word: a space is kept as it is by `_romanise` (and starts a word there as here), no
+    # pattern matches across it, and it is a non-letter, so the tokens of the whole are the
+    # tokens of the words in order. The steps that look at the whole name (the comma swap
+    # above, the honorific drop and the abjad lower case below) stay on the whole.
+    tokens: list[str] = []
+    abjad = False
+    for word in text.split(" "):
+        if word:
+            word_tokens, word_abjad = _word_tokens(word, digraphs)
+            tokens.extend(word_tokens)
+            abjad = abjad or word_abjad
     kept = [t for t in tokens if t not in HONORIFICS]
     if kept:
         tokens = kept
     if abjad:
         tokens = [t if t in PARTICLES else t.lower() for t in tokens]
     return tuple(dict.fromkeys(tokens)) if dedup else tuple(tokens)
+
+
+@lru_cache(maxsize=262144)
+def _word_tokens(word: str, digraphs: bool) -> tuple[tuple[str, ...], bool]:
+    """The folded upper-case tokens of one space-free piece of a cleaned name, and whether it
+    came from a vowel-less script (the caller lower-cases the whole name's tokens then)."""
+    text, abjad = _romanise(word)
+    text = _APOSTROPHES.sub("", text)
+    text = _CAMEL.sub(" ", text)
+    text = text.translate(_DIGIT_FOLD)
+    raw = _NON_LETTER.sub(" ", text).upper().split()
+    return tuple(fold_token(t, digraphs) for t in raw), abjad
 
 
 def display_name(surname: str | None, given_names: str | None, full_name: str | None) -> str:
