@@ -172,9 +172,11 @@ def is_indexable(d: Mapping[str, Any], now: datetime | None = None) -> bool:
     if status not in (None, "active"):
         return False
     notice = d.get("notice")
-    expires = _parse_ts(notice.get("expires_at")) if _is_map(notice) else None
+    raw = notice.get("expires_at") if _is_map(notice) else None
+    expires = _parse_ts(raw) if raw else None
     if expires is None:
-        expires = _parse_ts(d.get("expires_at"))
+        raw = d.get("expires_at")
+        expires = _parse_ts(raw) if raw else None
     return expires is None or expires > (now or datetime.now(UTC))
 
 
@@ -194,21 +196,19 @@ def entry_from_dict(d: Mapping[str, Any], now: datetime | None = None) -> EntryR
     _add_name(names, seen, _name_from(subject))
     _add_name(names, seen, _name_from(subject.get("name_original")))
     aliases = subject.get("aliases")
-    if isinstance(aliases, list):
+    if aliases and isinstance(aliases, list):
         for alias in aliases:
             _add_name(names, seen, _name_from(alias))
-    nats = subject.get("nationalities")
-    if isinstance(nats, str):
-        nats = [nats]
-    nationalities = frozenset(
-        normalize_country(n) for n in (nats if isinstance(nats, list) else ()) if n
-    )
-    _add_korean(names, seen, subject.get("name_original"), nationalities)
+    nationalities = _nationalities(subject.get("nationalities"))
+    original = subject.get("name_original")
+    if isinstance(original, str) and not original.isascii():  # else no Korean reading
+        _add_korean(names, seen, original, nationalities)
     docs_raw = subject.get("documents")
-    documents = tuple(
-        doc for doc in (_document(x) for x in (docs_raw if isinstance(docs_raw, list) else ()))
-        if doc is not None
-    )
+    documents: tuple[DocumentKey, ...] = ()
+    if docs_raw and isinstance(docs_raw, list):
+        documents = tuple(
+            doc for doc in (_document(x) for x in docs_raw) if doc is not None
+        )
     if not names and not documents:
         return None
     return EntryRecord(
@@ -219,6 +219,23 @@ def entry_from_dict(d: Mapping[str, Any], now: datetime | None = None) -> EntryR
         nationalities=nationalities,
         documents=documents,
     )
+
+
+def _nationalities(nats: object) -> frozenset[str]:
+    """The normalised codes of `subject.nationalities` (a list, or one code as text)."""
+    if isinstance(nats, str):
+        nats = [nats]
+    if not isinstance(nats, list) or not nats:
+        return frozenset()
+    if all(type(n) is str for n in nats):
+        return _text_nationalities(tuple(nats))
+    return frozenset(normalize_country(n) for n in nats if n)
+
+
+@lru_cache(maxsize=4096)
+def _text_nationalities(nats: tuple[str, ...]) -> frozenset[str]:
+    # Shared between entries (few distinct lists, and the sets are immutable).
+    return frozenset(normalize_country(n) for n in nats if n)
 
 
 def _birth_dates(single: object, many: object) -> tuple[BirthDate, ...]:

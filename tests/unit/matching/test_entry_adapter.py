@@ -1,6 +1,6 @@
 """The entry adapter's shortcuts give what the general code gives: the name display of a
 name mapping (`_display_of`, inlined `display_name`) and the birth dates shared between
-entries listing the same text dates."""
+entries listing the same text dates, and the nationalities."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from failsafe.matching.dob import birth_dates_from
-from failsafe.matching.normalize import display_name
-from failsafe.matching.types import _birth_dates, _display_of, _str
+from failsafe.matching.normalize import display_name, normalize_country
+from failsafe.matching.types import _birth_dates, _display_of, _nationalities, _str
 
 _TEXT = st.one_of(
     st.sampled_from(["", " ", "IVAN", " Ivan ", "PETROV SMITH", "\tX", "Мария", 5, None, ["X"]]),
@@ -47,3 +47,13 @@ _ITEM = st.sampled_from(["1970", "1970-03", "1970-03-14", "1971-01-01", "", "bad
 def test_shared_birth_dates_are_birth_dates_from(single: Any, many: Any) -> None:
     assert _birth_dates(single, many) == birth_dates_from(single, many)
     assert _birth_dates(single, many) == birth_dates_from(single, many)  # and from the cache
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(
+    st.lists(st.sampled_from(["FRA", " kor ", "", "D<<", 5, None, "PRK"]), max_size=4),
+    st.sampled_from([None, "FRA", "", 5, {"FRA": 1}]),
+))
+def test_shared_nationalities_are_the_normalised_codes(nats: Any) -> None:
+    listed = [nats] if isinstance(nats, str) else nats if isinstance(nats, list) else []
+    assert _nationalities(nats) == frozenset(normalize_country(n) for n in listed if n)
