@@ -342,12 +342,21 @@ class IndexStorage:
 
 def _entry_years(entry: EntryRecord) -> frozenset[int]:
     """Birth years of an entry's listed dates (every year of a span), or {0} without one."""
-    if not entry.dobs:
+    dobs = entry.dobs
+    if not dobs:
         return _NO_YEAR
-    return frozenset(y for bd in entry.dobs for y in bd.years)
+    if len(dobs) == 1 and dobs[0].first == dobs[0].last:
+        # The usual case, one dated year: one shared set per year (they are immutable).
+        year = dobs[0].first
+        got = _ONE_YEAR.get(year)
+        if got is None:
+            got = _ONE_YEAR[year] = frozenset((year,))
+        return got
+    return frozenset(y for bd in dobs for y in bd.years)
 
 
 _NO_YEAR = frozenset({0})
+_ONE_YEAR: dict[int, frozenset[int]] = {}
 
 
 def _as_record(item: EntryRecord | Mapping[str, Any]) -> EntryRecord | None:

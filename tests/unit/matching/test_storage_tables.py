@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from failsafe.matching import WatchlistIndex, entry_from_dict
 from failsafe.matching.blocking import with_repeats
 from failsafe.matching.normalize import WEAK_TOKENS
-from failsafe.matching.storage import _entry_years
 from failsafe.matching.types import EntryRecord
 
 _WORDS = ["IVAN", "PETROV", "KHAN", "BEG", "LASZLO", "MOZAFFARI-NIA", "ANNA", "MARIA", "O'BRIEN",
@@ -68,7 +67,8 @@ def _expected(records: list[EntryRecord]) -> dict[str, Any]:
                 vocab.setdefault(t, len(vocab))
             nid = ids.setdefault(key, len(ids))
             owners[nid].append((rec.id, no))
-            years[nid] |= _entry_years(rec)
+            # Every year of every listed date, or 0 for an entry without one.
+            years[nid] |= {y for bd in rec.dobs for y in bd.years} or {0}
         for doc in rec.documents:
             docs[doc.number].append((doc.issuing_state, rec.id))
     for key, nid in ids.items():
