@@ -81,9 +81,10 @@ def load_watchlist(
                 continue
             subject = d.get("subject")
             if isinstance(subject, dict):
-                # The watchlist's own date grammar, as the API and import apply it.
+                # The watchlist's own date grammar, as the API and import apply it. In place:
+                # `d` is this line's own parse, nothing else holds it.
                 try:
-                    d = {**d, "subject": {**subject, **subject_dates(subject)}}
+                    subject.update(subject_dates(subject))
                 except ValueError:
                     stats.bad += 1
                     _report(report, source, lineno, "invalid date of birth")

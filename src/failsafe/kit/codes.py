@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import (
@@ -315,6 +316,9 @@ def subject_dates(subject: Mapping[str, Any]) -> dict[str, Any]:
 
     For readers of raw watchlist JSON that do not validate whole entries (`failsafe screen`).
     Raises pydantic's ValidationError for a bad item."""
+    fast = _plain_subject_dates(subject)
+    if fast is not None:
+        return fast
     parsed = _SUBJECT_DATES.validate_python(
         {k: subject[k] for k in ("date_of_birth", "dates_of_birth") if subject.get(k) is not None}
     )
@@ -322,3 +326,51 @@ def subject_dates(subject: Mapping[str, Any]) -> dict[str, Any]:
         "date_of_birth": parsed.date_of_birth,
         "dates_of_birth": [birth_date_json(item) for item in parsed.dates_of_birth],
     }
+
+
+@lru_cache(maxsize=65536)
+def _normal_date(value: str) -> str | None:
+    """`normalize_partial_date(value)`, or None where it raises (cached: a list repeats dates)."""
+    try:
+        return normalize_partial_date(value)
+    except ValueError:
+        return None
+
+
+def _plain_subject_dates(subject: Mapping[str, Any]) -> dict[str, Any] | None:
+    """`subject_dates` by hand for the common shapes (a text date or none, a list of text
+    dates or none), giving exactly the schema's answer; None for anything else, and for any
+    value the schema would reject, so that the schema itself answers those (and says why).
+
+    What the schema does with these shapes, step by step: `date_of_birth` blank or all zeros
+    is None (`_blank_is_none`), else a `PartialDate`; a text item of `dates_of_birth` is a
+    `PartialDate` (not blank-tolerant); then `settle_dates_of_birth`. Only exact `str` and
+    `list` instances are taken (a subclass may validate differently); a hypothesis test holds
+    this to `_SUBJECT_DATES` (tests/unit/kit/test_subject_dates_fast.py)."""
+    first = subject.get("date_of_birth")
+    many = subject.get("dates_of_birth")
+    if first is not None:
+        if type(first) is not str:
+            return None
+        stripped = first.strip(BLANKS)
+        if not stripped or _UNKNOWN_DATE.fullmatch(stripped):
+            first = None
+        else:
+            first = _normal_date(first)
+            if first is None:
+                return None
+    out: list[str] = [] if first is None else [first]
+    if many is not None:
+        if type(many) is not list or len(many) > MAX_DATES_OF_BIRTH:
+            return None
+        for item in many:
+            if type(item) is not str:
+                return None
+            normal = _normal_date(item)
+            if normal is None:
+                return None
+            if normal not in out:
+                out.append(normal)
+        if len(out) > MAX_DATES_OF_BIRTH:
+            return None
+    return {"date_of_birth": out[0] if out else None, "dates_of_birth": out}

@@ -77,7 +77,8 @@ _PARTICLE_FOLD = {"IBN": "BIN", "EL": "AL", "UL": "AL", "UD": "AL", "UR": "AL"}
 def clean_text(value: str) -> str:
     """NFKC-normalise and drop control and format characters (they never belong in a name)."""
     value = unicodedata.normalize("NFKC", value)
-    if value.isascii() and value.isprintable():
+    if value.isprintable():
+        # No character of category C (or a separator other than the space) to drop or map.
         return value
     return "".join(
         ch if unicodedata.category(ch)[0] != "C" else (" " if ch in "\t\r\n" else "")
@@ -247,6 +248,11 @@ def korean_reading(value: str) -> str | None:
     global _HANJA
     if not value or value.isascii():
         return None
+    for ch in value:  # the usual answer, from the first letter (a Cyrillic or Arabic name)
+        if not ch.isspace():
+            if not _is_han(ch):
+                return None
+            break
     han = [ch for ch in value if not ch.isspace()]
     if not han or not all(_is_han(ch) for ch in han):
         return None
@@ -307,20 +313,56 @@ def name_tokens_with_repeats(value: str) -> tuple[str, ...]:
 def _name_tokens(value: str, digraphs: bool, dedup: bool = True) -> tuple[str, ...]:
     if not value:
         return ()
-    text = clean_text(value).replace("<", " ")
-    text = _split_last_first(text)
-    text, abjad = _romanise(text)
+    # Printable ASCII (most names) is what `clean_text` returns unchanged.
+    text = value if value.isascii() and value.isprintable() else clean_text(value)
+    if "<" in text:
+        text = text.replace("<", " ")
+    if "," in text:
+        text = _split_last_first(text)
+    # Word by word (`_word_tokens`, cached): a 100k-entry list has a few hundred thousand
+    # distinct names but far fewer distinct words. Every step below the split is local to a
+    # word: a space is kept as it is by `_romanise` (and starts a word there as here), no
+    # pattern matches across it, and it is a non-letter, so the tokens of the whole are the
+    # tokens of the words in order. The steps that look at the whole name (the comma swap
+    # above, the honorific drop and the abjad lower case below) stay on the whole.
+    word_tokens = _word_tokens if digraphs else _word_tokens_unfolded
+    tokens: list[str] = []
+    abjad = False
+    for word in text.split(" "):
+        if word:
+            got, word_abjad = word_tokens(word)
+            tokens.extend(got)
+            if word_abjad:
+                abjad = True
+    if not HONORIFICS.isdisjoint(tokens):
+        kept = [t for t in tokens if t not in HONORIFICS]
+        if kept:
+            tokens = kept
+    if abjad:
+        tokens = [t if t in PARTICLES else t.lower() for t in tokens]
+    return tuple(dict.fromkeys(tokens)) if dedup else tuple(tokens)
+
+
+@lru_cache(maxsize=262144)
+def _word_tokens(word: str) -> tuple[tuple[str, ...], bool]:
+    """The folded upper-case tokens of one space-free piece of a cleaned name, and whether it
+    came from a vowel-less script (the caller lower-cases the whole name's tokens then)."""
+    return _word_tokens_of(word, True)
+
+
+@lru_cache(maxsize=65536)
+def _word_tokens_unfolded(word: str) -> tuple[tuple[str, ...], bool]:
+    """`_word_tokens` without the AE/OE/UE/AA folds (`unfolded_tokens`)."""
+    return _word_tokens_of(word, False)
+
+
+def _word_tokens_of(word: str, digraphs: bool) -> tuple[tuple[str, ...], bool]:
+    text, abjad = _romanise(word)
     text = _APOSTROPHES.sub("", text)
     text = _CAMEL.sub(" ", text)
     text = text.translate(_DIGIT_FOLD)
     raw = _NON_LETTER.sub(" ", text).upper().split()
-    tokens = [fold_token(t, digraphs) for t in raw]
-    kept = [t for t in tokens if t not in HONORIFICS]
-    if kept:
-        tokens = kept
-    if abjad:
-        tokens = [t if t in PARTICLES else t.lower() for t in tokens]
-    return tuple(dict.fromkeys(tokens)) if dedup else tuple(tokens)
+    return tuple(fold_token(t, digraphs) for t in raw), abjad
 
 
 def display_name(surname: str | None, given_names: str | None, full_name: str | None) -> str:

@@ -200,6 +200,23 @@ class IndexStorage:
         else:
             table[vid] = (cur or _EMPTY) | {nid}
 
+    def _post_all(
+        self, table: dict[int, frozenset[int] | set[int]], keys: Iterable[int], nid: int
+    ) -> None:
+        """`_post` for each of `keys`, in one call (the bulk case inlined)."""
+        if not self._bulk:
+            for key in keys:
+                self._post(table, key, nid)
+            return
+        for key in keys:
+            cur = table.get(key)
+            if cur is None:
+                table[key] = {nid}
+            elif type(cur) is set:
+                cur.add(nid)
+            else:
+                table[key] = set(cur) | {nid}
+
     def _unpost(self, table: dict[int, frozenset[int] | set[int]], vid: int, nid: int) -> None:
         cur = table.get(vid)
         if cur is None:
@@ -210,42 +227,62 @@ class IndexStorage:
             table[vid] = frozenset(cur - {nid})
 
     def _add_locked(self, entry: EntryRecord) -> None:
+        eid = entry.id
+        years = _entry_years(entry)  # one set for all the entry's names: it is immutable
+        name_ids, owners_t, years_t = self._name_ids, self._owners, self._years
         nids: list[int] = []
         for variant_no, variant in enumerate(entry.names):
             key = tuple(sorted(with_repeats(variant)))
-            nid = self._name_ids.get(key)
+            nid = name_ids.get(key)
             if nid is None:
-                nid = self._next_name
-                self._next_name += 1
-                vids = tuple(self._vid(t) for t in key)
-                strong = {t for t in key if t not in WEAK_TOKENS}
-                single = len(set(key)) > 1 and len(strong) == 1
-                self._names[nid] = _NameRec(key, vids, single)
-                table = self._postings if len(set(key)) > 1 else self._solo
-                for vid in set(vids):
-                    self._post(table, vid, nid)
-                if single:
-                    self._post(self._solo, self._vocab[next(iter(strong))], nid)
-                self._name_ids[key] = nid
-            self._owners[nid] = (*self._owners.get(nid, ()), (entry.id, variant_no))
-            self._set_years(nid, self._years.get(nid, _EMPTY) | _entry_years(entry))
+                nid = self._add_name_locked(key)
+            cur = owners_t.get(nid)
+            owners_t[nid] = ((eid, variant_no),) if cur is None else (*cur, (eid, variant_no))
+            old = years_t.get(nid)
+            if old is None:
+                self._set_years(nid, years)
+            elif not years <= old:
+                self._set_years(nid, old | years)
             nids.append(nid)
         for doc in entry.documents:
             self._docs[doc.number] = (
                 *self._docs.get(doc.number, ()),
-                (doc.issuing_state, entry.id),
+                (doc.issuing_state, eid),
             )
-        self._entry_names[entry.id] = tuple(nids)
-        self._entries[entry.id] = entry  # last: readers see the entry only once complete
+        self._entry_names[eid] = tuple(nids)
+        self._entries[eid] = entry  # last: readers see the entry only once complete
+
+    def _add_name_locked(self, key: tuple[str, ...]) -> int:
+        """A new name record for `key` (sorted tokens, repeats kept) and its postings."""
+        nid = self._next_name
+        self._next_name += 1
+        vocab = self._vocab
+        vids = tuple([v if (v := vocab.get(t)) is not None else self._vid(t) for t in key])
+        # Sorted: more than one distinct token iff the first and the last differ.
+        multi = key[0] != key[-1]
+        strong: set[str] | None = None
+        if multi and not WEAK_TOKENS.isdisjoint(key):
+            strong = {t for t in key if t not in WEAK_TOKENS}
+        single = strong is not None and len(strong) == 1
+        self._names[nid] = _NameRec(key, vids, single)
+        if multi:
+            self._post_all(self._postings, set(vids), nid)
+        else:
+            self._post_all(self._solo, vids[:1], nid)
+        if single:
+            assert strong is not None
+            self._post(self._solo, vocab[next(iter(strong))], nid)
+        self._name_ids[key] = nid
+        return nid
 
     def _set_years(self, nid: int, years: frozenset[int]) -> None:
         old = self._years.get(nid, _EMPTY)
         if years == old:
             return
-        for y in years - old:
-            self._post(self._by_year, y, nid)
-        for y in old - years:
-            self._unpost(self._by_year, y, nid)
+        self._post_all(self._by_year, years - old if old else years, nid)
+        if old:
+            for y in old - years:
+                self._unpost(self._by_year, y, nid)
         self._years[nid] = years
 
     def _remove_locked(self, entry_id: str) -> bool:
@@ -305,12 +342,21 @@ class IndexStorage:
 
 def _entry_years(entry: EntryRecord) -> frozenset[int]:
     """Birth years of an entry's listed dates (every year of a span), or {0} without one."""
-    if not entry.dobs:
+    dobs = entry.dobs
+    if not dobs:
         return _NO_YEAR
-    return frozenset(y for bd in entry.dobs for y in bd.years)
+    if len(dobs) == 1 and dobs[0].first == dobs[0].last:
+        # The usual case, one dated year: one shared set per year (they are immutable).
+        year = dobs[0].first
+        got = _ONE_YEAR.get(year)
+        if got is None:
+            got = _ONE_YEAR[year] = frozenset((year,))
+        return got
+    return frozenset(y for bd in dobs for y in bd.years)
 
 
 _NO_YEAR = frozenset({0})
+_ONE_YEAR: dict[int, frozenset[int]] = {}
 
 
 def _as_record(item: EntryRecord | Mapping[str, Any]) -> EntryRecord | None:

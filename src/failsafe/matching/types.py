@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, TypeGuard
 
 from failsafe.matching.dob import BirthDate, birth_dates_from
 from failsafe.matching.normalize import (
     KOREAN_NATIONALITIES,
     DateParts,
-    display_name,
     korean_reading,
     name_tokens,
     normalize_country,
@@ -82,7 +82,7 @@ def _str(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _is_map(value: object) -> bool:
+def _is_map(value: object) -> TypeGuard[Mapping[str, Any]]:
     return type(value) is dict or isinstance(value, Mapping)  # the ABC check is slow
 
 
@@ -92,16 +92,28 @@ def _name_from(part: object) -> NameVariant | None:
     if isinstance(part, str):
         display = part.strip()
     elif _is_map(part):
-        assert isinstance(part, Mapping)
-        display = display_name(
-            _str(part.get("surname")) or None,
-            _str(part.get("given_names")) or None,
-            _str(part.get("full_name")) or None,
-        )
+        display = _display_of(part)
     else:
         return None
     tokens = name_tokens(display)
     return NameVariant(display, tokens) if tokens else None
+
+
+def _display_of(part: Mapping[str, Any]) -> str:
+    """`display_name` of a name mapping's text fields (others read as absent), inlined: the
+    index builds one per listed name. As there, a given surname or given names, even blank,
+    win over `full_name`."""
+    surname = part.get("surname")
+    given = part.get("given_names")
+    if not isinstance(surname, str):
+        surname = ""
+    if not isinstance(given, str):
+        given = ""
+    if surname or given:
+        surname, given = surname.strip(), given.strip()
+        return f"{given} {surname}" if given and surname else given or surname
+    full = part.get("full_name")
+    return full.strip() if isinstance(full, str) else ""
 
 
 def _add_name(out: list[NameVariant], seen: set[tuple[str, ...]], v: NameVariant | None) -> None:
@@ -137,7 +149,6 @@ def _add_korean(out: list[NameVariant], seen: set[tuple[str, ...]], original: ob
 def _document(d: object) -> DocumentKey | None:
     if d is None or not _is_map(d):
         return None
-    assert isinstance(d, Mapping)
     raw = d.get("number")
     number = normalize_document_number(str(raw) if isinstance(raw, str | int) else None)
     if not number:
@@ -161,9 +172,11 @@ def is_indexable(d: Mapping[str, Any], now: datetime | None = None) -> bool:
     if status not in (None, "active"):
         return False
     notice = d.get("notice")
-    expires = _parse_ts(notice.get("expires_at")) if isinstance(notice, Mapping) else None
+    raw = notice.get("expires_at") if _is_map(notice) else None
+    expires = _parse_ts(raw) if raw else None
     if expires is None:
-        expires = _parse_ts(d.get("expires_at"))
+        raw = d.get("expires_at")
+        expires = _parse_ts(raw) if raw else None
     return expires is None or expires > (now or datetime.now(UTC))
 
 
@@ -176,38 +189,67 @@ def entry_from_dict(d: Mapping[str, Any], now: datetime | None = None) -> EntryR
     if entry_id is None or not is_indexable(d, now):
         return None
     subject = d.get("subject")
-    if not isinstance(subject, Mapping):
+    if not _is_map(subject):
         subject = {}
     names: list[NameVariant] = []
     seen: set[tuple[str, ...]] = set()
     _add_name(names, seen, _name_from(subject))
     _add_name(names, seen, _name_from(subject.get("name_original")))
     aliases = subject.get("aliases")
-    if isinstance(aliases, list):
+    if aliases and isinstance(aliases, list):
         for alias in aliases:
             _add_name(names, seen, _name_from(alias))
-    nats = subject.get("nationalities")
-    if isinstance(nats, str):
-        nats = [nats]
-    nationalities = frozenset(
-        normalize_country(n) for n in (nats if isinstance(nats, list) else ()) if n
-    )
-    _add_korean(names, seen, subject.get("name_original"), nationalities)
+    nationalities = _nationalities(subject.get("nationalities"))
+    original = subject.get("name_original")
+    if isinstance(original, str) and not original.isascii():  # else no Korean reading
+        _add_korean(names, seen, original, nationalities)
     docs_raw = subject.get("documents")
-    documents = tuple(
-        doc for doc in (_document(x) for x in (docs_raw if isinstance(docs_raw, list) else ()))
-        if doc is not None
-    )
+    documents: tuple[DocumentKey, ...] = ()
+    if docs_raw and isinstance(docs_raw, list):
+        documents = tuple(
+            doc for doc in (_document(x) for x in docs_raw) if doc is not None
+        )
     if not names and not documents:
         return None
     return EntryRecord(
         id=str(entry_id),
         names=tuple(names),
-        dobs=birth_dates_from(subject.get("date_of_birth"), subject.get("dates_of_birth")),
+        dobs=_birth_dates(subject.get("date_of_birth"), subject.get("dates_of_birth")),
         sex=normalize_sex(_str(subject.get("sex"))),
         nationalities=nationalities,
         documents=documents,
     )
+
+
+def _nationalities(nats: object) -> frozenset[str]:
+    """The normalised codes of `subject.nationalities` (a list, or one code as text)."""
+    if isinstance(nats, str):
+        nats = [nats]
+    if not isinstance(nats, list) or not nats:
+        return frozenset()
+    if all(type(n) is str for n in nats):
+        return _text_nationalities(tuple(nats))
+    return frozenset(normalize_country(n) for n in nats if n)
+
+
+@lru_cache(maxsize=4096)
+def _text_nationalities(nats: tuple[str, ...]) -> frozenset[str]:
+    # Shared between entries (few distinct lists, and the sets are immutable).
+    return frozenset(normalize_country(n) for n in nats if n)
+
+
+def _birth_dates(single: object, many: object) -> tuple[BirthDate, ...]:
+    """`birth_dates_from`, shared between entries listing the same text dates (most do: a
+    list repeats dates, and the records are immutable)."""
+    if (single is None or type(single) is str) and (many is None or (
+            type(many) is list and all(type(x) is str for x in many))):
+        return _text_birth_dates(single, tuple(many) if many else ())
+    return birth_dates_from(single, many)
+
+
+@lru_cache(maxsize=65536)
+def _text_birth_dates(single: str | None, many: tuple[str, ...]) -> tuple[BirthDate, ...]:
+    return birth_dates_from(single, many)
 
 
 def query_from_event(d: Mapping[str, Any]) -> Query:
