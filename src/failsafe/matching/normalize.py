@@ -284,12 +284,11 @@ def _split_last_first(value: str) -> str:
     return value
 
 
-@lru_cache(maxsize=262144)
 def name_tokens(value: str) -> tuple[str, ...]:
     """Comparison tokens of a raw name (any script, any case, MRZ '<' fillers allowed)."""
     # A repeated token adds no identity ("SERGEY SERGEY SHOIGU"). One normalisation serves
     # both forms: the index asks for the repeats of the same display right after.
-    return tuple(dict.fromkeys(name_tokens_with_repeats(value)))
+    return _name_forms(value)[0]
 
 
 @lru_cache(maxsize=65536)
@@ -302,12 +301,22 @@ def unfolded_tokens(value: str) -> tuple[str, ...] | None:
     return None if tokens == name_tokens(value) else tokens
 
 
-@lru_cache(maxsize=262144)
 def name_tokens_with_repeats(value: str) -> tuple[str, ...]:
     """`name_tokens` with repeated tokens kept ("LASZLO LASZLO" stays two tokens). The index
     scores with these: a listed name of a repeated token is a two-token name, so one token of
     a longer traveller name must not match it alone (LASZLO DEAK ~ LASZLO LASZLO)."""
-    return _name_tokens(value, True, False)
+    return _name_forms(value)[1]
+
+
+@lru_cache(maxsize=262144)
+def _name_forms(value: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(`name_tokens`, `name_tokens_with_repeats`) of a name: one cache entry per distinct
+    name (a 100k-entry list has over 200,000), and the same tuple twice when no token repeats
+    (most names), so the two forms cost one normalisation and one tuple."""
+    full = _name_tokens(value, True, False)
+    if len(full) < 2 or len(set(full)) == len(full):
+        return full, full
+    return tuple(dict.fromkeys(full)), full
 
 
 def _name_tokens(value: str, digraphs: bool, dedup: bool = True) -> tuple[str, ...]:

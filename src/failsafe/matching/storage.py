@@ -232,10 +232,19 @@ class IndexStorage:
         name_ids, owners_t, years_t = self._name_ids, self._owners, self._years
         nids: list[int] = []
         for variant_no, variant in enumerate(entry.names):
-            key = tuple(sorted(with_repeats(variant)))
+            key = with_repeats(variant)
+            if len(key) > 1:
+                key = tuple(sorted(key))
             nid = name_ids.get(key)
             if nid is None:
+                # A new name (most of a list's): it has no owners nor years yet.
                 nid = self._add_name_locked(key)
+                owners_t[nid] = ((eid, variant_no),)
+                if years:  # as `_set_years` from nothing: an empty set is not stored
+                    self._post_all(self._by_year, years, nid)
+                    years_t[nid] = years
+                nids.append(nid)
+                continue
             cur = owners_t.get(nid)
             owners_t[nid] = ((eid, variant_no),) if cur is None else (*cur, (eid, variant_no))
             old = years_t.get(nid)

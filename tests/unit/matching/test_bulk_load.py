@@ -47,3 +47,18 @@ def test_a_caller_that_disabled_the_collector_keeps_it_disabled() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_blank_lines_are_skipped_and_later_line_numbers_kept() -> None:
+    # `load_watchlist` skips empty and whitespace-only lines (any ASCII whitespace, as
+    # `bytes.strip` reads it) without counting them; a bad line after them keeps its number.
+    from failsafe.screening import load_watchlist
+
+    good = b'{"id": "e1", "subject": {"surname": "PETROV", "given_names": "IVAN"}}\n'
+    lines = [b"", b"\n", b" \t\r\n", b"\x0b\x0c\n", good, b"{broken\n", b"\xa0\n"]
+    errors: list[str] = []
+    ix = WatchlistIndex()
+    stats = load_watchlist(ix, lines, "wl", err=errors.append)
+    assert (stats.lines, stats.ok, stats.bad) == (3, 1, 2)
+    assert errors == ["wl:6: invalid JSON", "wl:7: invalid JSON"]
+    assert len(ix) == 1

@@ -61,3 +61,12 @@ def test_the_cases_that_look_at_the_whole_name() -> None:
     assert name_tokens("Mr Dr") == ("MR", "DR")
     assert name_tokens("AL محمد") == ("AL", "mhmd")
     assert name_tokens_with_repeats("SERGEY SERGEY SHOIGU") == ("SERGEI", "SERGEI", "SHOIGU")
+
+
+def test_one_cache_entry_serves_both_forms() -> None:
+    # `_name_forms`: without a repeat the two forms are one tuple (one object per name in a
+    # 100k list, not two); with one, each form is what its definition says.
+    assert name_tokens("IVAN PETROV") is name_tokens_with_repeats("IVAN PETROV")
+    assert name_tokens("LASZLO LASZLO") == ("LASZLO",)
+    assert name_tokens_with_repeats("LASZLO LASZLO") == ("LASZLO", "LASZLO")
+    assert name_tokens("") == () == name_tokens_with_repeats("")
