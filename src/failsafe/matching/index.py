@@ -94,7 +94,15 @@ class WatchlistIndex(IndexStorage):
             out |= h.solo
         if len(hits) < 2:
             return out
-        multis = [self._in_years(h, window) for h in hits] if window else [h.multi for h in hits]
+        if window:
+            # Every pair's intersection iterates its smaller set, and the largest set is
+            # never the smaller one: cut the others to the window, not the largest (the
+            # caller's final year filter gives the same candidates either way).
+            ordered = sorted(hits, key=lambda h: len(h.multi))
+            multis = [self._in_years(h, window) for h in ordered[:-1]]
+            multis.append(ordered[-1].multi)
+        else:
+            multis = [h.multi for h in hits]
         multis.sort(key=len)
         for a in range(len(multis)):
             sa = multis[a]
