@@ -38,7 +38,7 @@ _osa = OSA.distance
 class TokenHits:
     """What one query token string resolves to (cached per token string)."""
 
-    __slots__ = ("by_year", "df", "multi", "share", "sims", "solo")
+    __slots__ = ("by_year", "df", "multi", "share", "sims", "solo", "weight")
 
     def __init__(self, sims: dict[int, float], multi: frozenset[int], solo: frozenset[int],
                  df: int) -> None:
@@ -47,6 +47,7 @@ class TokenHits:
         self.solo = solo  # one-token name records holding a similar token
         self.df = df  # name records holding the token itself
         self.share: tuple[float, float] | None = None  # `_token_share`, built on first use
+        self.weight: float | None = None  # as a query token (`_query_weight`), on first use
         # Big `multi` sets cut to a query year's window (the year +-1, or no date of birth),
         # by query year, built on first use.
         self.by_year: dict[int, frozenset[int]] | None = None

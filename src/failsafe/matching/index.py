@@ -28,7 +28,7 @@ from failsafe.matching.blocking import (
 from failsafe.matching.dob import CLOSE, EXACT, DobComparison, best_birth_date
 from failsafe.matching.explain import Candidate, DocumentEvidence, NameEvidence, explain
 from failsafe.matching.explain import token_features as token_features
-from failsafe.matching.normalize import PARTICLES
+from failsafe.matching.normalize import PARTICLES, WEAK_TOKENS, DateParts
 from failsafe.matching.score import (
     DEFAULT_THRESHOLD,
     NameScore,
@@ -53,10 +53,21 @@ _SPLIT_MIN = 256  # posting sets at least this big are split by birth year for q
 _REFERENCE_POPULATION = 1e9
 _DEFAULT_SHARE = 3e-7
 _EMPTY: frozenset[int] = frozenset()
+_DOB_MEMO_MAX = 500_000  # date comparisons kept across queries (query date, entry)
+_BOUND_MARGIN = 1e-9
 
 
 class WatchlistIndex(IndexStorage):
     """The watchlist as the matcher sees it. `add`, `replace` and `remove` are incremental."""
+
+    # Query date -> entry id -> (the entry record compared, its `best_birth_date`, the bound
+    # `dob_factor` gives it), with the token cache it belongs to and its size: the same
+    # traveller dates recur, and an entry's comparison with one is the same until it changes.
+    _dob_memo: tuple[
+        dict[str, TokenHits],
+        dict[DateParts | None, dict[str, tuple[EntryRecord, DobComparison, float]]],
+        list[int],
+    ] = ({}, {}, [0])
 
     def _hits(self, token: str, cache: dict[str, TokenHits]) -> TokenHits:
         hit = cache.get(token)
@@ -143,6 +154,17 @@ class WatchlistIndex(IndexStorage):
         best: dict[str, Candidate] = {}
         dob_ceiling: dict[str, float] = {}
         dob_cmp: dict[str, DobComparison] = {}  # computed once per entry and query
+        # ... and kept across queries per query date (`_dob_memo`).
+        qdob = query.dob
+        memo = self._dob_memo
+        if memo[0] is not cache:
+            # The token cache is replaced on every write: drop the comparisons with it, so
+            # the memo holds no replaced or removed entry for long.
+            memo = self._dob_memo = (cache, {}, [0])
+        dob_memo = memo[1].get(qdob)
+        if dob_memo is None:
+            dob_memo = memo[1][qdob] = {}
+        memo_size = memo[2]
         qy = query.dob[0] if query.dob else 0
         # Owners born more than dob_far_years from the query's year score at most dob_floor:
         # skip them when that is too low.
@@ -179,10 +201,14 @@ class WatchlistIndex(IndexStorage):
                 hits = [by_tok[t] for t in full]
             qshare = [self._token_share(t, h) for t, h in zip(toks, hits, strict=True)]
             wq = [
-                length_weight(t) * self._rarity(h.df)
-                * (params.particle_weight if t in PARTICLES else 1.0)
+                h.weight if h.weight is not None else self._query_weight(t, h)
                 for t, h in zip(toks, hits, strict=True)
             ]
+            # Without a clan word on either side and with as many tokens on both, leftovers
+            # are on both sides or on neither: no token is joined (`_join_split`), and the
+            # name score is at most the best token similarity (see the bound below).
+            no_join = WEAK_TOKENS.isdisjoint(toks)
+            nq = len(toks)
             common = [
                 n_names >= STATS_MIN_NAMES and h.df > _COMMON_SHARE * n_names for h in hits
             ]
@@ -203,8 +229,20 @@ class WatchlistIndex(IndexStorage):
                         if entry is None:
                             f = 0.0
                         else:
-                            cmp = dob_cmp[entry_id] = best_birth_date(query.dob, entry.dobs)
-                            f = dob_factor(cmp, 0.0, params)
+                            got = dob_memo.get(entry_id)
+                            if got is None or got[0] is not entry:
+                                # (The same record object: a replaced entry is compared
+                                # again.)
+                                cmp = best_birth_date(qdob, entry.dobs)
+                                got = (entry, cmp, dob_factor(cmp, 0.0, params))
+                                if memo_size[0] >= _DOB_MEMO_MAX:
+                                    memo[1].clear()
+                                    memo_size[0] = 0
+                                    dob_memo = memo[1][qdob] = {}
+                                dob_memo[entry_id] = got
+                                memo_size[0] += 1
+                            dob_cmp[entry_id] = got[1]
+                            f = got[2]
                         dob_ceiling[entry_id] = f
                     if f > ceiling:
                         ceiling = f
@@ -219,6 +257,13 @@ class WatchlistIndex(IndexStorage):
                 ]
                 if len(pairs) < 2 and len(cv) > 1 and not rec.single:
                     continue  # shares fewer than two tokens: never a match
+                if (no_join and pairs and len(cv) == nq
+                        and max(pairs)[0] * ceiling < threshold - _BOUND_MARGIN
+                        and WEAK_TOKENS.isdisjoint(rec.tokens)):
+                    # The name score is a weighted mean of the paired similarities over a
+                    # denominator at least their weight: at most the best one. (The margin
+                    # covers the rounding of that mean.)
+                    continue
                 weights = self._weights
                 ns = score_token_lists(
                     toks, rec.tokens, pairs, wq,
@@ -266,6 +311,15 @@ class WatchlistIndex(IndexStorage):
             explanation = explain(query, entry, cand) if entry is not None else []
             out.append(Match(entry_id, round(score, 4), cand.method, explanation))
         return out
+
+    def _query_weight(self, token: str, hit: TokenHits) -> float:
+        """A query token's weight (length, rarity in the list, particle), kept with the hit
+        (per token string, dropped on any change like the rarity it depends on)."""
+        w = hit.weight = (
+            length_weight(token) * self._rarity(hit.df)
+            * (self.params.particle_weight if token in PARTICLES else 1.0)
+        )
+        return w
 
     def _adjust(
         self, query: Query, entry: EntryRecord, ns: NameScore,
