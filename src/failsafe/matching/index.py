@@ -102,8 +102,18 @@ class WatchlistIndex(IndexStorage):
         birth years, big posting sets are cut to names with an owner born in it first."""
         out: set[int] = set()
         for h in hits:
-            out |= h.solo
+            if h.solo:
+                out |= h.solo
         if len(hits) < 2:
+            return out
+        if len(hits) == 2:
+            # Most names (the loop below, unrolled): the smaller set, cut, against the other.
+            small, large = hits
+            if len(small.multi) > len(large.multi):
+                small, large = large, small
+            cut = self._in_years(small, window) if window else small.multi
+            if cut:
+                out |= cut & large.multi
             return out
         if window:
             # Every pair's intersection iterates its smaller set, and the largest set is
@@ -177,7 +187,7 @@ class WatchlistIndex(IndexStorage):
             toks = query_tokens(qv.tokens)
             if not toks:
                 continue
-            hits = [self._hits(t, cache) for t in toks]
+            hits = [cache.get(t) or self._hits(t, cache) for t in toks]
             full = with_repeats(qv)
             # With a far date (a year or more apart, not a close kind), only the exact full
             # name can alert, and only a rare one (`dob_factor`): it is one lookup.
