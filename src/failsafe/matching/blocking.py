@@ -23,7 +23,6 @@ from failsafe.matching.normalize import (
     name_tokens_with_repeats,
     skeleton,
     variant_key,
-    vowel_variant,
 )
 from failsafe.matching.score import Params, token_similarity
 from failsafe.matching.types import NameVariant
@@ -38,7 +37,7 @@ _osa = OSA.distance
 class TokenHits:
     """What one query token string resolves to (cached per token string)."""
 
-    __slots__ = ("by_year", "df", "multi", "share", "sims", "solo")
+    __slots__ = ("by_year", "df", "multi", "share", "sims", "solo", "weight")
 
     def __init__(self, sims: dict[int, float], multi: frozenset[int], solo: frozenset[int],
                  df: int) -> None:
@@ -47,6 +46,7 @@ class TokenHits:
         self.solo = solo  # one-token name records holding a similar token
         self.df = df  # name records holding the token itself
         self.share: tuple[float, float] | None = None  # `_token_share`, built on first use
+        self.weight: float | None = None  # as a query token (`_query_weight`), on first use
         # Big `multi` sets cut to a query year's window (the year +-1, or no date of birth),
         # by query year, built on first use.
         self.by_year: dict[int, frozenset[int]] | None = None
@@ -108,23 +108,41 @@ def similar_tokens(
             mix, sharpen, weak = params.edit_mix, params.sharpen, params.weak_sim
             variant, typo = params.variant_sim, params.typo_sim
             n = len(token)
-            for tok, jw, _i in process.extract(
-                token, list(pool), scorer=_jw, score_cutoff=0.78, limit=None,
-            ):
-                raw = (1.0 - mix) * jw + mix * _lev(token, tok) if mix else jw
+            found = process.extract(token, list(pool), scorer=_jw, score_cutoff=0.78,
+                                    limit=None)
+            # The Levenshtein part of the mix for every survivor in one C call (in the
+            # survivors' order, so `sims` is filled in the same order as one call each).
+            levs = [0.0] * len(found)
+            if mix and found:
+                for _t, lev, k in process.extract(token, [t for t, _s, _k in found],
+                                                  scorer=_lev, limit=None):
+                    levs[k] = lev
+            # `vowel_variant(token, tok)` for a pool token with the first and last letters
+            # and lengths it checks: the same consonant skeleton, i.e. the skeleton bucket.
+            same_skeleton = set(buckets.get("k" + skeleton(token), ()))
+            # The survivors one edit away (OSA distance 1; the token itself is not in the
+            # pool), in one C call: only they can take the one-edit and typo rules.
+            near = {t for t, _d, _k in process.extract(
+                token, [t for t, _s, _k in found], scorer=_osa, score_cutoff=1, limit=None)}
+            first, last = token[0], token[-1]
+            for (tok, jw, _i), lev in zip(found, levs, strict=True):
+                raw = (1.0 - mix) * jw + mix * lev if mix else jw
                 m = len(tok)
                 if raw >= (params.short_cutoff if n <= 3 or m <= 3 else params.token_cutoff):
                     s = 1.0 - (1.0 - raw) * sharpen
-                elif (weak and -1 <= n - m <= 1 and min(n, m) >= 3 and max(n, m) >= 4
-                      and _osa(token, tok) <= 1):
+                elif tok not in near:
+                    if tok not in same_skeleton:
+                        continue  # below the cutoff, no rule below applies: 0
+                    s = 0.0
+                elif weak and -1 <= n - m <= 1 and min(n, m) >= 3 and max(n, m) >= 4:
                     s = weak
                 else:
                     s = 0.0
-                if (s < typo and n >= 5 and m >= 5 and tok[0] == token[0]
-                        and tok[-1] == token[-1] and _osa(token, tok) == 1):
+                if (s < typo and n >= 5 and m >= 5 and tok[0] == first
+                        and tok[-1] == last and tok in near):
                     s = typo
-                elif (s < variant and m >= 5 and n >= 5 and tok[0] == token[0]
-                        and tok[-1] == token[-1] and vowel_variant(token, tok)):
+                elif (s < variant and m >= 5 and n >= 5 and tok[0] == first
+                        and tok[-1] == last and tok in same_skeleton):
                     s = variant
                 if s > 0.0:
                     sims[vocab[tok]] = s

@@ -28,7 +28,7 @@ from failsafe.matching.blocking import (
 from failsafe.matching.dob import CLOSE, EXACT, DobComparison, best_birth_date
 from failsafe.matching.explain import Candidate, DocumentEvidence, NameEvidence, explain
 from failsafe.matching.explain import token_features as token_features
-from failsafe.matching.normalize import PARTICLES
+from failsafe.matching.normalize import PARTICLES, WEAK_TOKENS, DateParts
 from failsafe.matching.score import (
     DEFAULT_THRESHOLD,
     NameScore,
@@ -54,10 +54,21 @@ _REFERENCE_POPULATION = 1e9
 _DEFAULT_SHARE = 3e-7
 _THIRD_TOKEN_SHARE = 0.2
 _EMPTY: frozenset[int] = frozenset()
+_DOB_MEMO_MAX = 500_000  # date comparisons kept across queries (query date, entry)
+_BOUND_MARGIN = 1e-9
 
 
 class WatchlistIndex(IndexStorage):
     """The watchlist as the matcher sees it. `add`, `replace` and `remove` are incremental."""
+
+    # Query date -> entry id -> (the entry record compared, its `best_birth_date`, the bound
+    # `dob_factor` gives it), with the token cache it belongs to and its size: the same
+    # traveller dates recur, and an entry's comparison with one is the same until it changes.
+    _dob_memo: tuple[
+        dict[str, TokenHits],
+        dict[DateParts | None, dict[str, tuple[EntryRecord, DobComparison, float]]],
+        list[int],
+    ] = ({}, {}, [0])
 
     def _hits(self, token: str, cache: dict[str, TokenHits]) -> TokenHits:
         hit = cache.get(token)
@@ -92,10 +103,28 @@ class WatchlistIndex(IndexStorage):
         birth years, big posting sets are cut to names with an owner born in it first."""
         out: set[int] = set()
         for h in hits:
-            out |= h.solo
+            if h.solo:
+                out |= h.solo
         if len(hits) < 2:
             return out
-        multis = [self._in_years(h, window) for h in hits] if window else [h.multi for h in hits]
+        if len(hits) == 2:
+            # Most names (the loop below, unrolled): the smaller set, cut, against the other.
+            small, large = hits
+            if len(small.multi) > len(large.multi):
+                small, large = large, small
+            cut = self._in_years(small, window) if window else small.multi
+            if cut:
+                out |= cut & large.multi
+            return out
+        if window:
+            # Every pair's intersection iterates its smaller set, and the largest set is
+            # never the smaller one: cut the others to the window, not the largest (the
+            # caller's final year filter gives the same candidates either way).
+            ordered = sorted(hits, key=lambda h: len(h.multi))
+            multis = [self._in_years(h, window) for h in ordered[:-1]]
+            multis.append(ordered[-1].multi)
+        else:
+            multis = [h.multi for h in hits]
         multis.sort(key=len)
         for a in range(len(multis)):
             sa = multis[a]
@@ -136,6 +165,17 @@ class WatchlistIndex(IndexStorage):
         best: dict[str, Candidate] = {}
         dob_ceiling: dict[str, float] = {}
         dob_cmp: dict[str, DobComparison] = {}  # computed once per entry and query
+        # ... and kept across queries per query date (`_dob_memo`).
+        qdob = query.dob
+        memo = self._dob_memo
+        if memo[0] is not cache:
+            # The token cache is replaced on every write: drop the comparisons with it, so
+            # the memo holds no replaced or removed entry for long.
+            memo = self._dob_memo = (cache, {}, [0])
+        dob_memo = memo[1].get(qdob)
+        if dob_memo is None:
+            dob_memo = memo[1][qdob] = {}
+        memo_size = memo[2]
         qy = query.dob[0] if query.dob else 0
         # Owners born more than dob_far_years from the query's year score at most dob_floor:
         # skip them when that is too low.
@@ -148,7 +188,7 @@ class WatchlistIndex(IndexStorage):
             toks = query_tokens(qv.tokens)
             if not toks:
                 continue
-            hits = [self._hits(t, cache) for t in toks]
+            hits = [cache.get(t) or self._hits(t, cache) for t in toks]
             full = with_repeats(qv)
             # With a far date (a year or more apart, not a close kind), only the exact full
             # name can alert, and only a rare one (`dob_factor`): it is one lookup.
@@ -172,10 +212,14 @@ class WatchlistIndex(IndexStorage):
                 hits = [by_tok[t] for t in full]
             qshare = [self._token_share(t, h) for t, h in zip(toks, hits, strict=True)]
             wq = [
-                length_weight(t) * self._rarity(h.df)
-                * (params.particle_weight if t in PARTICLES else 1.0)
+                h.weight if h.weight is not None else self._query_weight(t, h)
                 for t, h in zip(toks, hits, strict=True)
             ]
+            # Without a clan word on either side and with as many tokens on both, leftovers
+            # are on both sides or on neither: no token is joined (`_join_split`), and the
+            # name score is at most the best token similarity (see the bound below).
+            no_join = WEAK_TOKENS.isdisjoint(toks)
+            nq = len(toks)
             common = [
                 n_names >= STATS_MIN_NAMES and h.df > _COMMON_SHARE * n_names for h in hits
             ]
@@ -196,8 +240,20 @@ class WatchlistIndex(IndexStorage):
                         if entry is None:
                             f = 0.0
                         else:
-                            cmp = dob_cmp[entry_id] = best_birth_date(query.dob, entry.dobs)
-                            f = dob_factor(cmp, 0.0, params)
+                            got = dob_memo.get(entry_id)
+                            if got is None or got[0] is not entry:
+                                # (The same record object: a replaced entry is compared
+                                # again.)
+                                cmp = best_birth_date(qdob, entry.dobs)
+                                got = (entry, cmp, dob_factor(cmp, 0.0, params))
+                                if memo_size[0] >= _DOB_MEMO_MAX:
+                                    memo[1].clear()
+                                    memo_size[0] = 0
+                                    dob_memo = memo[1][qdob] = {}
+                                dob_memo[entry_id] = got
+                                memo_size[0] += 1
+                            dob_cmp[entry_id] = got[1]
+                            f = got[2]
                         dob_ceiling[entry_id] = f
                     if f > ceiling:
                         ceiling = f
@@ -212,6 +268,13 @@ class WatchlistIndex(IndexStorage):
                 ]
                 if len(pairs) < 2 and len(cv) > 1 and not rec.single:
                     continue  # shares fewer than two tokens: never a match
+                if (no_join and pairs and len(cv) == nq
+                        and max(pairs)[0] * ceiling < threshold - _BOUND_MARGIN
+                        and WEAK_TOKENS.isdisjoint(rec.tokens)):
+                    # The name score is a weighted mean of the paired similarities over a
+                    # denominator at least their weight: at most the best one. (The margin
+                    # covers the rounding of that mean.)
+                    continue
                 weights = self._weights
                 ns = score_token_lists(
                     toks, rec.tokens, pairs, wq,
@@ -259,6 +322,15 @@ class WatchlistIndex(IndexStorage):
             explanation = explain(query, entry, cand) if entry is not None else []
             out.append(Match(entry_id, round(score, 4), cand.method, explanation))
         return out
+
+    def _query_weight(self, token: str, hit: TokenHits) -> float:
+        """A query token's weight (length, rarity in the list, particle), kept with the hit
+        (per token string, dropped on any change like the rarity it depends on)."""
+        w = hit.weight = (
+            length_weight(token) * self._rarity(hit.df)
+            * (self.params.particle_weight if token in PARTICLES else 1.0)
+        )
+        return w
 
     def _adjust(
         self, query: Query, entry: EntryRecord, ns: NameScore,

@@ -17,6 +17,7 @@ from failsafe.matching.dob import BirthDate, birth_dates_from
 from failsafe.matching.normalize import (
     KOREAN_NATIONALITIES,
     DateParts,
+    display_name,
     korean_reading,
     name_tokens,
     normalize_country,
@@ -259,25 +260,37 @@ def query_from_event(d: Mapping[str, Any]) -> Query:
     traveller = d.get("traveller")
     if traveller is None or not _is_map(traveller):
         traveller = d if "event_id" not in d else {}
+    # The hot path of screening (once per event): the fields are read once, plain strings
+    # (what the event schema gives) without the general adapters' conversions.
+    get = traveller.get
     names: list[NameVariant] = []
     seen: set[tuple[str, ...]] = set()
-    main = _name_from(traveller)
+    surname, given, full = get("surname"), get("given_names"), get("full_name")
+    if type(surname) is str and type(given) is str and full is None:
+        display = display_name(surname, given, None)
+        tokens = name_tokens(display)
+        main = NameVariant(display, tokens) if tokens else None
+    else:
+        main = _name_from(traveller)
     _add_name(names, seen, main)
     if main is not None and (unfolded := unfolded_tokens(main.display)):
         # The letters as typed too, beside the Doc 9303 folds (see `unfolded_tokens`).
         _add_name(names, seen, NameVariant(main.display, unfolded))
-    nationality = normalize_country(_str(traveller.get("nationality")))
-    original = traveller.get("name_original")
+    nationality = get("nationality")
+    nationality = normalize_country(nationality if type(nationality) is str else "")
+    original = get("name_original")
     if original:
         _add_name(names, seen, _name_from(original))
         _add_korean(names, seen, original, {nationality} if nationality else set())
     doc = _document(d.get("document"))
     event_id = d.get("event_id")
+    sex = get("sex")
     return Query(
-        event_id=None if event_id is None else str(event_id),
+        event_id=None if event_id is None else event_id if type(event_id) is str
+        else str(event_id),
         names=tuple(names),
-        dob=parse_partial_date(traveller.get("date_of_birth")),
-        sex=normalize_sex(_str(traveller.get("sex"))),
+        dob=parse_partial_date(get("date_of_birth")),
+        sex=normalize_sex(sex) if type(sex) is str else normalize_sex(_str(sex)),
         nationality=nationality,
         documents=(doc,) if doc is not None else (),
     )
