@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from failsafe.kit.retry import Backoff, OutageLog, retry
-from failsafe.kit.service import BackgroundTask
+from failsafe.kit.service import PeriodicProbe
 from failsafe.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -248,7 +248,7 @@ class LazyProducer:
             await close_producer(producer, within=within)
 
 
-class KafkaProbe:
+class KafkaProbe(PeriodicProbe):
     """Whether the cluster answers a metadata request, checked every `interval` seconds (with
     backoff while it does not). Logs once per state change; `on_down` runs when it goes away.
     A `failsafe.kit.service.Service`, ready while the cluster answers."""
@@ -263,13 +263,11 @@ class KafkaProbe:
         wait_s: float = 3.0,
         on_down: Any = None,
     ) -> None:
+        super().__init__(interval)
         self.client = client
-        self.interval = interval
         self.wait_s = wait_s
         self.on_down = on_down
-        self.up = False
         self._outage = OutageLog(log, "Kafka")
-        self._task = BackgroundTask("kafka-probe")
 
     async def check(self) -> bool:
         failure = await kafka_check(self.client, self.wait_s)
@@ -286,22 +284,3 @@ class KafkaProbe:
                 except Exception:  # the probe must outlive its callback
                     log.warning("Kafka outage handler failed", exc_info=True)
         return ok
-
-    async def _run(self) -> None:
-        backoff = Backoff(self.interval, 5.0)
-        while True:
-            if await self.check():
-                backoff.reset()
-                await asyncio.sleep(self.interval)
-            else:
-                await asyncio.sleep(backoff.next())
-
-    @property
-    def ready(self) -> bool:
-        return self.up
-
-    async def start(self) -> None:
-        self._task.start(self._run)
-
-    async def stop(self) -> None:
-        await self._task.stop()

@@ -8,7 +8,8 @@ flag. `Services` keeps them in start order; invariants:
 - `readiness()` is what /readyz reports: one check per service, by its `name`.
 
 `BackgroundTask` is the one asyncio task a service may own (a poll loop, a probe): started once,
-cancelled and awaited on stop.
+cancelled and awaited on stop. `PeriodicProbe` is a service that checks a dependency on a timer
+and is ready while the last check passed (the Kafka and PostgreSQL probes).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import contextlib
 import logging
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, Protocol, TypeVar
+
+from failsafe.kit.retry import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -98,3 +101,37 @@ class BackgroundTask:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+
+
+class PeriodicProbe:
+    """A dependency checked every `interval` seconds, more slowly (backoff up to 5 s) while it
+    does not answer; ready while the last check passed. Subclasses set `name` and `check()`."""
+
+    name = "probe"
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.up = False
+        self._task = BackgroundTask(f"{self.name}-probe")
+
+    async def check(self) -> bool:
+        raise NotImplementedError
+
+    async def _run(self) -> None:
+        backoff = Backoff(self.interval, 5.0)
+        while True:
+            if await self.check():
+                backoff.reset()
+                await asyncio.sleep(self.interval)
+            else:
+                await asyncio.sleep(backoff.next())
+
+    @property
+    def ready(self) -> bool:
+        return self.up
+
+    async def start(self) -> None:
+        self._task.start(self._run)
+
+    async def stop(self) -> None:
+        await self._task.stop()

@@ -32,8 +32,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from failsafe.kit import metrics as kit_metrics
-from failsafe.kit.retry import Backoff, OutageLog
-from failsafe.kit.service import BackgroundTask
+from failsafe.kit.retry import OutageLog
+from failsafe.kit.service import PeriodicProbe
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ async def commit_offsets(consumer: AIOKafkaConsumer, offsets: dict[Any, int]) ->
         log.warning("offset commit refused after a rebalance; batch will be replayed")
 
 
-class DatabaseProbe:
+class DatabaseProbe(PeriodicProbe):
     """Whether PostgreSQL answers `select 1`, checked every `interval` seconds (with backoff
     while it does not). A `failsafe.kit.service.Service`, ready while the database answers: for
     a worker whose own work may not touch the database for hours (radiation alarms are rare),
@@ -117,12 +117,10 @@ class DatabaseProbe:
     name = "database"
 
     def __init__(self, engine: AsyncEngine, *, interval: float = 2.0, wait_s: float = 3.0) -> None:
+        super().__init__(interval)
         self.engine = engine
-        self.interval = interval
         self.wait_s = wait_s
-        self.up = False
         self._outage = OutageLog(log, "PostgreSQL")
-        self._task = BackgroundTask("database-probe")
 
     async def ping(self) -> None:
         """`select 1` within `wait_s`; raises what failed (for a caller that retries)."""
@@ -139,22 +137,3 @@ class DatabaseProbe:
         self.up = True
         self._outage.recovered()
         return True
-
-    async def _run(self) -> None:
-        backoff = Backoff(self.interval, 5.0)
-        while True:
-            if await self.check():
-                backoff.reset()
-                await asyncio.sleep(self.interval)
-            else:
-                await asyncio.sleep(backoff.next())
-
-    @property
-    def ready(self) -> bool:
-        return self.up
-
-    async def start(self) -> None:
-        self._task.start(self._run)
-
-    async def stop(self) -> None:
-        await self._task.stop()
