@@ -256,10 +256,19 @@ async def serve_and_feed(settings: Settings, run: DemoRun, principals: list[Demo
         feed(url, border.token, rate=run.rate, hit_share=run.hit_share, seconds=run.seconds)
     )
     await asyncio.wait({serving, feeding}, return_when=asyncio.FIRST_COMPLETED)
+    # Ctrl-C: uvicorn has set should_exit (or already stopped) before the feed ends.
+    stopping = server.should_exit or serving.done()
     server.should_exit = True
     feeding.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
+    try:
         await feeding
+    except asyncio.CancelledError:
+        pass
+    except OSError:
+        # A request in flight when Ctrl-C stopped the server is refused: the feed ends with
+        # the server, not with an error. A feed failing on its own still fails the demo.
+        if not stopping:
+            raise
     await serving
 
 
