@@ -21,22 +21,12 @@ run=$dir/run-$port
 pidfile=$run/kafka.pid
 log=$run/kafka.log
 
+what=broker
+pom=$root/deploy/kafka/pom.xml
+stop_wait=30
 say() { printf 'kafka: %s\n' "$*" >&2; }
-
-fetch_jars() {
-  if [ -f "$libs/.complete" ]; then return; fi
-  command -v mvn >/dev/null || { say "mvn not found (install Debian's maven)"; exit 1; }
-  command -v java >/dev/null || { say "java not found (install a JDK 17+)"; exit 1; }
-  say "fetching broker jars from Maven Central into $libs (once)"
-  rm -rf "$libs"
-  mkdir -p "$dir"
-  mvn -q -B -Dstyle.color=never -f "$root/deploy/kafka/pom.xml" dependency:copy-dependencies \
-      -DincludeScope=runtime -DoutputDirectory="$libs" >"$dir/mvn.log" 2>&1 \
-    || { say "mvn failed:"; cat "$dir/mvn.log" >&2; exit 1; }
-  touch "$libs/.complete"
-}
-
-alive() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+# shellcheck source=scripts/java-service.sh
+. "$root/scripts/java-service.sh"
 
 ready() {
   # Ready means an admin metadata call succeeds, not merely that the port accepts.
@@ -90,28 +80,7 @@ while True:
   nohup java $KAFKA_HEAP_OPTS -XX:+UseG1GC -Djava.awt.headless=true \
       -cp "$libs/*" kafka.Kafka "$run/server.properties" >"$log" 2>&1 &
   echo $! > "$pidfile"
-  for _ in $(seq 1 120); do
-    if ! alive; then say "broker exited; last lines of $log:"; tail -30 "$log" >&2; exit 1; fi
-    if ready; then say "ready on 127.0.0.1:$port (pid $(cat "$pidfile"))"; return; fi
-    sleep 0.5
-  done
-  say "not ready after 60 s; last lines of $log:"; tail -30 "$log" >&2; exit 1
+  wait_ready "127.0.0.1:$port"
 }
 
-stop() {
-  if ! alive; then say "not running"; rm -f "$pidfile"; return; fi
-  pid=$(cat "$pidfile")
-  kill -TERM "$pid"
-  for _ in $(seq 1 60); do
-    kill -0 "$pid" 2>/dev/null || { rm -f "$pidfile"; say "stopped"; return; }
-    sleep 0.5
-  done
-  say "did not stop in 30 s; killing"; kill -KILL "$pid" 2>/dev/null || true; rm -f "$pidfile"
-}
-
-case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
-  status) if alive && ready; then say "running on 127.0.0.1:$port"; else say "not running"; exit 1; fi ;;
-  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
-esac
+dispatch "$@"
