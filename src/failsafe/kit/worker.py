@@ -21,6 +21,7 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from typing import Any, Protocol
@@ -38,6 +39,9 @@ from failsafe.kit.service import PeriodicProbe
 log = logging.getLogger(__name__)
 
 
+_REQUEST_TIMEOUT = 10.0  # seconds for a client to send its request to the worker endpoint
+
+
 class Worker(Protocol):
     """A long-running consumer process: `run()` until `request_stop()`; `ready` for /readyz."""
 
@@ -50,32 +54,49 @@ class Worker(Protocol):
 
 
 async def serve_metrics(worker: Worker, host: str, port: int) -> asyncio.Server:
-    """A tiny HTTP endpoint for /metrics, /healthz and /readyz of a worker process."""
+    """A tiny HTTP endpoint for /metrics, /healthz and /readyz of a worker process. A request
+    line or header over the stream's 64 KiB limit gets 400; a client that has not sent its
+    request within _REQUEST_TIMEOUT seconds is disconnected (a probe is never that slow)."""
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    def route(path: str) -> tuple[str, str, bytes]:
+        if path == "/metrics":
+            return "200 OK", CONTENT_TYPE_LATEST, generate_latest()
+        if path == "/healthz":
+            return "200 OK", "application/json", b'{"status":"ok"}'
+        if path == "/readyz":
+            if worker.ready:
+                return "200 OK", "application/json", b'{"status":"ready"}'
+            return "503 Service Unavailable", "application/json", b'{"status":"not_ready"}'
+        return "404 Not Found", "text/plain", b"not found"
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            line = (await reader.readline()).decode(errors="replace")
-            path = line.split(" ")[1] if line.count(" ") >= 2 else "/"
-            while (await reader.readline()) not in (b"\r\n", b"\n", b""):
-                pass
-            if path == "/metrics":
-                status, ctype, body = "200 OK", CONTENT_TYPE_LATEST, generate_latest()
-            elif path == "/healthz":
-                status, ctype, body = "200 OK", "application/json", b'{"status":"ok"}'
-            elif path == "/readyz":
-                ok = worker.ready
-                status = "200 OK" if ok else "503 Service Unavailable"
-                ctype = "application/json"
-                body = b'{"status":"ready"}' if ok else b'{"status":"not_ready"}'
+            try:
+                async with asyncio.timeout(_REQUEST_TIMEOUT):
+                    line = (await reader.readline()).decode(errors="replace")
+                    while (await reader.readline()) not in (b"\r\n", b"\n", b""):
+                        pass
+            except ValueError:  # a line over the limit (asyncio's LimitOverrunError)
+                status, ctype, body = "400 Bad Request", "text/plain", b"request too large"
+            except (TimeoutError, ConnectionError):
+                return
             else:
-                status, ctype, body = "404 Not Found", "text/plain", b"not found"
+                status, ctype, body = route(line.split(" ")[1] if line.count(" ") >= 2 else "/")
             writer.write(
                 f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: "
                 f"{len(body)}\r\nConnection: close\r\n\r\n".encode()
                 + body
             )
-            await writer.drain()
+            with contextlib.suppress(ConnectionError, TimeoutError):
+                await writer.drain()
+                if status.startswith("400"):
+                    # Read what is left before closing, or the close resets the connection
+                    # and the client may lose the answer.
+                    writer.write_eof()
+                    async with asyncio.timeout(_REQUEST_TIMEOUT):
+                        while await reader.read(65536):
+                            pass
         finally:
             writer.close()
 

@@ -77,3 +77,41 @@ async def test_the_endpoint_closes_when_the_worker_fails() -> None:
 
 async def _not_refused(port: int) -> bool:
     return not await _refused(port)
+
+
+async def test_the_endpoint_answers_junk_and_drops_slow_clients(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from failsafe.kit import worker as kit_worker
+
+    monkeypatch.setattr(kit_worker, "_REQUEST_TIMEOUT", 0.3)
+    twin = TwinWorker()
+    twin.ready = True
+    server = await kit_worker.serve_metrics(twin, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    errors: list[dict[str, object]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _loop, ctx: errors.append(ctx))
+
+    async def ask(data: bytes, eof: bool = True) -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(data)
+        if eof:
+            writer.write_eof()
+        try:
+            return await asyncio.wait_for(reader.read(), 5)
+        finally:
+            writer.close()
+
+    try:
+        # A request line over the 64 KiB limit: 400, not a traceback.
+        huge = await ask(b"GET /" + b"A" * 200_000 + b" HTTP/1.1\r\n\r\n")
+        assert huge.startswith(b"HTTP/1.1 400 ")
+        assert (await ask(b"\x00\xff\r\n\r\n")).startswith(b"HTTP/1.1 404 ")
+        # A client that never finishes its request is disconnected, not waited on forever.
+        assert await ask(b"GET /readyz HTTP/1.1\r\n", eof=False) == b""
+        # ... and the endpoint still answers.
+        assert (await ask(b"GET /readyz HTTP/1.1\r\n\r\n")).startswith(b"HTTP/1.1 200 ")
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert errors == []
