@@ -145,6 +145,15 @@ class NameScore:
     single_ok: bool = False  # one long, uncommon token on each side: enough on its own
 
 
+_BELOW_FLOOR = NameScore(0.0, 0.0, 0.0, (), False)
+
+
+# A result below `floor` by more than this is `_BELOW_FLOOR` (a raw score of 0): the margin keeps
+# the caller's own test (raw x ceiling < threshold, where floor = threshold / ceiling) true
+# whatever the rounding of that division.
+_FLOOR_MARGIN = 1e-9
+
+
 def score_token_lists(
     q: Sequence[str],
     c: Sequence[str],
@@ -158,7 +167,8 @@ def score_token_lists(
 ) -> NameScore:
     """Pair `q` and `c` one-to-one and score the pairing. `cands` lists (similarity, i, j) for
     every token pair with a non-zero similarity. Below `floor` the result is only a bound:
-    the (costly) search for joined tokens is skipped when it could not lift the score there."""
+    the (costly) search for joined tokens is skipped when it could not lift the score there,
+    and a score that ends below it is `_BELOW_FLOOR` (raw 0, no pairs)."""
     nq, nc = len(q), len(c)
     if nq == 0 or nc == 0:
         return NameScore(0.0, 0.0, 0.0, (), False)
@@ -172,33 +182,30 @@ def score_token_lists(
             pairs.append((i, j, s))
     matched_w = 0.0
     matched_ws = 0.0
-    evidence = 0.0
     for i, j, s in pairs:
         w = (wq[i] + wc[j]) * 0.5
         matched_w += w
         matched_ws += w * s
-        tq, tc = q[i], c[j]
-        if tq in PARTICLES or tc in PARTICLES:
-            continue
-        if len(tq) == 1 or len(tc) == 1:
-            evidence += 0.5
-        elif len(tq) <= 2 or len(tc) <= 2:
-            evidence += 0.5 if s >= 0.95 else 0.0
-        elif s >= params.token_cutoff:
-            evidence += 0.5 if common_q is not None and common_q[i] else 1.0
-    left_q = _left(q, used_q, wq, WEAK_TOKENS.isdisjoint(q))
-    left_c = _left(c, used_c, wc, WEAK_TOKENS.isdisjoint(c))
+    # The evidence counts the pairs as first made (a join below may raise a similarity): it
+    # is counted last, once the score is known to reach `floor`.
+    first_pairs = pairs
+    evidence = 0.0
+    weak_free_q = WEAK_TOKENS.isdisjoint(q)
+    weak_free_c = WEAK_TOKENS.isdisjoint(c)
+    left_q = _left(q, used_q, wq, weak_free_q)
+    left_c = _left(c, used_c, wc, weak_free_c)
     if (left_q > 0.0) != (left_c > 0.0):
         # Leftovers on one side only: a paired token may be two of the other side's written
         # as one (MOZAFFARINIA / MOZAFFARI NIA).
+        first_pairs = pairs[:]
         got = _join_split(q, c, used_q, used_c, wq, wc, pairs, params) if left_c > 0.0 else \
             _join_split(c, q, used_c, used_q, wc, wq, pairs, params, flip=True)
         if got is not None:
             mw_delta, mws_delta = got
             matched_w += mw_delta
             matched_ws += mws_delta
-            left_q = _left(q, used_q, wq, WEAK_TOKENS.isdisjoint(q))
-            left_c = _left(c, used_c, wc, WEAK_TOKENS.isdisjoint(c))
+            left_q = _left(q, used_q, wq, weak_free_q)
+            left_c = _left(c, used_c, wc, weak_free_c)
     units = len(pairs)
     if merge and left_q > 0.0 and left_c > 0.0 and _could_reach(
         matched_w, matched_ws, left_q, left_c, params, floor
@@ -212,12 +219,12 @@ def score_token_lists(
             matched_w += mw
             matched_ws += mws
             evidence += ev
-            left_q = _left(q, used_q, wq, WEAK_TOKENS.isdisjoint(q))
-            left_c = _left(c, used_c, wc, WEAK_TOKENS.isdisjoint(c))
+            left_q = _left(q, used_q, wq, weak_free_q)
+            left_c = _left(c, used_c, wc, weak_free_c)
     # A clan word left over still contradicts another leftover (AISVRYA KHAN / AISVRYA VERMA);
     # only its omission is free.
-    full_q = left_q if left_c == 0.0 or WEAK_TOKENS.isdisjoint(q) else _left(q, used_q, wq, True)
-    full_c = left_c if left_q == 0.0 or WEAK_TOKENS.isdisjoint(c) else _left(c, used_c, wc, True)
+    full_q = left_q if left_c == 0.0 or weak_free_q else _left(q, used_q, wq, True)
+    full_c = left_c if left_q == 0.0 or weak_free_c else _left(c, used_c, wc, True)
     conflict = min(full_q, full_c)
     extra_w = max(0.0, max(left_q, left_c) - conflict)
     # A repeated token ("LASZLO LASZLO") left over beside its paired copy holds a slot that
@@ -229,6 +236,20 @@ def score_token_lists(
         extra_w = max(0.0, extra_w - (rep_q if left_q > left_c else rep_c))
     denom = matched_w + params.conflict_penalty * conflict + params.extra_penalty * extra_w
     raw = matched_ws / denom if denom > 0 else 0.0
+    if raw < floor - _FLOOR_MARGIN:
+        # Most candidates a screening scores end here (the evidence cap below only ever
+        # lowers a score).
+        return _BELOW_FLOOR
+    for i, j, s in first_pairs:
+        tq, tc = q[i], c[j]
+        if tq in PARTICLES or tc in PARTICLES:
+            continue
+        if len(tq) == 1 or len(tc) == 1:
+            evidence += 0.5
+        elif len(tq) <= 2 or len(tc) <= 2:
+            evidence += 0.5 if s >= 0.95 else 0.0
+        elif s >= params.token_cutoff:
+            evidence += 0.5 if common_q is not None and common_q[i] else 1.0
     # One token is enough only between two one-token names of a long, uncommon token.
     # (Clan words and honorifics left over do not count: HAJI IBRAHIM KHAN / IBRAHIM.)
     i0, j0 = (pairs[0][0], pairs[0][1]) if pairs else (0, 0)
