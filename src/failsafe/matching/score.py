@@ -176,16 +176,15 @@ def score_token_lists(
     used_q = [False] * nq
     used_c = [False] * nc
     pairs: list[tuple[int, int, float]] = []
+    matched_w = 0.0
+    matched_ws = 0.0
     for s, i, j in cands:
         if not used_q[i] and not used_c[j]:
             used_q[i] = used_c[j] = True
             pairs.append((i, j, s))
-    matched_w = 0.0
-    matched_ws = 0.0
-    for i, j, s in pairs:
-        w = (wq[i] + wc[j]) * 0.5
-        matched_w += w
-        matched_ws += w * s
+            w = (wq[i] + wc[j]) * 0.5
+            matched_w += w
+            matched_ws += w * s
     # The evidence counts the pairs as first made (a join below may raise a similarity): it
     # is counted last, once the score is known to reach `floor`.
     first_pairs = pairs
