@@ -153,8 +153,8 @@ def _fields(
         if limit is None:
             if key not in checked_by_caller:
                 raise _Slow  # an extra field: the full validation checks what it holds
-            continue
-        _optional(item, limit)
+        elif item is not None and (type(item) is not str or len(item) > limit):
+            raise _Slow  # `_optional`, inlined
     return value
 
 

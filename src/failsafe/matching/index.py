@@ -326,7 +326,8 @@ class WatchlistIndex(IndexStorage):
                                            DocumentEvidence(name_ev, doc, state))
 
         found = [(c.score, entry_id, c) for entry_id, c in best.items() if c.score >= threshold]
-        found.sort(key=lambda m: (-m[0], m[1]))
+        if len(found) > 1:
+            found.sort(key=_best_first)
         if limit is not None:
             found = found[:limit]
         out: list[Match] = []
@@ -388,6 +389,10 @@ class WatchlistIndex(IndexStorage):
                        max(share, (len(hit.multi) + len(hit.solo) - 1) / n))
         hit.share = got  # the hit is per token string and dropped on any change
         return got
+
+
+def _best_first(m: tuple[float, str, Candidate]) -> tuple[float, str]:
+    return -m[0], m[1]
 
 
 def _multi_size(h: TokenHits) -> int:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from failsafe.matching import name_tokens, normalize_document_number
 from failsafe.matching.normalize import clean_text, parse_partial_date, unfolded_tokens
 
@@ -87,3 +92,13 @@ def test_unfolded_tokens_keep_the_digraphs_as_typed() -> None:
     assert name_tokens("Raj PTAEL") == ("RAJ", "PTAL")
     assert unfolded_tokens("Raj PTAEL") == ("RAJ", "PTAEL")
     assert unfolded_tokens("Raj Patel") is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 -./<_",
+               min_size=1, max_size=12))
+def test_document_numbers_fold_the_same_on_the_fast_and_the_general_path(number: str) -> None:
+    # The usual number (ASCII letters and digits) skips the separator pass: both paths must
+    # give the general rule's result (no separators, upper case, O->0, I->1, Q->0).
+    want = re.sub(r"[\s\-./<_]+", "", number).upper().translate(str.maketrans("OIQ", "010"))
+    assert normalize_document_number(number) == want
