@@ -35,7 +35,6 @@ _TIMESTAMP = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
     r"(?:Z|[+-][0-9]{2}:[0-9]{2})"
 )
-_CODE = re.compile(r"[A-Za-z0-9]{1,3}")
 _UNKNOWN_DATE = re.compile(r"0000(?:-00(?:-00)?)?")
 # Date of birth as sent -> its normal form: a few tens of thousands of distinct values recur
 # across travellers (and the function is pure), so they are kept, up to this many.
@@ -164,7 +163,9 @@ def _optional(value: Any, limit: int) -> None:
 
 
 def _code(value: Any) -> None:
-    if value is not None and (type(value) is not str or not _CODE.fullmatch(value)):
+    # 1-3 ASCII letters or digits (`[A-Za-z0-9]{1,3}`, without the regex call).
+    if value is not None and (type(value) is not str or not 0 < len(value) <= 3
+                              or not value.isascii() or not value.isalnum()):
         raise _Slow
 
 
