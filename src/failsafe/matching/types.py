@@ -275,13 +275,17 @@ def query_from_event(d: Mapping[str, Any]) -> Query:
         main = NameVariant(display, tokens) if tokens else None
     else:
         main = _name_from(traveller)
-    _add_name(names, seen, main)
-    if main is not None and (unfolded := unfolded_tokens(main.display)):
-        # The letters as typed too, beside the Doc 9303 folds (see `unfolded_tokens`).
-        _add_name(names, seen, NameVariant(main.display, unfolded))
+    unfolded = unfolded_tokens(main.display) if main is not None else None
+    original = get("name_original")
+    if main is not None and unfolded is None and not original and "-" not in main.display:
+        names.append(main)  # the usual traveller: one reading, nothing to deduplicate
+    else:
+        _add_name(names, seen, main)
+        if unfolded and main is not None:
+            # The letters as typed too, beside the Doc 9303 folds (see `unfolded_tokens`).
+            _add_name(names, seen, NameVariant(main.display, unfolded))
     nationality = get("nationality")
     nationality = normalize_country(nationality if type(nationality) is str else "")
-    original = get("name_original")
     if original:
         _add_name(names, seen, _name_from(original))
         _add_korean(names, seen, original, {nationality} if nationality else set())
@@ -293,7 +297,8 @@ def query_from_event(d: Mapping[str, Any]) -> Query:
         else str(event_id),
         names=tuple(names),
         dob=parse_partial_date(get("date_of_birth")),
-        sex=normalize_sex(sex) if type(sex) is str else normalize_sex(_str(sex)),
+        sex=sex if sex == "M" or sex == "F" else normalize_sex(sex) if type(sex) is str
+        else normalize_sex(_str(sex)),
         nationality=nationality,
         documents=(doc,) if doc is not None else (),
     )
