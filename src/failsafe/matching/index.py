@@ -176,9 +176,8 @@ class WatchlistIndex(IndexStorage):
         cache = self._cache
         n_names = len(names)
         best: dict[str, Candidate] = {}
-        dob_ceiling: dict[str, float] = {}
-        dob_cmp: dict[str, DobComparison] = {}  # computed once per entry and query
-        # ... and kept across queries per query date (`_dob_memo`).
+        # An entry's date comparison is computed once per query date and entry record, and
+        # kept across queries (`_dob_memo`).
         qdob = query.dob
         memo = self._dob_memo
         if memo[0] is not cache:
@@ -246,30 +245,23 @@ class WatchlistIndex(IndexStorage):
                 # lowers it, so owners whose date of birth contradicts can't reach threshold.
                 ceiling = 0.0
                 for entry_id, _v in own:
-                    f = dob_ceiling.get(entry_id)
-                    if f is None:
-                        entry = entries.get(entry_id)
-                        # The bound: the factor a rare name would get.
-                        if entry is None:
-                            f = 0.0
-                        else:
-                            got = dob_memo.get(entry_id)
-                            if got is None or got[0] is not entry:
-                                # (The same record object: a replaced entry is compared
-                                # again.)
-                                cmp = best_birth_date(qdob, entry.dobs)
-                                got = (entry, cmp, dob_factor(cmp, 0.0, params))
-                                if memo_size[0] >= _DOB_MEMO_MAX:
-                                    memo[1].clear()
-                                    memo_size[0] = 0
-                                    dob_memo = memo[1][qdob] = {}
-                                dob_memo[entry_id] = got
-                                memo_size[0] += 1
-                            dob_cmp[entry_id] = got[1]
-                            f = got[2]
-                        dob_ceiling[entry_id] = f
-                    if f > ceiling:
-                        ceiling = f
+                    entry = entries.get(entry_id)
+                    if entry is None:
+                        continue
+                    # The bound: the factor a rare name would get, kept per query date.
+                    got = dob_memo.get(entry_id)
+                    if got is None or got[0] is not entry:
+                        # (The same record object: a replaced entry is compared again.)
+                        cmp = best_birth_date(qdob, entry.dobs)
+                        got = (entry, cmp, dob_factor(cmp, 0.0, params))
+                        if memo_size[0] >= _DOB_MEMO_MAX:
+                            memo[1].clear()
+                            memo_size[0] = 0
+                            dob_memo = memo[1][qdob] = {}
+                        dob_memo[entry_id] = got
+                        memo_size[0] += 1
+                    if got[2] > ceiling:
+                        ceiling = got[2]
                 if ceiling < threshold or (ceiling <= params.dob_far and nid != exact_nid):
                     continue
                 cv = rec.vids
@@ -300,8 +292,10 @@ class WatchlistIndex(IndexStorage):
                     entry = entries.get(entry_id)
                     if entry is None:
                         continue
-                    score, method, _ = self._adjust(query, entry, ns, qshare,
-                                                    dob_cmp.get(entry_id))
+                    got = dob_memo.get(entry_id)
+                    score, method, _ = self._adjust(
+                        query, entry, ns, qshare,
+                        got[1] if got is not None and got[0] is entry else None)
                     prev = best.get(entry_id)
                     if prev is None or score > prev.score:
                         best[entry_id] = Candidate(score, method, NameEvidence(
