@@ -30,6 +30,7 @@ from failsafe.matching.explain import Candidate, DocumentEvidence, NameEvidence,
 from failsafe.matching.explain import token_features as token_features
 from failsafe.matching.normalize import PARTICLES, WEAK_TOKENS, DateParts
 from failsafe.matching.score import (
+    DEFAULT_PARAMS,
     DEFAULT_THRESHOLD,
     NameScore,
     Params,
@@ -46,6 +47,11 @@ from failsafe.matching.types import EntryRecord, Match, Query, query_from_event
 
 _COMMON_SHARE = 0.001  # a token in more than 1 name in 1000 is "common"
 _TOKEN_CACHE_MAX = 200_000
+# ... and at most about this many set elements in the cached tokens' posting unions and cuts:
+# a common token's union holds thousands of names, so a count of tokens alone does not bound
+# the memory. At 100k entries the scale benchmark's traffic holds ~6.7 million (~550 MB with
+# the sets' tables); the cache is emptied, as on any write, past this.
+_TOKEN_CACHE_ELEMENTS = 12_000_000
 # Posting sets at least this big are cut to a query year's window (kept with the cached token)
 # before they are intersected. 256 -> 32 made the candidate step 1.6-2x faster on the scale
 # benchmark's traffic (a 3-token name: three pairwise intersections of ~60-400 names, against
@@ -73,6 +79,11 @@ class WatchlistIndex(IndexStorage):
         dict[DateParts | None, dict[str, tuple[EntryRecord, DobComparison, float]]],
         list[int],
     ] = ({}, {}, [0])
+    def __init__(self, params: Params = DEFAULT_PARAMS) -> None:
+        super().__init__(params)
+        # The token cache it counts for, and the set elements its tokens hold (postings'
+        # unions and their birth-year cuts): `_TOKEN_CACHE_ELEMENTS`.
+        self._cache_held: list[Any] = [None, 0]
 
     def _hits(self, token: str, cache: dict[str, TokenHits]) -> TokenHits:
         hit = cache.get(token)
@@ -87,8 +98,13 @@ class WatchlistIndex(IndexStorage):
             _EMPTY.union(*[p for v in sims if (p := solo_t.get(v))]),
             self._df(exact) if exact is not None else 0,
         )
-        if len(cache) >= _TOKEN_CACHE_MAX:
+        held = self._cache_held
+        if held[0] is not cache:
+            held = self._cache_held = [cache, 0]
+        held[1] += len(hit.multi) + len(hit.solo)
+        if len(cache) >= _TOKEN_CACHE_MAX or held[1] > _TOKEN_CACHE_ELEMENTS:
             cache.clear()
+            held[1] = len(hit.multi) + len(hit.solo)
         cache[token] = hit
         return hit
 
@@ -155,8 +171,12 @@ class WatchlistIndex(IndexStorage):
             by = h.by_year = {}
         got = by.get(window[0])
         if got is None:
-            # One intersection with the window's names, in C; kept with the cached token.
+            # One intersection with the window's names, in C; kept with the cached token
+            # (and counted in its cache's budget, `_TOKEN_CACHE_ELEMENTS`).
             got = by[window[0]] = h.multi & self._window(window[0])
+            held = self._cache_held
+            if held[0] is self._cache:
+                held[1] += len(got)
         return got
 
     def screen(

@@ -3,6 +3,9 @@ candidate sets cut by birth year, token resolution, and the bounds that skip can
 
 from __future__ import annotations
 
+import pytest
+
+import failsafe.matching.index as index_module
 from failsafe.matching import WatchlistIndex
 from failsafe.matching.blocking import query_tokens
 
@@ -88,3 +91,34 @@ def test_a_replaced_entry_is_compared_with_its_new_date_of_birth() -> None:
                                       "date_of_birth": "1975-02-03"}})
     [m] = [m for m in ix.screen(ev) if m.entry_id == "r"]
     assert m.method == "name_dob"
+
+
+def test_the_token_cache_is_emptied_past_its_element_budget_and_screens_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A common token's posting union holds thousands of names: the cache is bounded by the set
+    # elements its tokens hold, not only by how many tokens it has.
+    ix = _big_index()
+    names = [("NGUYEN", "VAN XA"), ("TRAN", "THI XB"), ("NGUYEN", "THI"), ("TRAN", "VAN THI XC"),
+             ("NGUYEN", "VAN")] * 3
+    queries = [
+        {"event_id": f"q{i}", "traveller": {
+            "surname": s, "given_names": g,
+            "date_of_birth": f"{1940 + i * 7 % 60}-0{1 + i % 9}-1{i % 10}"}}
+        for i, (s, g) in enumerate(names)
+    ]
+    want = [ix.screen(q, threshold=0.5) for q in queries]
+    assert any(want)  # the comparison below would hold vacuously otherwise
+    roomy = len(ix._cache)
+    ix._invalidate()
+    monkeypatch.setattr(index_module, "_TOKEN_CACHE_ELEMENTS", 400)
+    got = []
+    for q in queries:
+        got.append(ix.screen(q, threshold=0.5))
+        held = ix._cache_held
+        biggest = max(len(h.multi) + len(h.solo) for h in ix._cache.values())
+        # Emptied past the budget: what is left is at most the budget plus the last token
+        # (and its cuts, counted as they are made).
+        assert held[1] <= 400 + 2 * biggest
+    assert len(ix._cache) < roomy
+    assert got == want
