@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -36,10 +37,9 @@ _TIMESTAMP = re.compile(
     r"(?:Z|[+-][0-9]{2}:[0-9]{2})"
 )
 _UNKNOWN_DATE = re.compile(r"0000(?:-00(?:-00)?)?")
-# Date of birth as sent -> its normal form: a few tens of thousands of distinct values recur
-# across travellers (and the function is pure), so they are kept, up to this many.
-_DATES: dict[str, str] = {}
-_DATES_MAX = 100_000
+# A date of birth's normal form, kept: a few tens of thousands of distinct values recur across
+# travellers, and the function is pure.
+_normal_date = lru_cache(maxsize=100_000)(normalize_partial_date)
 
 _TOP = frozenset({"schema", "event_id", "kind", "occurred_at", "source", "country", "crossing",
                   "flight", "traveller", "document", "mrz"})
@@ -112,15 +112,10 @@ def _event(data: Any) -> dict[str, Any]:
         if not stripped or _UNKNOWN_DATE.fullmatch(stripped):
             traveller = {k: v for k, v in traveller.items() if k != "date_of_birth"}
         else:
-            normal = _DATES.get(dob)
-            if normal is None:
-                try:
-                    normal = normalize_partial_date(dob)
-                except ValueError:
-                    raise _Slow from None
-                if len(_DATES) >= _DATES_MAX:
-                    _DATES.clear()
-                _DATES[dob] = normal
+            try:
+                normal = _normal_date(dob)
+            except ValueError:
+                raise _Slow from None
             if normal != dob:
                 traveller = {**traveller, "date_of_birth": normal}
     document = data.get("document")
@@ -152,8 +147,8 @@ def _fields(
         if limit is None:
             if key not in checked_by_caller:
                 raise _Slow  # an extra field: the full validation checks what it holds
-        elif item is not None and (type(item) is not str or len(item) > limit):
-            raise _Slow  # `_optional`, inlined
+        else:
+            _optional(item, limit)
     return value
 
 

@@ -71,18 +71,20 @@ _BOUND_MARGIN = 1e-9
 class WatchlistIndex(IndexStorage):
     """The watchlist as the matcher sees it. `add`, `replace` and `remove` are incremental."""
 
-    # Query date -> entry id -> (the entry record compared, its `best_birth_date`, the bound
-    # `dob_factor` gives it), with the token cache it belongs to and its size: the same
-    # traveller dates recur, and an entry's comparison with one is the same until it changes.
-    _dob_memo: tuple[
-        dict[str, TokenHits],
-        dict[DateParts | None, dict[str, tuple[EntryRecord, DobComparison, float]]],
-        list[int],
-    ] = ({}, {}, [0])
     def __init__(self, params: Params = DEFAULT_PARAMS) -> None:
         super().__init__(params)
-        # The token cache it counts for, and the set elements its tokens hold (postings'
-        # unions and their birth-year cuts): `_TOKEN_CACHE_ELEMENTS`.
+        # State kept with the token cache it was built for (replaced with the cache on any
+        # write, see `screen` and `_hits`):
+        # - query date -> entry id -> (the entry record compared, its `best_birth_date`, the
+        #   bound `dob_factor` gives it), and how many are kept: the same traveller dates
+        #   recur, and an entry's comparison with one is the same until it changes;
+        self._dob_memo: tuple[
+            dict[str, TokenHits] | None,
+            dict[DateParts | None, dict[str, tuple[EntryRecord, DobComparison, float]]],
+            list[int],
+        ] = (None, {}, [0])
+        # - the set elements its tokens hold (postings' unions and their birth-year cuts):
+        #   `_TOKEN_CACHE_ELEMENTS`.
         self._cache_held: list[Any] = [None, 0]
 
     def _hits(self, token: str, cache: dict[str, TokenHits]) -> TokenHits:
@@ -141,16 +143,7 @@ class WatchlistIndex(IndexStorage):
             # never the smaller one: cut the others to the window, not the largest (the
             # caller's final year filter gives the same candidates either way).
             ordered = sorted(hits, key=_multi_size)
-            year = window[0]
-            multis = []
-            for h in ordered[:-1]:
-                m = h.multi
-                if len(m) >= _SPLIT_MIN:
-                    # `_in_years`, its cached cut read here first (a call less per token).
-                    by = h.by_year
-                    got = by.get(year) if by is not None else None
-                    m = got if got is not None else self._in_years(h, window)
-                multis.append(m)
+            multis = [self._in_years(h, window) for h in ordered[:-1]]
             multis.append(ordered[-1].multi)
         else:
             multis = [h.multi for h in hits]

@@ -382,7 +382,6 @@ def display_name(surname: str | None, given_names: str | None, full_name: str | 
 
 
 _DOC_DROP = re.compile(r"[\s\-./<_]+")
-_DOC_FOLD = str.maketrans("OIQ", "010")
 
 
 def normalize_document_number(number: str | None) -> str:
@@ -390,10 +389,10 @@ def normalize_document_number(number: str | None) -> str:
     if not number:
         return ""
     number = str(number)
-    if number.isascii() and number.isalnum():  # the usual case: nothing to drop
-        # `translate(_DOC_FOLD)` as three replaces: 5x faster on a short ASCII string.
-        return number.upper().replace("O", "0").replace("I", "1").replace("Q", "0")
-    return _DOC_DROP.sub("", clean_text(number)).upper().translate(_DOC_FOLD)
+    if not (number.isascii() and number.isalnum()):  # (usually it is: nothing to drop)
+        number = _DOC_DROP.sub("", clean_text(number))
+    # O->0, I->1, Q->0 (three replaces: 5x faster than `translate` on a short ASCII string).
+    return number.upper().replace("O", "0").replace("I", "1").replace("Q", "0")
 
 
 def normalize_country(code: str | None) -> str:

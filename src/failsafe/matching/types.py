@@ -112,10 +112,14 @@ def _display_of(part: Mapping[str, Any]) -> str:
     if not isinstance(given, str):
         given = ""
     if surname or given:
-        surname, given = surname.strip(), given.strip()
-        return f"{given} {surname}" if given and surname else given or surname
+        return _given_then_surname(given, surname)
     full = part.get("full_name")
     return full.strip() if isinstance(full, str) else ""
+
+
+def _given_then_surname(given: str, surname: str) -> str:
+    given, surname = given.strip(), surname.strip()
+    return f"{given} {surname}" if given and surname else given or surname
 
 
 def _add_name(out: list[NameVariant], seen: set[tuple[str, ...]], v: NameVariant | None) -> None:
@@ -268,9 +272,7 @@ def query_from_event(d: Mapping[str, Any]) -> Query:
     seen: set[tuple[str, ...]] = set()
     surname, given, full = get("surname"), get("given_names"), get("full_name")
     if type(surname) is str and type(given) is str and full is None:
-        # `display_name(surname, given, None)`, inlined.
-        surname, given = surname.strip(), given.strip()
-        display = f"{given} {surname}" if given and surname else given or surname
+        display = _given_then_surname(given, surname)  # `_display_of`, fields read once
         tokens = name_tokens(display)
         main = NameVariant(display, tokens) if tokens else None
     else:
@@ -293,12 +295,10 @@ def query_from_event(d: Mapping[str, Any]) -> Query:
     event_id = d.get("event_id")
     sex = get("sex")
     return Query(
-        event_id=None if event_id is None else event_id if type(event_id) is str
-        else str(event_id),
+        event_id=None if event_id is None else str(event_id),
         names=tuple(names),
         dob=parse_partial_date(get("date_of_birth")),
-        sex=sex if sex == "M" or sex == "F" else normalize_sex(sex) if type(sex) is str
-        else normalize_sex(_str(sex)),
+        sex=sex if sex == "M" or sex == "F" else normalize_sex(_str(sex)),
         nationality=nationality,
         documents=(doc,) if doc is not None else (),
     )
