@@ -66,6 +66,8 @@ _THIRD_TOKEN_SHARE = 0.2
 _EMPTY: frozenset[int] = frozenset()
 _DOB_MEMO_MAX = 500_000  # date comparisons kept across queries (query date, entry)
 _BOUND_MARGIN = 1e-9
+# Per query date: entry id -> (record, comparison, bound); name record -> its owners' best bound.
+_DateMemo = tuple[dict[str, tuple[EntryRecord, DobComparison, float]], dict[int, float]]
 
 
 class WatchlistIndex(IndexStorage):
@@ -75,14 +77,12 @@ class WatchlistIndex(IndexStorage):
         super().__init__(params)
         # State kept with the token cache it was built for (replaced with the cache on any
         # write, see `screen` and `_hits`):
-        # - query date -> entry id -> (the entry record compared, its `best_birth_date`, the
-        #   bound `dob_factor` gives it), and how many are kept: the same traveller dates
-        #   recur, and an entry's comparison with one is the same until it changes;
-        self._dob_memo: tuple[
-            dict[str, TokenHits] | None,
-            dict[DateParts | None, dict[str, tuple[EntryRecord, DobComparison, float]]],
-            list[int],
-        ] = (None, {}, [0])
+        # - query date -> (entry id -> (the entry record compared, its `best_birth_date`,
+        #   the bound `dob_factor` gives it); name record -> the best of its owners' bounds),
+        #   and how many are kept: the same traveller dates recur, and a comparison with one
+        #   is the same until the entry changes (`_ceiling`);
+        self._dob_memo: tuple[dict[str, TokenHits] | None, dict[DateParts | None, _DateMemo],
+                              list[int]] = (None, {}, [0])
         # - the set elements its tokens hold (postings' unions and their birth-year cuts):
         #   `_TOKEN_CACHE_ELEMENTS`.
         self._cache_held: list[Any] = [None, 0]
@@ -147,7 +147,7 @@ class WatchlistIndex(IndexStorage):
             multis.append(ordered[-1].multi)
         else:
             multis = [h.multi for h in hits]
-        multis.sort(key=len)
+        # (A set intersection iterates the smaller set whatever the order.)
         for a in range(len(multis)):
             sa = multis[a]
             if not sa:
@@ -197,10 +197,10 @@ class WatchlistIndex(IndexStorage):
             # The token cache is replaced on every write: drop the comparisons with it, so
             # the memo holds no replaced or removed entry for long.
             memo = self._dob_memo = (cache, {}, [0])
-        dob_memo = memo[1].get(qdob)
-        if dob_memo is None:
-            dob_memo = memo[1][qdob] = {}
-        memo_size = memo[2]
+        date_memo = memo[1].get(qdob)
+        if date_memo is None:
+            date_memo = memo[1][qdob] = ({}, {})
+        dob_memo, ceilings = date_memo
         qy = query.dob[0] if query.dob else 0
         # Owners born more than dob_far_years from the query's year score at most dob_floor:
         # skip them when that is too low.
@@ -250,32 +250,16 @@ class WatchlistIndex(IndexStorage):
             ]
             sims = [h.sims for h in hits]
             for nid in cands:
+                # Cheap bound first: a name score is at most 1, and the date of birth only
+                # lowers it, so owners whose date of birth contradicts can't reach threshold.
+                ceiling = ceilings.get(nid)
+                if ceiling is None:
+                    ceiling = self._ceiling(nid, qdob, date_memo, memo)
+                if ceiling < threshold or (ceiling <= params.dob_far and nid != exact_nid):
+                    continue
                 rec = names.get(nid)
                 own = owners.get(nid)
                 if rec is None or not own:
-                    continue
-                # Cheap bound first: a name score is at most 1, and the date of birth only
-                # lowers it, so owners whose date of birth contradicts can't reach threshold.
-                ceiling = 0.0
-                for entry_id, _v in own:
-                    entry = entries.get(entry_id)
-                    if entry is None:
-                        continue
-                    # The bound: the factor a rare name would get, kept per query date.
-                    got = dob_memo.get(entry_id)
-                    if got is None or got[0] is not entry:
-                        # (The same record object: a replaced entry is compared again.)
-                        cmp = best_birth_date(qdob, entry.dobs)
-                        got = (entry, cmp, dob_factor(cmp, 0.0, params))
-                        if memo_size[0] >= _DOB_MEMO_MAX:
-                            memo[1].clear()
-                            memo_size[0] = 0
-                            dob_memo = memo[1][qdob] = {}
-                        dob_memo[entry_id] = got
-                        memo_size[0] += 1
-                    if got[2] > ceiling:
-                        ceiling = got[2]
-                if ceiling < threshold or (ceiling <= params.dob_far and nid != exact_nid):
                     continue
                 cv = rec.vids
                 pairs = [
@@ -343,6 +327,40 @@ class WatchlistIndex(IndexStorage):
             explanation = explain(query, entry, cand) if entry is not None else []
             out.append(Match(entry_id, round(score, 4), cand.method, explanation))
         return out
+
+    def _ceiling(self, nid: int, qdob: DateParts | None, date_memo: _DateMemo,
+                 memo: tuple[Any, dict[DateParts | None, _DateMemo], list[int]]) -> float:
+        """The most the date of birth lets name record `nid` score against a query born
+        `qdob`: the best factor its owners would give a rare name (`dob_factor`), kept in the
+        query date's memo with each owner's comparison (for `_adjust`). A write replaces the
+        memo with the token cache; a query running during the write may read a bound from
+        before it, as it reads the rest of the index (storage.py's concurrency note)."""
+        by_entry, ceilings = date_memo
+        size = memo[2]
+        if size[0] >= _DOB_MEMO_MAX:
+            # Emptied in place: the caller holds this date's dicts.
+            by_entry.clear()
+            ceilings.clear()
+            memo[1].clear()
+            memo[1][qdob] = date_memo
+            size[0] = 0
+        entries, params = self._entries, self.params
+        ceiling = 0.0
+        for entry_id, _v in self._owners.get(nid, ()):
+            entry = entries.get(entry_id)
+            if entry is None:
+                continue
+            got = by_entry.get(entry_id)
+            if got is None or got[0] is not entry:
+                # (The same record object: a replaced entry is compared again.)
+                cmp = best_birth_date(qdob, entry.dobs)
+                got = by_entry[entry_id] = (entry, cmp, dob_factor(cmp, 0.0, params))
+                size[0] += 1
+            if got[2] > ceiling:
+                ceiling = got[2]
+        ceilings[nid] = ceiling
+        size[0] += 1
+        return ceiling
 
     def _query_weight(self, token: str, hit: TokenHits) -> float:
         """A query token's weight (length, rarity in the list, particle), kept with the hit
