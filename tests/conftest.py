@@ -12,6 +12,7 @@ capture (`scan_output`) are searched at the end of the session for bearer tokens
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import re
@@ -69,6 +70,15 @@ async def drop_database(server: str, name: str) -> None:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
+
+
+@pytest.fixture(autouse=True)
+def _gc_unfrozen() -> Iterable[None]:
+    """`failsafe screen` freezes the collector's view of its process once the watchlist is
+    loaded (`screening.settle_loaded`); tests run it in this process, so undo that after them."""
+    yield
+    if gc.get_freeze_count():
+        gc.unfreeze()
 
 
 @pytest.fixture(scope="session")

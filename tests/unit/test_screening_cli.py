@@ -3,6 +3,7 @@ validated as the API and the worker do, and an unusable watchlist is refused (ex
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import orjson
@@ -118,3 +119,12 @@ def test_stdin_threshold_and_limit(tmp_path: Path) -> None:
     assert all(set(x) == core for x in match["explanation"] if x["feature"] != "date_of_birth")
     (dob,) = (x for x in match["explanation"] if x["feature"] == "date_of_birth")
     assert set(dob) == core | {"agreement", "detail"}
+
+
+def test_the_loaded_index_is_kept_out_of_the_collectors_walks(tmp_path: Path) -> None:
+    # A batch run loads once and then only screens: the index is frozen (gc.freeze) so that
+    # full collections during the first pass do not walk it again (docs/matching.md).
+    assert gc.get_freeze_count() == 0
+    code, lines, _ = run(tmp_path)
+    assert code == 1 and len(lines) == 9
+    assert gc.get_freeze_count() > 0
