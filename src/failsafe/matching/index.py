@@ -187,6 +187,7 @@ class WatchlistIndex(IndexStorage):
         names = self._names
         owners = self._owners
         cache = self._cache
+        name_w = self._name_w
         n_names = len(names)
         best: dict[str, Candidate] = {}
         # An entry's date comparison is computed once per query date and entry record, and
@@ -277,10 +278,9 @@ class WatchlistIndex(IndexStorage):
                     # denominator at least their weight: at most the best one. (The margin
                     # covers the rounding of that mean.)
                     continue
-                weights = self._weights
                 ns = score_token_lists(
                     toks, rec.tokens, pairs, wq,
-                    [weights.get(v) or self._weight(v) for v in cv], common, params,
+                    name_w.get(nid) or self._name_weights(nid, cv), common, params,
                     threshold / ceiling, merge=False,
                 )
                 if ns.raw * ceiling < threshold:

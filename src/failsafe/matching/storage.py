@@ -74,6 +74,8 @@ class IndexStorage:
         self._next_name = 0
         self._cache: dict[str, TokenHits] = {}
         self._weights: dict[int, float] = {}
+        # Name record -> its tokens' weights, as `_name_weights` gives them (dropped likewise).
+        self._name_w: dict[int, tuple[float, ...]] = {}
         # Query year -> names with an owner born within a year of it or without a date of
         # birth (built on first use, dropped on any change like the token cache).
         self._windows: dict[int, frozenset[int]] = {}
@@ -155,6 +157,7 @@ class IndexStorage:
     def _invalidate(self) -> None:
         self._cache = {}
         self._weights = {}
+        self._name_w = {}
         self._windows = {}
 
     def _window(self, qy: int, span: int = 1) -> frozenset[int]:
@@ -347,6 +350,14 @@ class IndexStorage:
                 w *= self.params.particle_weight
             self._weights[vid] = w
         return w
+
+    def _name_weights(self, nid: int, vids: tuple[int, ...]) -> tuple[float, ...]:
+        """The weights of name record `nid`'s tokens (`vids`), kept until the next change."""
+        got = self._name_w.get(nid)
+        if got is None:
+            weights = self._weights
+            got = self._name_w[nid] = tuple([weights.get(v) or self._weight(v) for v in vids])
+        return got
 
 
 def _entry_years(entry: EntryRecord) -> frozenset[int]:
