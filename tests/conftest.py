@@ -73,12 +73,15 @@ async def drop_database(server: str, name: str) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _gc_unfrozen() -> Iterable[None]:
-    """`failsafe screen` freezes the collector's view of its process once the watchlist is
-    loaded (`screening.settle_loaded`); tests run it in this process, so undo that after them."""
+def _gc_as_it_was() -> Iterable[None]:
+    """`failsafe screen` freezes the collector's view of its process and raises a threshold
+    once the watchlist is loaded (`screening.settle_loaded`); tests run it in this process, so
+    undo that after them."""
+    thresholds = gc.get_threshold()
     yield
     if gc.get_freeze_count():
         gc.unfreeze()
+    gc.set_threshold(*thresholds)
 
 
 @pytest.fixture(scope="session")
