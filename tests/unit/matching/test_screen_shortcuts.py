@@ -122,3 +122,31 @@ def test_the_token_cache_is_emptied_past_its_element_budget_and_screens_the_same
         assert held[1] <= 400 + 2 * biggest
     assert len(ix._cache) < roomy
     assert got == want
+
+
+def test_the_date_memo_is_emptied_past_its_size_and_screens_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Per query date, each entry's comparison and each name record's bound are kept across
+    # queries (`_ceiling`); past `_DOB_MEMO_MAX` of them the memo is emptied in place, also in
+    # the middle of a query, which must still see every candidate.
+    ix = _big_index()
+    queries = [
+        {"event_id": f"q{i}", "traveller": {
+            "surname": s, "given_names": g,
+            "date_of_birth": f"{1940 + i * 7 % 60}-0{1 + i % 9}-1{i % 10}"}}
+        for i, (s, g) in enumerate([("NGUYEN", "VAN XA"), ("TRAN", "THI XB"),
+                                    ("NGUYEN", "VAN THI"), ("TRAN", "VAN THI XC")] * 3)
+    ]
+    want = [ix.screen(q, threshold=0.5) for q in queries]
+    assert sum(map(len, want)) > 20
+    assert ix._dob_memo[2][0] > 50
+    ix._invalidate()
+    monkeypatch.setattr(index_module, "_DOB_MEMO_MAX", 7)
+    got = []
+    for q in queries:
+        got.append(ix.screen(q, threshold=0.5))
+        by_entry, ceilings = next(iter(ix._dob_memo[1].values()))
+        assert len(ix._dob_memo[1]) == 1  # earlier dates dropped with the rest
+        assert ix._dob_memo[2][0] == len(by_entry) + len(ceilings)
+    assert got == want
