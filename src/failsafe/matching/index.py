@@ -50,8 +50,9 @@ _TOKEN_CACHE_MAX = 200_000
 # ... and at most about this many set elements in the cached tokens' posting unions and cuts:
 # a common token's union holds thousands of names, so a count of tokens alone does not bound
 # the memory. At 100k entries the scale benchmark's traffic holds ~6.7 million (~550 MB with
-# the sets' tables); the cache is emptied, as on any write, past this.
-_TOKEN_CACHE_ELEMENTS = 12_000_000
+# the sets' tables); at 1M, 63 million. Past this the cache becomes the older generation
+# (`_hits`): the two hold at most twice this, ~1.3 GB.
+_TOKEN_CACHE_ELEMENTS = 8_000_000
 # Posting sets at least this big are cut to a query year's window (kept with the cached token)
 # before they are intersected. 256 -> 32 made the candidate step 1.6-2x faster on the scale
 # benchmark's traffic (a 3-token name: three pairwise intersections of ~60-400 names, against
@@ -84,29 +85,39 @@ class WatchlistIndex(IndexStorage):
         self._dob_memo: tuple[dict[str, TokenHits] | None, dict[DateParts | None, _DateMemo],
                               list[int]] = (None, {}, [0])
         # - the set elements its tokens hold (postings' unions and their birth-year cuts):
-        #   `_TOKEN_CACHE_ELEMENTS`.
-        self._cache_held: list[Any] = [None, 0]
+        #   `_TOKEN_CACHE_ELEMENTS`; and its older generation (`_hits`).
+        self._cache_held: list[Any] = [None, 0, {}]
 
     def _hits(self, token: str, cache: dict[str, TokenHits]) -> TokenHits:
         hit = cache.get(token)
         if hit is not None:
             return hit
-        sims = similar_tokens(token, self._vocab, self._buckets, self.params)
-        exact = self._vocab.get(token)
-        postings, solo_t = self._postings, self._solo
-        hit = TokenHits(
-            sims,
-            _EMPTY.union(*[p for v in sims if (p := postings.get(v))]),
-            _EMPTY.union(*[p for v in sims if (p := solo_t.get(v))]),
-            self._df(exact) if exact is not None else 0,
-        )
         held = self._cache_held
         if held[0] is not cache:
-            held = self._cache_held = [cache, 0]
-        held[1] += len(hit.multi) + len(hit.solo)
+            held = self._cache_held = [cache, 0, {}]
+        # A token of the older generation is moved back, with its cuts (see below).
+        hit = held[2].pop(token, None)
+        if hit is None:
+            sims = similar_tokens(token, self._vocab, self._buckets, self.params)
+            exact = self._vocab.get(token)
+            postings, solo_t = self._postings, self._solo
+            hit = TokenHits(
+                sims,
+                _EMPTY.union(*[p for v in sims if (p := postings.get(v))]),
+                _EMPTY.union(*[p for v in sims if (p := solo_t.get(v))]),
+                self._df(exact) if exact is not None else 0,
+            )
+        size = _elements(hit)
+        held[1] += size
         if len(cache) >= _TOKEN_CACHE_MAX or held[1] > _TOKEN_CACHE_ELEMENTS:
+            # Past the budget the cache becomes the older generation and starts afresh: the
+            # tokens asked for again are moved back, the rest go at the next turn. The tokens
+            # in use stay (common ones recur within any few hundred events), and the memory
+            # held is at most two budgets. (Emptying it all made a big list's warm passes
+            # as slow as cold ones: docs/matching.md, speed round 4.)
+            held[2] = dict(cache)
             cache.clear()
-            held[1] = len(hit.multi) + len(hit.solo)
+            held[1] = size
         cache[token] = hit
         return hit
 
@@ -414,6 +425,12 @@ class WatchlistIndex(IndexStorage):
                        max(share, (len(hit.multi) + len(hit.solo) - 1) / n))
         hit.share = got  # the hit is per token string and dropped on any change
         return got
+
+
+def _elements(hit: TokenHits) -> int:
+    """The set elements a cached token holds (`_TOKEN_CACHE_ELEMENTS`)."""
+    cuts = hit.by_year
+    return len(hit.multi) + len(hit.solo) + (sum(map(len, cuts.values())) if cuts else 0)
 
 
 def _best_first(m: tuple[float, str, Candidate]) -> tuple[float, str]:

@@ -116,12 +116,36 @@ def test_the_token_cache_is_emptied_past_its_element_budget_and_screens_the_same
     for q in queries:
         got.append(ix.screen(q, threshold=0.5))
         held = ix._cache_held
-        biggest = max(len(h.multi) + len(h.solo) for h in ix._cache.values())
-        # Emptied past the budget: what is left is at most the budget plus the last token
-        # (and its cuts, counted as they are made).
-        assert held[1] <= 400 + 2 * biggest
+        generations = [ix._cache, held[2]]
+        biggest = max(index_module._elements(h) for g in generations for h in g.values())
+        # Past the budget the cache becomes the older generation: each holds at most the
+        # budget plus the last token (and its cuts, counted as they are made).
+        # (Never under what it holds: a cut made on a token of the older generation counts.)
+        assert held[1] >= sum(map(index_module._elements, ix._cache.values()))
+        for generation in generations:
+            assert sum(map(index_module._elements, generation.values())) <= 400 + 2 * biggest
+        assert not ix._cache.keys() & held[2].keys()
     assert len(ix._cache) < roomy
     assert got == want
+
+
+def test_a_token_in_use_outlives_the_turn_of_the_token_cache(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Emptying the whole cache past its budget made every pass over a big list cold: a token
+    # asked for again after the turn is moved back from the older generation, not resolved
+    # again; one not asked for is dropped at the next turn.
+    ix = _big_index()
+    # Room for two of these tokens (NGUYEN 450 elements, TRAN 440, THI 594, VAN 593).
+    monkeypatch.setattr(index_module, "_TOKEN_CACHE_ELEMENTS", 1100)
+    nguyen = ix._hits("NGUYEN", ix._cache)
+    tran = ix._hits("TRAN", ix._cache)
+    ix._hits("THI", ix._cache)  # past the budget: NGUYEN and TRAN become the older generation
+    assert set(ix._cache) == {"THI"} and set(ix._cache_held[2]) == {"NGUYEN", "TRAN"}
+    assert ix._hits("NGUYEN", ix._cache) is nguyen  # asked again: moved back, not resolved
+    ix._hits("VAN", ix._cache)  # the next turn: TRAN, not asked for since, is dropped
+    assert ix._hits("NGUYEN", ix._cache) is nguyen
+    assert ix._hits("TRAN", ix._cache) is not tran
 
 
 def test_the_date_memo_is_emptied_past_its_size_and_screens_the_same(
