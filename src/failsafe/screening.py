@@ -115,7 +115,7 @@ def settle_loaded() -> None:
     pass then fills the token cache with unions of postings (millions of set elements), and each
     full collection walks those: full collections are made ten times rarer (the oldest
     generation's threshold 10 -> 100). On the scale benchmark's first pass this cut the
-    collector's time from 2.7-3.3 s to ~1 s of CPU per 54,000 events (docs/matching.md).
+    collector's time from 2.8-3.6 s to 0.9-1.0 s of CPU per 54,000 events (docs/matching.md).
 
     Not for a process that replaces its index (the service): frozen objects are never
     collected, so an index frozen and then dropped would stay in memory."""
