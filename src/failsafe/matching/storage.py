@@ -355,8 +355,7 @@ class IndexStorage:
         """The weights of name record `nid`'s tokens (`vids`), kept until the next change."""
         got = self._name_w.get(nid)
         if got is None:
-            weights = self._weights
-            got = self._name_w[nid] = tuple([weights.get(v) or self._weight(v) for v in vids])
+            got = self._name_w[nid] = tuple([self._weight(v) for v in vids])
         return got
 
 
