@@ -6,7 +6,11 @@ once and is forced again: a core at 100 % and thousands of log lines a second), 
 waits for those batches to be delivered or to expire. So producers here are dropped, not kept,
 when Kafka goes away: `LazyProducer.reset()` fails what they hold (the caller retries the whole
 batch, which is harmless: publication is at-least-once) and reconnects with backoff;
-`close_producer` stops one within a bound; `KafkaProbe` tells when the cluster is away.
+`close_producer` stops one within a bound (and halts one that will not stop); `KafkaProbe` tells
+when the cluster is away. A producer that is connected while the broker goes away without the
+probe seeing it go (it connected during the broker's shutdown, after the probe had already found
+it gone) would still spin until its sends time out: `pace_metadata` keeps its failed metadata
+updates at least `METADATA_PAUSE` apart, so no producer here spins whatever the timing.
 
 Every aiokafka client (producer, consumer, admin, the readiness probe) is built from
 `client_options(settings.kafka)`: bootstrap servers and security (TLS, SASL) in one place, so no
@@ -117,6 +121,36 @@ async def kafka_ready(client: ClientOptions, wait_s: float = 3.0) -> bool:
     return await kafka_check(client, wait_s) is None
 
 
+METADATA_PAUSE = 0.5  # seconds between one producer's failed metadata updates
+
+
+def pace_metadata(producer: Any, pause: float = METADATA_PAUSE) -> None:
+    """Keep an AIOKafkaProducer's forced metadata updates at least `pause` seconds apart after
+    one fails. aiokafka's sender forces an update each time round its loop while a partition's
+    leader is unknown (as a broker reports during its shutdown), and with the broker gone each
+    update fails at once: a tight loop, one core at 100 %. Paced, a failed update is followed by
+    a wait; the loop's other wake-ups (a send, a finished request) are unchanged."""
+    client = producer.client
+    force = client.force_metadata_update
+    not_before = 0.0
+
+    def paced() -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        wait = not_before - loop.time()
+        if wait > 0:
+            return asyncio.ensure_future(asyncio.sleep(wait, False))
+        update: asyncio.Future[Any] = force()
+        update.add_done_callback(failed_then_pause)
+        return update
+
+    def failed_then_pause(update: asyncio.Future[Any]) -> None:
+        nonlocal not_before
+        if update.cancelled() or update.exception() is not None or not update.result():
+            not_before = asyncio.get_running_loop().time() + pause
+
+    client.force_metadata_update = paced
+
+
 async def close_producer(producer: Any, within: float = 3.0, flush: bool = True) -> None:
     """Stop an AIOKafkaProducer within about `within` seconds: flush what can be flushed (unless
     `flush` is false), then fail the sends it still holds (their futures raise), then give up."""
@@ -133,10 +167,22 @@ async def close_producer(producer: Any, within: float = 3.0, flush: bool = True)
         await asyncio.wait({stop}, timeout=within)
     if not stop.done():
         stop.cancel()
-        log.warning("a Kafka producer did not close within %.0f s; abandoned", 2 * within)
+        await _halt(producer)
+        log.warning("a Kafka producer did not close within %.0f s; halted", 2 * within)
         await asyncio.wait({stop}, timeout=1.0)
     if stop.done() and not stop.cancelled() and stop.exception() is not None:
         log.info("a Kafka producer closed with %s", type(stop.exception()).__name__)
+
+
+async def _halt(producer: Any) -> None:
+    """Stop what a producer that would not stop still runs: its sender (which would go on
+    retrying whatever it holds, for ever) and its client's metadata task and connections."""
+    sender_task = getattr(getattr(producer, "_sender", None), "sender_task", None)
+    if sender_task is not None and not sender_task.done():
+        sender_task.cancel()
+        await asyncio.wait({sender_task}, timeout=1.0)
+    with contextlib.suppress(Exception):  # its connections are going anyway
+        await asyncio.wait_for(producer.client.close(), 1.0)
 
 
 def _fail_pending(accumulator: Any) -> None:
@@ -187,6 +233,7 @@ class LazyProducer:
 
         async def attempt() -> Any:
             producer = AIOKafkaProducer(**self.config)
+            pace_metadata(producer)
             try:
                 await producer.start()
             except (KafkaError, OSError):

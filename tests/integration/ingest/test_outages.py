@@ -27,6 +27,7 @@ from failsafe.db.engine import create_engine, create_sessionmaker
 from failsafe.db.models import Alert
 from failsafe.ingest.screener import new_screener
 from failsafe.ingest.worker import IngestWorker
+from failsafe.kit.kafka import METADATA_PAUSE, LazyProducer, close_producer
 from failsafe.settings import DatabaseSettings, KafkaSettings, Settings, TopicSettings
 from tests.fixtures.app import free_port, make_token
 from tests.fixtures.factories import entry_doc, event, put_entry
@@ -200,6 +201,69 @@ async def test_kafka_outage_pauses_and_resumes_without_loss(
         with contextlib.suppress(Exception):
             await asyncio.wait_for(task, 60)
         await engine.dispose()
+
+
+async def held_sends_after_the_broker_left(
+    bootstrap: str, ctl: Any
+) -> tuple[LazyProducer, Any, list[float], list[asyncio.Future[Any]]]:
+    """A connected producer holding sends to a partition whose leader is unknown, the broker
+    gone: the state a broker's shutdown can leave a producer in (its last metadata said "no
+    leader"). Returns the producer and the loop times of its metadata update attempts."""
+    topics = TopicSettings(
+        events=f"pace.{uuid.uuid4().hex[:8]}", events_dlq="pace.dlq", alerts="pace.alerts"
+    )
+    await create_stream_topics(KafkaSettings(bootstrap_servers=bootstrap, topics=topics))
+    lazy = LazyProducer("pace test", bootstrap_servers=bootstrap, acks="all", linger_ms=2)
+    await lazy.start()
+    await lazy.send_and_wait(topics.events, b"before")
+    producer = await lazy.get()
+    attempts: list[float] = []
+    update = producer.client._metadata_update
+
+    async def counted(*args: Any) -> Any:
+        attempts.append(asyncio.get_running_loop().time())
+        return await update(*args)
+
+    producer.client._metadata_update = counted
+    await asyncio.to_thread(ctl, "stop")
+    producer.client.cluster.leader_for_partition = lambda tp: -1
+    held = [await lazy.send(topics.events, b"held") for _ in range(20)]
+    return lazy, producer, attempts, held
+
+
+async def test_a_producer_holding_sends_while_the_broker_is_gone_does_not_spin(
+    private_kafka: Any,
+) -> None:
+    # CI once saw an ingest worker at 100 % CPU through an outage: a producer connected during
+    # the broker's shutdown forced a metadata update per turn of its sender, each failing at once.
+    bootstrap, ctl = private_kafka
+    lazy, _, attempts, held = await held_sends_after_the_broker_left(bootstrap, ctl)
+    try:
+        start = asyncio.get_running_loop().time()
+        await asyncio.sleep(3)
+        window = [t for t in attempts if t >= start]
+        assert 2 <= len(window) <= 3 / METADATA_PAUSE + 2, len(window)  # unpaced: hundreds
+        assert not any(f.done() for f in held)  # still held, not dropped
+    finally:
+        await lazy.stop(within=1.0)
+
+
+async def test_a_producer_that_will_not_stop_is_halted(private_kafka: Any) -> None:
+    bootstrap, ctl = private_kafka
+    lazy, producer, attempts, held = await held_sends_after_the_broker_left(bootstrap, ctl)
+
+    async def never() -> None:
+        await asyncio.Event().wait()
+
+    producer._message_accumulator.close = never  # stop() waits on it for ever
+    await close_producer(producer, within=0.5, flush=False)
+    sender = producer._sender.sender_task
+    assert sender.done()  # it would otherwise retry what it holds for as long as the process runs
+    so_far = len(attempts)
+    await asyncio.sleep(2 * METADATA_PAUSE + 0.5)
+    assert len(attempts) == so_far  # and its client no longer asks for metadata
+    assert all(f.done() for f in held)
+    await lazy.stop(within=0.5)
 
 
 # -- real processes ----------------------------------------------------------------------------
