@@ -292,7 +292,7 @@ class WatchlistIndex(IndexStorage):
                 ns = score_token_lists(
                     toks, rec.tokens, pairs, wq,
                     name_w.get(nid) or self._name_weights(nid, cv), common, params,
-                    threshold / ceiling, merge=False,
+                    threshold / ceiling, merge=False, q_surname=qv.surname,
                 )
                 if ns.raw * ceiling < threshold:
                     continue  # the adjustments below only ever lower a score

@@ -164,11 +164,13 @@ def score_token_lists(
     params: Params = DEFAULT_PARAMS,
     floor: float = 0.0,
     merge: bool = True,
+    q_surname: str = "",
 ) -> NameScore:
     """Pair `q` and `c` one-to-one and score the pairing. `cands` lists (similarity, i, j) for
     every token pair with a non-zero similarity. Below `floor` the result is only a bound:
     the (costly) search for joined tokens is skipped when it could not lift the score there,
-    and a score that ends below it is `_BELOW_FLOOR` (raw 0, no pairs)."""
+    and a score that ends below it is `_BELOW_FLOOR` (raw 0, no pairs). `q_surname`: the
+    surname field of the name `q` comes from, when the sender gave the fields apart."""
     nq, nc = len(q), len(c)
     if nq == 0 or nc == 0:
         return NameScore(0.0, 0.0, 0.0, (), False)
@@ -185,6 +187,26 @@ def score_token_lists(
             w = (wq[i] + wc[j]) * 0.5
             matched_w += w
             matched_ws += w * s
+    if q_surname and len(pairs) == nq < nc:
+        # A surname paired only with an initial of the listed name, which leaves a full token
+        # over (traveller ANTHONY GONZALEZ, listed ANTHONY G BROWN): the listed surname is
+        # unaccounted for and nothing shows that GONZALEZ is G. Unpaired, the leftovers
+        # contradict each other. (A given name may stand for an initial: EDWARD RIGELL is
+        # E SCOTT RIGELL with the middle name dropped.) With a traveller's token left over
+        # too, the names already contradict each other: nothing to undo.
+        surname: tuple[str, ...] | None = None
+        for k in range(len(pairs) - 1, -1, -1):
+            i, j, s = pairs[k]
+            if len(c[j]) != 1 or len(q[i]) == 1 or not _full_left(c, used_c):
+                continue
+            if surname is None:
+                surname = name_tokens(q_surname)
+            if q[i] in surname:
+                used_q[i] = used_c[j] = False
+                del pairs[k]
+                w = (wq[i] + wc[j]) * 0.5
+                matched_w -= w
+                matched_ws -= w * s
     # The evidence counts the pairs as first made (a join below may raise a similarity): it
     # is counted last, once the score is known to reach `floor`.
     first_pairs = pairs
@@ -262,6 +284,14 @@ def score_token_lists(
     )
     score = cap_by_evidence(raw, evidence, single_ok, params)
     return NameScore(score, raw, evidence, tuple(pairs), single_ok)
+
+
+def _full_left(t: Sequence[str], used: list[bool]) -> bool:
+    """Whether `t` leaves a token of two letters or more over, particles and clan words aside."""
+    return any(
+        not u and len(t[i]) > 1 and t[i] not in PARTICLES and t[i] not in WEAK_TOKENS
+        for i, u in enumerate(used)
+    )
 
 
 def _left(t: Sequence[str], used: list[bool], w: Sequence[float], weak: bool = False) -> float:

@@ -31,6 +31,9 @@ from failsafe.matching.normalize import (
 class NameVariant:
     display: str
     tokens: tuple[str, ...]
+    # The surname field as given, when a traveller gave both a surname and given names (empty
+    # otherwise): a surname is not shown by a listed initial (see `score_token_lists`).
+    surname: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,7 +277,7 @@ def query_from_event(d: Mapping[str, Any]) -> Query:
     if type(surname) is str and type(given) is str and full is None:
         display = _given_then_surname(given, surname)  # `_display_of`, fields read once
         tokens = name_tokens(display)
-        main = NameVariant(display, tokens) if tokens else None
+        main = NameVariant(display, tokens, surname if given.strip() else "") if tokens else None
     else:
         main = _name_from(traveller)
     unfolded = unfolded_tokens(main.display) if main is not None else None
