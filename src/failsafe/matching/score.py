@@ -41,6 +41,7 @@ from failsafe.matching.normalize import (
     korean_reading,
     name_tokens,
     skeleton,
+    unfolded_tokens,
     variant_key,
     vowel_variant,
 )
@@ -200,7 +201,8 @@ def score_token_lists(
             if len(c[j]) != 1 or len(q[i]) == 1 or not _full_left(c, used_c):
                 continue
             if surname is None:
-                surname = name_tokens(q_surname)
+                # In both readings: a query is also compared with its letters as typed.
+                surname = name_tokens(q_surname) + (unfolded_tokens(q_surname) or ())
             if q[i] in surname:
                 used_q[i] = used_c[j] = False
                 del pairs[k]

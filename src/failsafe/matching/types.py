@@ -288,7 +288,7 @@ def query_from_event(d: Mapping[str, Any]) -> Query:
         _add_name(names, seen, main)
         if unfolded and main is not None:
             # The letters as typed too, beside the Doc 9303 folds (see `unfolded_tokens`).
-            _add_name(names, seen, NameVariant(main.display, unfolded))
+            _add_name(names, seen, NameVariant(main.display, unfolded, main.surname))
     nationality = get("nationality")
     nationality = normalize_country(nationality if type(nationality) is str else "")
     if original:

@@ -179,6 +179,8 @@ def screen_fields(listed: tuple[str, str, str | None],
     (("ANTHONY G", "BROWN", "1961-06-04"), ("ANTHONY", "GONZALEZ", "1961-06-04")),
     (("ANTHONY G", "BROWN", None), ("ANTHONY", "GONZALEZ", None)),
     (("JOHN M", "SMITH", "1970"), ("JOHN", "MILLER", "1970-03-02")),
+    # Compared as folded (MULLER) and as typed (MUELLER): neither reading may pass.
+    (("ANTHONY M", "BROWN", "1961"), ("ANTHONY", "MUELLER", "1961-06-04")),
 ])
 def test_a_surname_is_not_shown_by_a_listed_middle_initial(
     listed: tuple[str, str, str | None], traveller: tuple[str, str, str | None]
@@ -201,3 +203,13 @@ def test_initials_still_stand_for_names(
 ) -> None:
     m = screen_fields(listed, traveller)
     assert m is not None and m.score >= DEFAULT_THRESHOLD, m
+
+
+def test_every_reading_of_a_traveller_name_keeps_the_surname_field() -> None:
+    from failsafe.matching.types import query_from_event
+
+    q = query_from_event({"traveller": {"given_names": "TIMOTHY", "surname": "VASQUEZ"}})
+    assert len(q.names) == 2  # VASQUZ folded, VASQUEZ as typed
+    assert {v.surname for v in q.names} == {"VASQUEZ"}
+    q = query_from_event({"traveller": {"given_names": " ", "surname": "VASQUEZ"}})
+    assert {v.surname for v in q.names} == {""}  # no given names: no field split to rely on
