@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from failsafe.matching import DEFAULT_THRESHOLD, Match, WatchlistIndex
+from failsafe.matching.types import query_from_event
 
 
 def screen(listed: str, traveller: str, listed_dob: str | None, traveller_dob: str | None,
@@ -206,8 +207,6 @@ def test_initials_still_stand_for_names(
 
 
 def test_every_reading_of_a_traveller_name_keeps_the_surname_field() -> None:
-    from failsafe.matching.types import query_from_event
-
     q = query_from_event({"traveller": {"given_names": "TIMOTHY", "surname": "VASQUEZ"}})
     assert len(q.names) == 2  # VASQUZ folded, VASQUEZ as typed
     assert {v.surname for v in q.names} == {"VASQUEZ"}
