@@ -239,6 +239,12 @@ async def test_detail_case_file_map_and_print(app: RunningApp, browser: BrowserC
         hit.event.update(kind=kind, occurred_at=at, **extra)
         if kind == "travel_booking":
             del hit.event["crossing"]
+        # As the matcher writes it for a strong name whose dates of birth disagree.
+        hit.explanation.append({
+            "feature": "date_of_birth", "score": 0.0, "query": "1970-03-14",
+            "candidate": "1963-03-14", "agreement": "far",
+            "detail": "same day and month, year differs by 7 (listed 1963-03-14, traveller "
+                      "1970-03-14)"})
         hits.append(hit)
     alerts = await emit(app.sessions, app.bus, hits)
     fra = await make_token(app.sessions, "bureau", "FRA")
@@ -266,6 +272,14 @@ async def test_detail_case_file_map_and_print(app: RunningApp, browser: BrowserC
     await expect(detail.locator(".requested")).to_have_text("discreet check")
     await expect(detail.locator(".officer")).to_have_text("bureau FRA")
     await expect(detail.locator("ol.history")).to_contain_text("desk informed")
+    # Why it matched: one row per feature (each with its bar), and the date of birth's
+    # comparison in words under its row.
+    rows = detail.locator("table.explanation tbody tr.feature")
+    await expect(rows).to_have_count(3)
+    assert await rows.nth(2).locator(".bar").evaluate("b => b.style.width") == "0px"
+    assert await rows.nth(0).locator(".bar").evaluate("b => b.style.width") == "60px"
+    await expect(detail.locator("table.explanation tr.feature-detail")).to_have_text(
+        "far: same day and month, year differs by 7 (listed 1963-03-14, traveller 1970-03-14)")
 
     # The map: two arcs, one placed crossing; the list has all four, places written out.
     await expect(page.locator("#map path.arc")).to_have_count(2)

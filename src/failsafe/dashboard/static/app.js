@@ -609,17 +609,23 @@ function renderDetail(id, detail, timeline, entry) {
     { class: "explanation" },
     el("thead", {}, el("tr", {}, el("th", {}, "Feature"), el("th", {}, "Score"),
       el("th", {}, "Traveller"), el("th", {}, "Watchlist"))),
-    el("tbody", {}, ...(a.explanation || []).map((f) =>
-      el("tr", {},
+    el("tbody", {}, ...(a.explanation || []).flatMap((f) => [
+      el("tr", { class: "feature" },
         el("td", {}, f.feature),
         el("td", {}, el("span", { class: "bar" }), " ",
           f.score === undefined || f.score === null ? "" : Number(f.score).toFixed(2)),
         el("td", {}, f.query === undefined || f.query === null ? "" : String(f.query)),
         el("td", {}, f.candidate === undefined || f.candidate === null ? "" : String(f.candidate)),
-      ))),
+      ),
+      // How the two sides compare, in words (the date of birth: "year differs by 7 (listed
+      // ..., traveller ...)"): what makes a lower score or severity readable at a glance.
+      ...(f.detail ? [el("tr", { class: "feature-detail" },
+        el("td", { colSpan: 4 }, f.agreement ? `${f.agreement}: ${f.detail}` : String(f.detail)))]
+        : []),
+    ])),
   );
   for (const [i, f] of (a.explanation || []).entries()) {
-    const bar = explanation.querySelectorAll("tbody tr")[i].querySelector(".bar");
+    const bar = explanation.querySelectorAll("tbody tr.feature")[i].querySelector(".bar");
     bar.style.width = `${Math.round(Math.max(0, Math.min(1, Number(f.score) || 0)) * 60)}px`;
   }
 
