@@ -25,6 +25,9 @@ class NameEvidence:
     variant_no: int  # which of the entry's names
     candidate_tokens: tuple[str, ...]
     score: NameScore
+    # How common the name is (0 rare .. 1 common), when it weighed in the score: the date of
+    # birth was not an exact agreement (`WatchlistIndex._adjust`).
+    commonness: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +68,12 @@ def explain(query: Query, entry: EntryRecord, candidate: Candidate) -> list[dict
         name = evidence
     if name is not None:
         cv = entry.names[name.variant_no]
-        out.append({"feature": "name", "score": round(name.score.score, 4),
-                    "query": name.query_name.display, "candidate": cv.display})
+        line: dict[str, Any] = {"feature": "name", "score": round(name.score.score, 4),
+                                "query": name.query_name.display, "candidate": cv.display}
+        if name.commonness is not None:
+            line["commonness"] = round(name.commonness, 2)
+            line["detail"] = commonness_detail(name.commonness)
+        out.append(line)
         out.extend(token_features(name.query_tokens, name.candidate_tokens, name.score))
     dob = best_birth_date(query.dob, entry.dobs)
     listed: str | None
@@ -89,6 +96,20 @@ def explain(query: Query, entry: EntryRecord, candidate: Candidate) -> list[dict
                     "query": query.nationality,
                     "candidate": ",".join(sorted(entry.nationalities))})
     return out
+
+
+def commonness_detail(commonness: float) -> str:
+    """The name line's `detail`: how common the name is, in words (see `name_commonness`).
+    An estimate from the list's own names and the population table (`_population_names`,
+    US-heavy): a name common elsewhere can read as rare."""
+    basis = "by the list's own names and the population table"
+    if commonness <= 0.0:
+        return f"a rare name {basis}: few namesakes expected"
+    if commonness >= 1.0:
+        return (f"a common name {basis}: many namesakes expected, so without an agreeing date "
+                "of birth it counts for less")
+    return (f"a fairly common name ({commonness:.2f} from rare 0 to common 1, {basis}): "
+            "without an agreeing date of birth it counts for less")
 
 
 def token_features(

@@ -301,13 +301,13 @@ class WatchlistIndex(IndexStorage):
                     if entry is None:
                         continue
                     got = dob_memo.get(entry_id)
-                    score, method, _ = self._adjust(
+                    score, method, how_common = self._adjust(
                         query, entry, ns, qshare,
                         got[1] if got is not None and got[0] is entry else None)
                     prev = best.get(entry_id)
                     if prev is None or score > prev.score:
                         best[entry_id] = Candidate(score, method, NameEvidence(
-                            qv, toks, variant_no, rec.tokens, ns))
+                            qv, toks, variant_no, rec.tokens, ns, how_common))
 
         for doc in query.documents:
             for state, entry_id in self._docs.get(doc.number, ()):
@@ -385,7 +385,9 @@ class WatchlistIndex(IndexStorage):
     def _adjust(
         self, query: Query, entry: EntryRecord, ns: NameScore,
         qshare: list[tuple[float, float]], dob: DobComparison | None = None,
-    ) -> tuple[float, str, DobComparison]:
+    ) -> tuple[float, str, float | None]:
+        """The name score adjusted by the date of birth, sex and nationality; the method; and
+        the name's commonness when the date made it count (not for an exact date)."""
         params = self.params
         if dob is None:
             dob = best_birth_date(query.dob, entry.dobs)
@@ -393,8 +395,8 @@ class WatchlistIndex(IndexStorage):
         # birth may alert, two common tokens alone may not.
         name_score = cap_by_evidence(ns.raw, ns.evidence + dob_evidence(dob, params),
                                      ns.single_ok, params)
-        common = _commonness(ns, qshare, params) if dob.agreement != EXACT else 0.0
-        score = name_score * dob_factor(dob, common, params)
+        common = _commonness(ns, qshare, params) if dob.agreement != EXACT else None
+        score = name_score * dob_factor(dob, common or 0.0, params)
         if query.sex and entry.sex and query.sex != entry.sex:
             score *= params.sex_mismatch
         if query.nationality and entry.nationalities and (
@@ -402,7 +404,7 @@ class WatchlistIndex(IndexStorage):
         ):
             score *= params.nationality_mismatch
         method = "name_dob" if dob.agreement in (EXACT, CLOSE) else "name"
-        return score, method, dob
+        return score, method, common
 
     def _token_share(self, token: str, hit: TokenHits) -> tuple[float, float]:
         """How likely a random person's name holds `token` itself, and a token like it: the

@@ -212,3 +212,33 @@ def test_every_reading_of_a_traveller_name_keeps_the_surname_field() -> None:
     assert {v.surname for v in q.names} == {"VASQUEZ"}
     q = query_from_event({"traveller": {"given_names": " ", "surname": "VASQUEZ"}})
     assert {v.surname for v in q.names} == {""}  # no given names: no field split to rely on
+
+
+def name_line(m: Match) -> dict[str, Any]:
+    [line] = [x for x in m.explanation if x["feature"] == "name"]
+    return line
+
+
+def test_the_explanation_says_how_common_the_name_is_when_it_weighed() -> None:
+    # An exact common name without a date: it alerts on the name alone, at a lower score, and
+    # the name line says why.
+    common = screen("JOHN SMITH", "JOHN SMITH", None, None)
+    assert common is not None and common.score < 0.85
+    line = name_line(common)
+    assert line["commonness"] == 1.0
+    assert line["detail"].startswith("a common name by the list's own names")
+    # A rare name with the dates far apart.
+    rare = screen("JAKE AUCHINCLOSS", "JAKE AUCHINCLOSS", "1988-09-29", "1981-02-03")
+    assert rare is not None
+    assert (name_line(rare)["commonness"], name_line(rare)["detail"]) == (
+        0.0, "a rare name by the list's own names and the population table: few namesakes "
+             "expected")
+    # Between the two.
+    some = screen("MARIA KOWALSKA", "MARIA KOWALSKA", None, None)
+    assert some is not None and 0.0 < name_line(some)["commonness"] < 1.0
+    assert name_line(some)["detail"].startswith(
+        f"a fairly common name ({name_line(some)['commonness']:.2f} from rare 0 to common 1")
+    # The same date of birth: commonness did not weigh, and the line does not mention it.
+    same = screen("JOHN SMITH", "JOHN SMITH", "1970-06-15", "1970-06-15")
+    assert same is not None
+    assert "commonness" not in name_line(same) and "detail" not in name_line(same)
