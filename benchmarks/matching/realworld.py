@@ -41,6 +41,9 @@ Non-hits:
   has many namesakes, a Jake Auchincloss almost none, which is what a border sees. Reported by
   how far the namesake's year is from the listed one (2-10 years, more).
 - `other` (`--non-hits`): synthetic travellers from the list's name pools (`synth.non_hit`).
+- Every non-hit gives a date of birth. The namesakes and the first `--undated-sample` others are
+  screened again without it (a booking without passport data): how often the name alone
+  alerts, printed on its own line, not in the target's figure.
 
 Prints recall per noise class, the date-of-birth agreement of the hits found, and the
 false-positive rates of namesakes, of the others, and of both together (issue 10's targets:
@@ -365,6 +368,11 @@ def build_data(
     return entries, hits, namesakes, others
 
 
+def _without_date(ev: dict[str, Any]) -> dict[str, Any]:
+    traveller = {k: v for k, v in ev["traveller"].items() if k != "date_of_birth"}
+    return {**ev, "traveller": traveller}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--entries", type=int, default=100_000)
@@ -377,6 +385,8 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--show-misses", type=int, default=15)
     ap.add_argument("--json", type=Path, default=None, help="write the figures here too")
+    ap.add_argument("--undated-sample", type=int, default=20_000,
+                    help="other non-hits screened again without their date of birth")
     args = ap.parse_args()
     sys.path.insert(0, str(args.src.resolve()))
     from failsafe.matching import DEFAULT_THRESHOLD, WatchlistIndex
@@ -441,7 +451,14 @@ def main() -> None:
                 sorted(v.tokens) == sorted(query.names[0].tokens) for v in entry.names
             ):
                 fp_blind += 1
-    screened = len(hits) + len(namesakes) + len(others)
+    # The non-hits all give a date. The same travellers sent without one (a booking without
+    # passport data): what the name alone does (not part of the target's figure).
+    undated_others = others[: args.undated_sample]
+    ns_nodate = sum(1 for ev, _gap in namesakes if index.screen(_without_date(ev),
+                                                                  threshold=threshold))
+    ot_nodate = sum(1 for ev in undated_others if index.screen(_without_date(ev),
+                                                               threshold=threshold))
+    screened = len(hits) + 2 * len(namesakes) + len(others) + len(undated_others)
     print(f"screened {screened:,} events in {time.perf_counter() - t0:.0f} s "
           f"(threshold {threshold})")
 
@@ -468,6 +485,9 @@ def main() -> None:
           f"them on its exact listed name (nothing but the name to go on)")
     print(f"false positives, all non-hits: {(ns_fp + fp_other) / n_non:.3%} "
           f"({ns_fp + fp_other}/{n_non}; target <= 0.2 %)")
+    print(f"the same non-hits sent without a date of birth (not in the target's figure): "
+          f"namesakes alert {ns_nodate / ns_total:.1%} ({ns_nodate}/{ns_total}), others "
+          f"{ot_nodate / max(1, len(undated_others)):.2%} ({ot_nodate}/{len(undated_others)})")
     for kind, trav, entry, got in misses[: args.show_misses]:
         print(f"    missed [{kind}] {trav} ~ {entry.names[0].display if entry else '?'} "
               f"{[bd.text for bd in getattr(entry, 'dobs', ())] or getattr(entry, 'dob', None)}"
@@ -486,6 +506,8 @@ def main() -> None:
             "namesake_fp": [ns_fp, ns_total], "other_fp": [fp_other, len(others)],
             "other_fp_exact_name_no_date": fp_blind, "other_fp_undated_entry": fp_undated,
             "agreement": dict(agreement),
+            "no_date_namesakes_alert": [ns_nodate, ns_total],
+            "no_date_others_alert": [ot_nodate, len(undated_others)],
         }, indent=1))
 
 
