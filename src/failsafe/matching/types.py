@@ -91,17 +91,30 @@ def _is_map(value: object) -> TypeGuard[Mapping[str, Any]]:
     return type(value) is dict or isinstance(value, Mapping)  # the ABC check is slow
 
 
-def _name_from(part: object) -> NameVariant | None:
+def _name_from(part: object, surname_field: bool = False) -> NameVariant | None:
+    """The name of a string or a name mapping; with `surname_field`, a mapping's surname is
+    kept when it comes with given names (`NameVariant.surname`: a traveller's)."""
     if part is None:
         return None
+    surname = ""
     if isinstance(part, str):
         display = part.strip()
     elif _is_map(part):
         display = _display_of(part)
+        if surname_field:
+            surname = _surname_field(part.get("surname"), part.get("given_names"))
     else:
         return None
     tokens = name_tokens(display)
-    return NameVariant(display, tokens) if tokens else None
+    return NameVariant(display, tokens, surname) if tokens else None
+
+
+def _surname_field(surname: object, given: object) -> str:
+    """The surname as a field apart, or "" when there are no given names beside it to tell it
+    from (a lone surname field may hold the whole name)."""
+    if isinstance(surname, str) and isinstance(given, str) and given.strip():
+        return surname
+    return ""
 
 
 def _display_of(part: Mapping[str, Any]) -> str:
@@ -277,9 +290,9 @@ def query_from_event(d: Mapping[str, Any]) -> Query:
     if type(surname) is str and type(given) is str and full is None:
         display = _given_then_surname(given, surname)  # `_display_of`, fields read once
         tokens = name_tokens(display)
-        main = NameVariant(display, tokens, surname if given.strip() else "") if tokens else None
+        main = NameVariant(display, tokens, _surname_field(surname, given)) if tokens else None
     else:
-        main = _name_from(traveller)
+        main = _name_from(traveller, surname_field=True)
     unfolded = unfolded_tokens(main.display) if main is not None else None
     original = get("name_original")
     if main is not None and unfolded is None and not original and "-" not in main.display:

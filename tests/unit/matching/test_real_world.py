@@ -212,6 +212,22 @@ def test_every_reading_of_a_traveller_name_keeps_the_surname_field() -> None:
     assert {v.surname for v in q.names} == {"VASQUEZ"}
     q = query_from_event({"traveller": {"given_names": " ", "surname": "VASQUEZ"}})
     assert {v.surname for v in q.names} == {""}  # no given names: no field split to rely on
+    # A sender that also gives the full name: the fields still win, the surname is kept.
+    q = query_from_event({"traveller": {"given_names": "TIMOTHY", "surname": "VASQUEZ",
+                                        "full_name": "TIMOTHY VASQUEZ"}})
+    assert {v.surname for v in q.names} == {"VASQUEZ"}
+    q = query_from_event({"traveller": {"full_name": "TIMOTHY VASQUEZ"}})
+    assert {v.surname for v in q.names} == {""}
+
+
+def test_the_middle_initial_rule_holds_when_the_full_name_is_sent_too() -> None:
+    ix = WatchlistIndex()
+    ix.add_many([{"id": "e1", "subject": {"given_names": "ANTHONY G", "surname": "BROWN",
+                                          "date_of_birth": "1961"}}])
+    got = ix.screen({"event_id": "ev", "traveller": {
+        "given_names": "ANTHONY", "surname": "GONZALEZ", "full_name": "ANTHONY GONZALEZ",
+        "date_of_birth": "1961-06-04"}})
+    assert got == []
 
 
 def name_line(m: Match) -> dict[str, Any]:
