@@ -98,8 +98,14 @@ class WatchlistIndex(IndexStorage):
         # A token of the older generation is moved back, with its cuts (see below).
         hit = held[2].pop(token, None)
         if hit is None:
-            sims = similar_tokens(token, self._vocab, self._buckets, self.params)
             exact = self._vocab.get(token)
+            # A list token's similar tokens are in the neighbour table (the same as
+            # `similar_tokens` gives, computed when the list was loaded).
+            table = self._neighbours
+            if exact is not None and table is not None and exact < len(table):
+                sims = table[exact]
+            else:
+                sims = similar_tokens(token, self._vocab, self._buckets, self.params)
             postings, solo_t = self._postings, self._solo
             hit = TokenHits(
                 sims,

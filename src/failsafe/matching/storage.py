@@ -30,12 +30,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from failsafe.matching import neighbours
 from failsafe.matching.blocking import TokenHits, bucket_keys, with_repeats
 from failsafe.matching.normalize import PARTICLES, WEAK_TOKENS
 from failsafe.matching.score import DEFAULT_PARAMS, Params, length_weight
 from failsafe.matching.types import EntryRecord, entry_from_dict
 
 STATS_MIN_NAMES = 1000  # below this the index is too small for frequency statistics
+# A bulk load builds the neighbour table (`neighbours.py`) from this many vocabulary tokens:
+# below it, resolving tokens one at a time costs little.
+NEIGHBOUR_TABLE_MIN = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,10 @@ class IndexStorage:
         # Query year -> names with an owner born within a year of it or without a date of
         # birth (built on first use, dropped on any change like the token cache).
         self._windows: dict[int, frozenset[int]] = {}
+        # Every vocabulary token's similar tokens (`neighbours.py`), once a bulk load built it;
+        # kept current by `_vid` (the vocabulary never shrinks), None when there is none.
+        self._neighbours: neighbours.Table | None = None
+        self.neighbour_table_min = NEIGHBOUR_TABLE_MIN
         self._bulk = False
 
     # -- size ------------------------------------------------------------------------------
@@ -121,6 +129,7 @@ class IndexStorage:
                 self._postings = {k: frozenset(v) for k, v in self._postings.items()}
                 self._solo = {k: frozenset(v) for k, v in self._solo.items()}
                 self._by_year = {k: frozenset(v) for k, v in self._by_year.items()}
+                self._update_neighbours()
                 self._invalidate()
                 if collecting:
                     gc.enable()
@@ -153,6 +162,23 @@ class IndexStorage:
             if found:
                 self._invalidate()
             return found
+
+    def _update_neighbours(self) -> None:
+        """After a bulk load: the neighbour table covers the tokens it added. A few are added
+        one at a time (`neighbours.extend`); many, or a first load, are one batch."""
+        table, total = self._neighbours, len(self._vtok)
+        done = len(table) if table is not None else 0
+        if done == total:
+            return
+        if table is not None and (total - done) * 4 <= total:
+            for vid in range(done, total):
+                neighbours.extend(table, vid, self._vtok, self._vocab, self._buckets, self.params)
+            return
+        self._neighbours = None
+        if total < self.neighbour_table_min or (
+                neighbours.pool_pairs(self._buckets) > neighbours.PAIR_BUDGET):
+            return
+        self._neighbours = neighbours.build(self._vtok, self._vocab, self._buckets, self.params)
 
     def _invalidate(self) -> None:
         self._cache = {}
@@ -188,6 +214,13 @@ class IndexStorage:
             else:
                 # Appending is safe for readers: they copy a bucket before iterating it.
                 bucket.append(token)
+        table = self._neighbours
+        if table is not None and not self._bulk:
+            if len(table) == vid:
+                neighbours.extend(table, vid, self._vtok, self._vocab, self._buckets,
+                                  self.params)
+            else:
+                self._neighbours = None  # out of step (never expected): resolve lazily
         return vid
 
     def _post(self, table: dict[int, frozenset[int] | set[int]], vid: int, nid: int) -> None:
