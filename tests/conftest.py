@@ -74,14 +74,16 @@ async def drop_database(server: str, name: str) -> None:
 
 @pytest.fixture(autouse=True)
 def _gc_as_it_was() -> Iterable[None]:
-    """`failsafe screen` freezes the collector's view of its process and raises a threshold
-    once the watchlist is loaded (`screening.settle_loaded`); tests run it in this process, so
-    undo that after them."""
-    thresholds = gc.get_threshold()
+    """`failsafe screen` freezes the collector's view of its process and turns the collector
+    off once the watchlist is loaded (`screening.settle_loaded`); tests run it in this process,
+    so undo that after them."""
+    thresholds, enabled = gc.get_threshold(), gc.isenabled()
     yield
     if gc.get_freeze_count():
         gc.unfreeze()
     gc.set_threshold(*thresholds)
+    if enabled:
+        gc.enable()
 
 
 @pytest.fixture(scope="session")

@@ -108,20 +108,22 @@ def load_watchlist(
 
 def settle_loaded() -> None:
     """For a process that loads its watchlist once and then only screens (`failsafe screen`):
-    keep Python's cyclic garbage collector from walking the index again and again.
+    keep Python's cyclic garbage collector from walking the index and the token cache.
 
     The load leaves ~1.5 million containers at 100k entries (collection is paused while it
     runs, `WatchlistIndex.add_many`); `gc.freeze` moves them out of every collection. The first
-    pass then fills the token cache with unions of postings (millions of set elements), and each
-    full collection walks those: full collections are made ten times rarer (the oldest
-    generation's threshold 10 -> 100). On the scale benchmark's first pass this cut the
-    collector's time from 2.8-3.6 s to 0.9-1.0 s of CPU per 54,000 events (docs/matching.md).
+    pass then fills the token cache with unions of postings (millions of set elements), and
+    the young generations' collections walk each of those sets once or twice on its way to the
+    old one: 0.9 s of a 7.8 s first pass at 100k entries (docs/matching.md, speed round 5),
+    for nothing, because screening makes no reference cycles: what it drops, reference
+    counting frees (tests/unit/test_screening_gc.py screens good and hostile lines with the
+    collector off and finds no cyclic garbage). So the collector is turned off. (Before: the
+    oldest generation's threshold 10 -> 100, which cut the full collections' 2.8-3.6 s.)
 
     Not for a process that replaces its index (the service): frozen objects are never
     collected, so an index frozen and then dropped would stay in memory."""
     gc.freeze()
-    young, middle, old = gc.get_threshold()
-    gc.set_threshold(young, middle, max(old, 100))
+    gc.disable()
 
 
 def screen_lines(

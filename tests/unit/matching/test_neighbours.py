@@ -9,8 +9,7 @@ import random
 
 import pytest
 
-from failsafe.matching import Params, WatchlistIndex
-from failsafe.matching import neighbours
+from failsafe.matching import Params, WatchlistIndex, neighbours
 from failsafe.matching.blocking import similar_tokens
 
 SURNAMES = [
