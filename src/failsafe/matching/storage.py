@@ -10,8 +10,9 @@ the vocabulary. Names have the birth years of their owners, and years the names 
 Concurrency. Readers (the asyncio loop, or a thread doing lookups) take no lock. Writers
 serialise on a lock and never mutate a structure a reader may hold: entry records are
 immutable and replaced whole, posting sets and owner tuples are copied, changed, and then
-swapped into their dict in one assignment (atomic under the GIL), and the per-token cache is
-swapped for a fresh one. A query that runs during a change therefore sees each entry either
+swapped into their dict in one assignment (atomic under the GIL), the neighbour table's rows
+are replaced rather than changed (`neighbours.extend`), and the per-token cache is swapped for
+a fresh one. A query that runs during a change therefore sees each entry either
 before or after it, never half-changed; a removed entry stops matching as soon as `remove`
 returns, because every candidate is checked against the live entry table before it is scored.
 Bulk `add_many` mutates in place and is meant for loading before serving. It pauses Python's
