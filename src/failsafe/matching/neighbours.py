@@ -71,7 +71,7 @@ def build(vtok: list[str], vocab: dict[str, int], buckets: dict[str, list[str]],
             if iv is not None:
                 table[v][iv] = initial
     pairs = _candidate_pairs(vtok, vocab, buckets)
-    codes = _Codes(vtok, buckets)
+    codes = _Codes(vtok, vocab, buckets)
     strings = np.array(vtok, dtype=object)
     all_i, all_j, all_jw, all_lev, all_osa = pairs
     for start in range(0, len(all_i), _CHUNK):
@@ -214,7 +214,9 @@ def _matrix_pairs(bucket: list[str], vocab: dict[str, int]) -> _Pairs:
         out.append((vids[a + start], vids[c], m[a, c], lev[a, c], osa[a, c]))
     if not out:
         return _unscored(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32))
-    return tuple(np.concatenate([p[k] for p in out]) for k in range(5))  # type: ignore[return-value]
+    return (np.concatenate([p[0] for p in out]), np.concatenate([p[1] for p in out]),
+            np.concatenate([p[2] for p in out]), np.concatenate([p[3] for p in out]),
+            np.concatenate([p[4] for p in out]))
 
 
 def _fill(strings: npt.NDArray[np.object_], i: _Ints, j: _Ints, lev: _Floats, osa: _Ints,
@@ -263,9 +265,9 @@ class _Codes:
     """Per vocabulary token, small integers for what the scorer compares (equal values, equal
     codes), read off the buckets: the same keys, without recomputing them per token."""
 
-    def __init__(self, vtok: list[str], buckets: dict[str, list[str]]) -> None:
+    def __init__(self, vtok: list[str], vocab: dict[str, int],
+                 buckets: dict[str, list[str]]) -> None:
         n = len(vtok)
-        vocab = {t: v for v, t in enumerate(vtok)}
         self.lens = np.fromiter((len(t) for t in vtok), dtype=np.int64, count=n)
         self.firsts = np.fromiter((ord(t[0]) for t in vtok), dtype=np.int64, count=n)
         self.lasts = np.fromiter((ord(t[-1]) for t in vtok), dtype=np.int64, count=n)
