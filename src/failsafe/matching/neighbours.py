@@ -63,16 +63,15 @@ def build(vtok: list[str], vocab: dict[str, int], buckets: dict[str, list[str]],
     initial = params.initial_sim
     for v, tok in enumerate(vtok):
         if len(tok) == 1:
-            row = table[v]
-            for t in buckets.get("f" + tok.upper(), ()):
-                row.setdefault(vocab[t], initial)
+            # An initial's partners are its bucket of tokens with that letter: the resolver's.
+            table[v] = similar_tokens(tok, vocab, buckets, params)
         else:
             iv = vocab.get(tok[0].upper())
             if iv is not None:
                 table[v][iv] = initial
-    pairs = _candidate_pairs(vtok, vocab, buckets)
-    codes = _Codes(vtok, vocab, buckets)
     strings = np.array(vtok, dtype=object)
+    pairs = _candidate_pairs(strings, vocab, buckets)
+    codes = _Codes(vtok, vocab, buckets)
     all_i, all_j, all_jw, all_lev, all_osa = pairs
     for start in range(0, len(all_i), _CHUNK):
         part = slice(start, start + _CHUNK)
@@ -124,13 +123,12 @@ def extend(table: Table, vid: int, vtok: list[str], vocab: dict[str, int],
 _Pairs = tuple[_Ints, _Ints, _Floats, _Floats, _Ints]  # i, j, JW, Levenshtein, OSA
 
 
-def _candidate_pairs(vtok: list[str], vocab: dict[str, int],
+def _candidate_pairs(strings: npt.NDArray[np.object_], vocab: dict[str, int],
                      buckets: dict[str, list[str]]) -> _Pairs:
     """Every ordered pair (i, j) of different tokens that `similar_tokens(vtok[i])` scores,
     besides initials, once each and sorted, with their Jaro-Winkler similarity, and their
     normalised Levenshtein similarity and OSA distance (capped at 3) where a bucket's matrix
     gave them (NaN and -1 where not: `_fill`)."""
-    strings = np.array(vtok, dtype=object)
     parts: list[_Pairs] = []
     small: list[list[int]] = []
     edits: list[list[int]] = []
@@ -168,12 +166,10 @@ def _candidate_pairs(vtok: list[str], vocab: dict[str, int],
     keep = osa <= 1
     parts.append(_unscored(i[keep], j[keep], osa=osa[keep]))
     parts.append(_unscored(*_pairs_within(direct)))
-    i, j = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-    jw, lev = np.concatenate([p[2] for p in parts]), np.concatenate([p[3] for p in parts])
-    osa = np.concatenate([p[4] for p in parts])
+    i, j, jw, lev, osa = _concat(parts)
     del parts
     # Once each (a pair often shares several buckets), sorted by (i, j).
-    pair_key = i.astype(np.int64) * len(vtok) + j
+    pair_key = i.astype(np.int64) * len(strings) + j
     order = np.argsort(pair_key, kind="stable")
     first = np.ones(len(order), dtype=bool)
     first[1:] = pair_key[order][1:] != pair_key[order][:-1]
@@ -214,9 +210,14 @@ def _matrix_pairs(bucket: list[str], vocab: dict[str, int]) -> _Pairs:
         out.append((vids[a + start], vids[c], m[a, c], lev[a, c], osa[a, c]))
     if not out:
         return _unscored(np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32))
-    return (np.concatenate([p[0] for p in out]), np.concatenate([p[1] for p in out]),
-            np.concatenate([p[2] for p in out]), np.concatenate([p[3] for p in out]),
-            np.concatenate([p[4] for p in out]))
+    return _concat(out)
+
+
+def _concat(parts: list[_Pairs]) -> _Pairs:
+    """The parts' pairs end to end, column by column."""
+    return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+            np.concatenate([p[2] for p in parts]), np.concatenate([p[3] for p in parts]),
+            np.concatenate([p[4] for p in parts]))
 
 
 def _fill(strings: npt.NDArray[np.object_], i: _Ints, j: _Ints, lev: _Floats, osa: _Ints,
