@@ -33,6 +33,7 @@ from failsafe.matching.dob import (
     birth_date,
     compare_birth_date,
 )
+from failsafe.matching.japanese import japanese_readings
 from failsafe.matching.normalize import (
     PARTICLES,
     WEAK_TOKENS,
@@ -419,17 +420,23 @@ def token_weights(tokens: Sequence[str], params: Params = DEFAULT_PARAMS) -> lis
 
 
 def compare_names(a: str, b: str, params: Params = DEFAULT_PARAMS) -> float:
-    """Name score of two raw names, with no index statistics (no rarity). A name written only
-    in Han characters is also read the Korean way (no nationality is known here)."""
+    """Name score of two raw names, with no index statistics (no rarity). A name written in
+    Han characters is also read the Korean and the Japanese way (no nationality is known
+    here): the best of the readings counts."""
     score = compare_tokens(name_tokens(a), name_tokens(b), params).score
-    ka, kb = korean_reading(a), korean_reading(b)
-    if ka or kb:
-        for x in {ka or a, a}:
-            for y in {kb or b, b}:
-                if (x, y) != (a, b):
-                    score = max(score, compare_tokens(name_tokens(x), name_tokens(y),
-                                                      params).score)
+    ra, rb = _readings(a), _readings(b)
+    for x in ra:
+        for y in rb:
+            if (x, y) != (a, b):
+                score = max(score, compare_tokens(name_tokens(x), name_tokens(y),
+                                                  params).score)
     return score
+
+
+def _readings(name: str) -> tuple[str, ...]:
+    """The name and its Korean and Japanese readings (`compare_names`)."""
+    korean = korean_reading(name)
+    return (name, *((korean,) if korean else ()), *japanese_readings(name))
 
 
 def compare_tokens(

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any, TypeGuard
 
 from failsafe.matching.dob import BirthDate, birth_dates_from
+from failsafe.matching.japanese import JAPANESE_NATIONALITIES, japanese_readings
 from failsafe.matching.normalize import (
     KOREAN_NATIONALITIES,
     DateParts,
@@ -153,17 +154,23 @@ def _add_name(out: list[NameVariant], seen: set[tuple[str, ...]], v: NameVariant
                 out.append(NameVariant(v.display, joined))
 
 
-def _add_korean(out: list[NameVariant], seen: set[tuple[str, ...]], original: object,
-                nationalities: frozenset[str] | set[str]) -> None:
-    """A Han-only original name of a Korean (or of someone whose nationality is not given)
-    also gets its Korean reading as a name variant (金正恩: Kim Jong Un beside Jin Zheng En)."""
-    if not isinstance(original, str) or (
-        nationalities and not (nationalities & KOREAN_NATIONALITIES)
-    ):
+def _add_readings(out: list[NameVariant], seen: set[tuple[str, ...]], original: object,
+                  nationalities: frozenset[str] | set[str]) -> None:
+    """An original name in Han characters also gets its readings as name variants, for the
+    nationalities that read it so, or when no nationality is given: a Korean's hanja read the
+    Korean way (金正恩: Kim Jong Un beside Jin Zheng En), a Japanese name in kanji and kana
+    as the passport spells it (山田太郎: YAMADA TARO)."""
+    if not isinstance(original, str):
         return
-    hangul = korean_reading(original)
-    if hangul:
-        tokens = name_tokens(hangul)
+    readings: list[str] = []
+    if not nationalities or nationalities & KOREAN_NATIONALITIES:
+        hangul = korean_reading(original)
+        if hangul:
+            readings.append(hangul)
+    if not nationalities or nationalities & JAPANESE_NATIONALITIES:
+        readings.extend(japanese_readings(original))
+    for reading in readings:
+        tokens = name_tokens(reading)
         if tokens:
             _add_name(out, seen, NameVariant(original.strip(), tokens))
 
@@ -223,8 +230,8 @@ def entry_from_dict(d: Mapping[str, Any], now: datetime | None = None) -> EntryR
             _add_name(names, seen, _name_from(alias))
     nationalities = _nationalities(subject.get("nationalities"))
     original = subject.get("name_original")
-    if isinstance(original, str) and not original.isascii():  # else no Korean reading
-        _add_korean(names, seen, original, nationalities)
+    if isinstance(original, str) and not original.isascii():  # else no reading
+        _add_readings(names, seen, original, nationalities)
     docs_raw = subject.get("documents")
     documents: tuple[DocumentKey, ...] = ()
     if docs_raw and isinstance(docs_raw, list):
@@ -306,7 +313,7 @@ def query_from_event(d: Mapping[str, Any]) -> Query:
     nationality = normalize_country(nationality if type(nationality) is str else "")
     if original:
         _add_name(names, seen, _name_from(original))
-        _add_korean(names, seen, original, {nationality} if nationality else set())
+        _add_readings(names, seen, original, {nationality} if nationality else set())
     doc = _document(d.get("document"))
     event_id = d.get("event_id")
     sex = get("sex")
