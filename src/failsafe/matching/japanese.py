@@ -43,7 +43,8 @@ def _katakana(ch: str) -> str:
 
 
 def is_kana(ch: str) -> bool:
-    return 0x3041 <= ord(ch) <= 0x3096 or 0x30A1 <= ord(ch) <= 0x30FC
+    code = ord(ch)
+    return 0x3041 <= code <= 0x3096 or 0x30A1 <= code <= 0x30FA or ch == _CHOON
 
 
 def _is_kanji(ch: str) -> bool:
@@ -140,12 +141,23 @@ def _part(text: str, table: Readings) -> tuple[tuple[str, int], ...]:
 @lru_cache(maxsize=4096)
 def japanese_readings(value: str) -> tuple[str, ...]:
     """The passport readings of a name written in kanji and kana ("SURNAME GIVEN", the most
-    likely first, at most two), or () when it is not such a name or a part has no reading."""
-    parts = value.split()
-    if not parts or len(parts) > 2 or value.isascii() or sum(map(len, parts)) > _MAX_CHARS:
+    likely first, at most two; a foreign name in katakana, its words as written), or () when
+    it is not such a name or a part has no reading."""
+    if value.isascii():
+        return ()
+    # A foreign name in katakana parts its words with a middle dot (バラク・オバマ) or a double
+    # hyphen (ジャン＝クロード).
+    parts = value.replace("・", " ").replace("＝", " ").replace("=", " ").split()
+    if not parts or sum(map(len, parts)) > _MAX_CHARS:
         return ()
     if not all(_is_kanji(ch) or is_kana(ch) for p in parts for ch in p):
         return ()
+    if len(parts) > 2:
+        # Only a name in kana has more parts (a foreign one): each is read as written.
+        if not all(map(is_kana, "".join(parts))):
+            return ()
+        words = [w for w in map(kana_romaji, parts) if w]
+        return (" ".join(words),) if len(words) == len(parts) else ()
     surnames, given = _tables()
     options: list[tuple[int, str]] = []
     if len(parts) == 2:
@@ -158,10 +170,9 @@ def japanese_readings(value: str) -> tuple[str, ...]:
                            for rg, cg in _part(parts[second], given))
     else:
         word = parts[0]
-        kana = [is_kana(ch) for ch in word]
-        for i in range(1, len(word)):
-            if all(kana):
-                break  # kana alone do not show where the names part: read as one
+        # (Kana alone do not show where the names part: they are read as one name.)
+        splits = range(1, len(word)) if not all(map(is_kana, word)) else range(0)
+        for i in splits:
             options.extend((cs + cg, f"{rs} {rg}") for rs, cs in _part(word[:i], surnames)
                            for rg, cg in _part(word[i:], given))
         if not options:
@@ -171,5 +182,10 @@ def japanese_readings(value: str) -> tuple[str, ...]:
         return ()
     options.sort()
     best = options[0][0]
-    out = tuple(dict.fromkeys(r for c, r in options if c <= best + _COST_MARGIN))
-    return out[:_MAX_READINGS]
+    out: dict[tuple[str, ...], str] = {}
+    for cost, reading in options:
+        if cost > best + _COST_MARGIN or len(out) == _MAX_READINGS:
+            break
+        # (The same words in the other order are the same name to the matcher.)
+        out.setdefault(tuple(sorted(reading.split())), reading)
+    return tuple(out.values())

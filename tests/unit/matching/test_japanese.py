@@ -47,6 +47,8 @@ def test_not_kana_has_no_reading() -> None:
     ("山田たろう", ("YAMADA TARO",)),  # kana in a name
     ("しんいち", ("SHINICHI",)),  # kana alone: one name, not split
     ("山田", ("YAMADA",)),
+    ("バラク・オバマ", ("BARAKU OBAMA",)),  # a foreign name in katakana, words as written
+    ("ジャン＝クロード・ユンケル", ("JAN KURODO YUNKERU",)),
 ])
 def test_japanese_names_are_read(name: str, readings: tuple[str, ...]) -> None:
     assert japanese_readings(name) == readings
@@ -55,7 +57,7 @@ def test_japanese_names_are_read(name: str, readings: tuple[str, ...]) -> None:
 @pytest.mark.parametrize("name", [
     "YAMADA TARO", "Иван Петров", "محمد علي",
     "王伟",  # simplified Chinese: 伟 is not in the Japanese table
-    "山田 太郎 花子",  # three parts
+    "山田 太郎 花子",  # three parts, not all kana
     "山田X", "",
     "山" * 100_000,  # not a person's name: not split (that would take minutes)
 ])
@@ -67,6 +69,7 @@ def test_cross_script_pairs_match() -> None:
     assert compare_names("山田太郎", "Yamada Taro") >= DEFAULT_THRESHOLD
     assert compare_names("Tanaka Hanako", "田中花子") >= DEFAULT_THRESHOLD
     assert compare_names("山田太郎", "Tanaka Hanako") < DEFAULT_THRESHOLD
+    assert compare_names("Barack Obama", "バラク・オバマ") >= DEFAULT_THRESHOLD
 
 
 def _entry(eid: str, original: str, **subject: Any) -> dict[str, Any]:
