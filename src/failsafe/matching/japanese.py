@@ -6,10 +6,12 @@ N written M before B, M and P (本間 HOMMA), a doubled consonant for the small 
 CHI). A list that records only the original script (a notice's `name_original`) is matched
 against that spelling through this reading.
 
-Kana are read as they are written. Kanji are read from a table of Japanese surnames and given
-names with their readings and how common each is (`kanji_names.txt`, generated from the IPA
-dictionary's person names by benchmarks/matching/make_kanji_names_table.py): a name written
-without a space is split where the surname and the given name together are most common.
+Kana are read as they are written (a foreign name in katakana too, word by word: バラク・オバマ,
+BARAKU OBAMA, close enough to BARACK OBAMA to pair). Kanji are read from a table of Japanese
+surnames and given names with their readings and how common each is (`kanji_names.txt`,
+generated from the IPA dictionary's person names by
+benchmarks/matching/make_kanji_names_table.py): a name written without a space is split where
+the surname and the given name together are most common.
 """
 
 from __future__ import annotations

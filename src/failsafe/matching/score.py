@@ -421,8 +421,8 @@ def token_weights(tokens: Sequence[str], params: Params = DEFAULT_PARAMS) -> lis
 
 def compare_names(a: str, b: str, params: Params = DEFAULT_PARAMS) -> float:
     """Name score of two raw names, with no index statistics (no rarity). A name written in
-    Han characters is also read the Korean and the Japanese way (no nationality is known
-    here): the best of the readings counts."""
+    Han characters or kana is also read the Korean and the Japanese way (no nationality is
+    known here): the best of the readings counts."""
     score = compare_tokens(name_tokens(a), name_tokens(b), params).score
     ra, rb = _readings(a), _readings(b)
     for x in ra:

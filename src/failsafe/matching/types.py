@@ -156,10 +156,10 @@ def _add_name(out: list[NameVariant], seen: set[tuple[str, ...]], v: NameVariant
 
 def _add_readings(out: list[NameVariant], seen: set[tuple[str, ...]], original: object,
                   nationalities: frozenset[str] | set[str]) -> None:
-    """An original name in Han characters also gets its readings as name variants, for the
-    nationalities that read it so, or when no nationality is given: a Korean's hanja read the
-    Korean way (金正恩: Kim Jong Un beside Jin Zheng En), a Japanese name in kanji and kana
-    as the passport spells it (山田太郎: YAMADA TARO)."""
+    """An original name in Han characters or kana also gets its readings as name variants,
+    for the nationalities that read it so, or when no nationality is given: a Korean's hanja
+    read the Korean way (金正恩: Kim Jong Un beside Jin Zheng En), a Japanese name in kanji and
+    kana as the passport spells it (山田太郎: YAMADA TARO)."""
     if not isinstance(original, str):
         return
     readings: list[str] = []
