@@ -132,5 +132,13 @@ def test_past_the_pair_budget_tokens_are_resolved_one_at_a_time(
     monkeypatch.setattr(neighbours, "PAIR_BUDGET", 100)
     index = _index(Params(), True, _entries(500, 9, "e"))
     assert index._neighbours is None
+    # ... and a list loaded in batches (the follower) is not extended past it either.
+    monkeypatch.setattr(neighbours, "PAIR_BUDGET", 10**9)
+    index = _index(Params(), True, _entries(500, 9, "e"))
+    assert index._neighbours is not None
+    budget = neighbours.pool_pairs(index._buckets)
+    monkeypatch.setattr(neighbours, "PAIR_BUDGET", budget)
+    index.add_many(_entries(50, 10, "f"))  # a few new tokens: would be extended
+    assert index._neighbours is None
     assert index.screen({"event_id": "x", "traveller": {"surname": "PETROV",
                                                         "given_names": "IVAN"}}, threshold=0.5)
