@@ -105,10 +105,13 @@ class WatchlistFollower:
             if doc is not None:
                 live.append(doc)
             self.revision = max(self.revision, row.revision)
-        if not self.ready and len(live) > 1:
+        more = len(rows) >= self.batch
+        if not self.ready and (len(live) > 1 or not more):
             # The initial load: the index's bulk path, several times faster than one by one
-            # (safe here: no query runs until the load is over).
-            self.screener.add_many(live)
+            # (safe here: no query runs until the load is over). Batches that more follow
+            # leave the neighbour table to the last one (even an empty one): built once, not
+            # kept up to date by every batch.
+            self.screener.add_many(live, more=more)
         else:
             for doc in live:
                 self.screener.upsert(doc)

@@ -105,9 +105,12 @@ class IndexStorage:
         return len(self._names)
 
     # -- writes ----------------------------------------------------------------------------
-    def add_many(self, entries: Iterable[EntryRecord | Mapping[str, Any]]) -> int:
+    def add_many(self, entries: Iterable[EntryRecord | Mapping[str, Any]],
+                 more: bool = False) -> int:
         """Bulk load (or replace) entries, records or DESIGN.md dicts; faster than `add` one by
-        one. Dicts of inactive or expired entries remove that id. Returns the count indexed."""
+        one. Dicts of inactive or expired entries remove that id. Returns the count indexed.
+        `more`: another bulk load follows at once (a list read in batches); the neighbour
+        table waits for the last one (dropped meanwhile: tokens are resolved as they come)."""
         n = 0
         with self._lock:
             # In bulk mode posting sets are mutated in place: load before serving queries.
@@ -130,7 +133,10 @@ class IndexStorage:
                 self._postings = {k: frozenset(v) for k, v in self._postings.items()}
                 self._solo = {k: frozenset(v) for k, v in self._solo.items()}
                 self._by_year = {k: frozenset(v) for k, v in self._by_year.items()}
-                self._update_neighbours()
+                if more:
+                    self._neighbours = None
+                else:
+                    self._update_neighbours()
                 self._invalidate()
                 if collecting:
                     gc.enable()

@@ -42,12 +42,12 @@ class RecordingIndex(WatchlistIndex):
         super().__init__()
         self.given: dict[str, Mapping[str, Any]] = {}
 
-    def add_many(self, entries: Iterable[Any]) -> int:
+    def add_many(self, entries: Iterable[Any], more: bool = False) -> int:
         entries = list(entries)
         for e in entries:
             if isinstance(e, Mapping):
                 self.given[e["id"]] = e
-        return super().add_many(entries)
+        return super().add_many(entries, more)
 
     def upsert(self, entry: Any) -> bool:
         if isinstance(entry, Mapping):

@@ -176,7 +176,7 @@ class Recorder:
     def __init__(self) -> None:
         self.given: dict[str, dict[str, Any]] = {}
 
-    def add_many(self, entries: list[dict[str, Any]]) -> None:
+    def add_many(self, entries: list[dict[str, Any]], more: bool = False) -> None:
         for e in entries:
             self.given[e["id"]] = e
 
