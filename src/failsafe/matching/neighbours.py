@@ -38,7 +38,7 @@ _Ints = npt.NDArray[np.int32]
 _Floats = npt.NDArray[np.float64]
 
 # Bucket kinds whose tokens go through the Jaro-Winkler prefilter (`similar_tokens`' pool).
-_POOL_KINDS = frozenset("psmagk")
+POOL_KINDS = frozenset("psmagk")
 _JW_CUT = 0.78  # the prefilter's cutoff in `similar_tokens`
 _MATRIX_MIN = 8  # buckets this big get a cdist matrix; smaller ones go into one cpdist
 _MATRIX_CELLS = 1 << 22  # a cdist call computes at most this many cells (32 MB)
@@ -52,7 +52,7 @@ _jw = JaroWinkler.normalized_similarity
 
 def pool_pairs(buckets: dict[str, list[str]]) -> int:
     """Ordered pairs (Σ size²) in the prefilter buckets: the batch's work, known up front."""
-    return sum(len(b) * len(b) for key, b in buckets.items() if key[0] in _POOL_KINDS)
+    return sum(len(b) * len(b) for key, b in buckets.items() if key[0] in POOL_KINDS)
 
 
 def build(vtok: list[str], vocab: dict[str, int], buckets: dict[str, list[str]],
@@ -152,7 +152,7 @@ def _candidate_pairs(strings: npt.NDArray[np.object_], vocab: dict[str, int],
             direct.append([vocab[t] for t in bucket])
         elif kind == "d":
             edits.append([vocab[t] for t in bucket])
-        elif kind in _POOL_KINDS:
+        elif kind in POOL_KINDS:
             if len(bucket) < _MATRIX_MIN:
                 small.append([vocab[t] for t in bucket])
             else:

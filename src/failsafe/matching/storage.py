@@ -65,6 +65,8 @@ class IndexStorage:
         self._vocab: dict[str, int] = {}
         self._vtok: list[str] = []
         self._buckets: dict[str, list[str]] = {}
+        # `neighbours.pool_pairs(self._buckets)`, kept as tokens are added (they never leave).
+        self._pool_pairs = 0
         self._postings: dict[int, frozenset[int] | set[int]] = {}
         self._solo: dict[int, frozenset[int] | set[int]] = {}
         self._name_ids: dict[tuple[str, ...], int] = {}
@@ -180,7 +182,7 @@ class IndexStorage:
         # Past the budget there is no table, whether the list came in one load or in many
         # (the follower's batches): extended one token at a time, a 234,000-token list's
         # table held 9 million cells (+610 MB) and made its load 3.5x slower.
-        within = neighbours.pool_pairs(self._buckets) <= neighbours.PAIR_BUDGET
+        within = self._pool_pairs <= neighbours.PAIR_BUDGET
         if table is not None and within and (total - done) * 4 <= total:
             for vid in range(done, total):
                 neighbours.extend(table, vid, self._vtok, self._vocab, self._buckets, self.params)
@@ -220,17 +222,21 @@ class IndexStorage:
         for key in bucket_keys(token):
             bucket = self._buckets.get(key)
             if bucket is None:
-                self._buckets[key] = [token]
+                bucket = self._buckets[key] = [token]
             else:
                 # Appending is safe for readers: they copy a bucket before iterating it.
                 bucket.append(token)
+            if key[0] in neighbours.POOL_KINDS:
+                self._pool_pairs += 2 * len(bucket) - 1  # n² - (n - 1)²
         table = self._neighbours
         if table is not None and not self._bulk:
-            if len(table) == vid:
+            if len(table) == vid and self._pool_pairs <= neighbours.PAIR_BUDGET:
                 neighbours.extend(table, vid, self._vtok, self._vocab, self._buckets,
                                   self.params)
             else:
-                self._neighbours = None  # out of step (never expected): resolve lazily
+                # Past the budget (entries added one by one), or out of step (never
+                # expected): tokens are resolved as they come.
+                self._neighbours = None
         return vid
 
     def _post(self, table: dict[int, frozenset[int] | set[int]], vid: int, nid: int) -> None:

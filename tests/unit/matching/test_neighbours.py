@@ -100,6 +100,8 @@ def test_writes_after_the_load_keep_the_table_current(params: Params) -> None:
     index.add_many(_entries(100, 4, "b"))
     assert len(index._vtok) > size
     assert _rows_differing(index) == []
+    # The budget's count, kept as tokens come, is the buckets' own.
+    assert index._pool_pairs == neighbours.pool_pairs(index._buckets)
 
 
 def test_a_second_load_with_many_new_tokens_rebuilds_the_table() -> None:
@@ -140,5 +142,14 @@ def test_past_the_pair_budget_tokens_are_resolved_one_at_a_time(
     monkeypatch.setattr(neighbours, "PAIR_BUDGET", budget)
     index.add_many(_entries(50, 10, "f"))  # a few new tokens: would be extended
     assert index._neighbours is None
+    # ... nor by entries added one at a time.
+    monkeypatch.setattr(neighbours, "PAIR_BUDGET", 10**9)
+    index = _index(Params(), True, _entries(500, 9, "e"))
+    monkeypatch.setattr(neighbours, "PAIR_BUDGET", neighbours.pool_pairs(index._buckets))
+    index.upsert({"id": "u1", "subject": {"surname": "PETROVSKAYA", "given_names": "IVAN"}})
+    assert index._neighbours is None
+    assert index._pool_pairs == neighbours.pool_pairs(index._buckets)
+    assert index.screen({"event_id": "x", "traveller": {"surname": "PETROVSKAYA",
+                                                        "given_names": "IVAN"}})
     assert index.screen({"event_id": "x", "traveller": {"surname": "PETROV",
                                                         "given_names": "IVAN"}}, threshold=0.5)
