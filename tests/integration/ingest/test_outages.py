@@ -301,7 +301,9 @@ async def test_kafka_down_with_alerts_pending_is_quiet_not_ready_and_recovers(
             cpu.append(proc.cpu_percent())
             assert await status(readyz) == 503
         logged = lines(log) - first_line
-        assert statistics.median(cpu) < 30, cpu
+        # (It read ~100 % once in a full suite run, stop 23, and never in 12 runs of this file
+        # or this test alone: the worker's last log lines go with a failure, to show why.)
+        assert statistics.median(cpu) < 30, (cpu, log.read_text(errors="replace")[-4000:])
         assert logged <= 12, f"{logged} log lines in 6 s of outage"
 
         await asyncio.to_thread(ctl, "start")
