@@ -23,7 +23,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "src"))
 
-from failsafe.matching.japanese import is_kana, kana_romaji  # noqa: E402
+from failsafe.matching.japanese import (  # noqa: E402
+    WORD_SEPARATORS,
+    is_kana,
+    kana_romaji,
+)
 
 OUT = REPO / "src" / "failsafe" / "matching" / "kanji_names.txt"
 CATEGORIES = {"姓": "surnames", "名": "given names"}
@@ -53,8 +57,11 @@ def main() -> None:
             spelling, cost, category = row[0], int(row[3]), row[7]
             name = CATEGORIES.get(category)
             romaji = passport_reading(row[11], row[12]) if name else None
-            if name is None or romaji is None or " " in spelling or all(map(is_kana, spelling)):
-                continue  # (kana alone are read as written: `japanese_readings`)
+            # Never looked up: kana alone are read as written, and a name is parted at a
+            # space or a word separator before its parts are (`japanese_readings`).
+            if (name is None or romaji is None or all(map(is_kana, spelling))
+                    or any(sep in spelling for sep in (" ", *WORD_SEPARATORS))):
+                continue
             readings = tables[name].setdefault(spelling, {})
             readings[romaji] = min(readings.get(romaji, 10**9), cost // 100)
     notice = "".join(f"# {line}".rstrip() + "\n" for line in licence.splitlines())

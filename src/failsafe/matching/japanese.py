@@ -19,6 +19,8 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib.resources import files
 
+from failsafe.matching.normalize import is_han
+
 JAPANESE_NATIONALITIES = frozenset({"JPN"})
 
 # Katakana -> romaji (hiragana is read as katakana). Small kana and the marks are below.
@@ -37,6 +39,10 @@ _SMALL_VOWEL = {"ァ": "A", "ィ": "I", "ゥ": "U", "ェ": "E", "ォ": "O"}  # F
 _SOKUON = "ッ"
 _CHOON = "ー"
 _ITERATION = "々"  # 佐々木: the previous kanji again (part of the table's spellings)
+# A foreign name in katakana parts its words with a middle dot (バラク・オバマ) or a double
+# hyphen (ジャン＝クロード): read as spaces.
+WORD_SEPARATORS = "・＝="
+_WORD_BREAKS = str.maketrans(WORD_SEPARATORS, " " * len(WORD_SEPARATORS))
 
 
 def _katakana(ch: str) -> str:
@@ -50,9 +56,7 @@ def is_kana(ch: str) -> bool:
 
 
 def _is_kanji(ch: str) -> bool:
-    code = ord(ch)
-    return (0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0xF900 <= code <= 0xFAFF
-            or ch == _ITERATION)
+    return is_han(ch) or ch == _ITERATION
 
 
 def kana_romaji(kana: str, long_vowels: bool = True) -> str | None:
@@ -147,9 +151,7 @@ def japanese_readings(value: str) -> tuple[str, ...]:
     it is not such a name or a part has no reading."""
     if value.isascii():
         return ()
-    # A foreign name in katakana parts its words with a middle dot (バラク・オバマ) or a double
-    # hyphen (ジャン＝クロード).
-    parts = value.replace("・", " ").replace("＝", " ").replace("=", " ").split()
+    parts = value.translate(_WORD_BREAKS).split()
     if not parts or sum(map(len, parts)) > _MAX_CHARS:
         return ()
     if not all(_is_kanji(ch) or is_kana(ch) for p in parts for ch in p):

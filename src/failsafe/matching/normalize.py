@@ -224,7 +224,8 @@ _HANJA: dict[str, str] | None = None
 _I_VOWELS = frozenset({2, 3, 6, 7, 12, 17, 20})  # ㅑ ㅒ ㅕ ㅖ ㅛ ㅠ ㅣ
 
 
-def _is_han(ch: str) -> bool:
+def is_han(ch: str) -> bool:
+    """A Han character (CJK ideographs, their extensions and compatibility forms)."""
     code = ord(ch)
     return (0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0xF900 <= code <= 0xFAFF
             or 0x20000 <= code <= 0x2FA1F)
@@ -250,11 +251,11 @@ def korean_reading(value: str) -> str | None:
         return None
     for ch in value:  # the usual answer, from the first letter (a Cyrillic or Arabic name)
         if not ch.isspace():
-            if not _is_han(ch):
+            if not is_han(ch):
                 return None
             break
     han = [ch for ch in value if not ch.isspace()]
-    if not han or not all(_is_han(ch) for ch in han):
+    if not han or not all(is_han(ch) for ch in han):
         return None
     if _HANJA is None:
         from failsafe.matching._hanja import PAIRS
